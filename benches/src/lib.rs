@@ -1,0 +1,1 @@
+//! Criterion benches of Nova hot paths.
