@@ -1,0 +1,120 @@
+//! The transactional outbox and the durable event log built on it.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use nova_core::{Error, EventId, Timestamp};
+use nova_db::Db;
+
+use crate::EventEnvelope;
+
+pub use postgres::{PostgresOutbox, append_postgres};
+pub use sqlite::{SqliteOutbox, append_sqlite};
+
+/// An event at its position in the durable log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Gap-free, strictly increasing position (1, 2, 3, ...).
+    pub position: i64,
+    /// The event.
+    pub event: EventEnvelope,
+}
+
+/// An event a consumer gave up on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The consumer.
+    pub consumer: String,
+    /// The event.
+    pub event_id: EventId,
+    /// Its log position.
+    pub position: i64,
+    /// How often the handler was tried.
+    pub attempts: i32,
+    /// The last error's message.
+    pub last_error: String,
+}
+
+/// Storage behind the outbox, the relay and the in-process log.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Appends events in a transaction of their own (for callers that have none; domains
+    /// use [`append_postgres`] / [`append_sqlite`] inside theirs).
+    async fn append(&self, events: &[EventEnvelope]) -> Result<(), Error>;
+
+    /// Up to `limit` committed events not yet published, oldest first.
+    async fn fetch_unpublished(&self, limit: u32) -> Result<Vec<EventEnvelope>, Error>;
+
+    /// Marks events as handed to the bus.
+    async fn mark_published(&self, ids: &[EventId], at: Timestamp) -> Result<(), Error>;
+
+    /// Gives the events (those that have none yet) the next log positions, in outbox
+    /// order, and marks them published. Positions become visible in order: a reader never
+    /// sees position `n + 1` before `n`. Returns how many were newly positioned.
+    async fn append_to_log(&self, ids: &[EventId], at: Timestamp) -> Result<u64, Error>;
+
+    /// Up to `limit` log entries after `position`, in order.
+    async fn read_log(&self, after: i64, limit: u32) -> Result<Vec<LogEntry>, Error>;
+
+    /// The last position handed out (0 when the log is empty).
+    async fn log_head(&self) -> Result<i64, Error>;
+
+    /// A consumer's committed position (0 when it never committed).
+    async fn consumer_offset(&self, consumer: &str) -> Result<i64, Error>;
+
+    /// Commits a consumer's position; never moves it backwards.
+    async fn commit_offset(
+        &self,
+        consumer: &str,
+        position: i64,
+        at: Timestamp,
+    ) -> Result<(), Error>;
+
+    /// Records `event_id` as processed by `consumer`; `false` if it already was.
+    async fn try_mark_processed(
+        &self,
+        consumer: &str,
+        event_id: EventId,
+        at: Timestamp,
+    ) -> Result<bool, Error>;
+
+    /// Whether `consumer` has recorded `event_id` as processed.
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> Result<bool, Error>;
+
+    /// Sets an event aside after its handler kept failing.
+    async fn record_dead_letter(
+        &self,
+        consumer: &str,
+        entry: &LogEntry,
+        attempts: i32,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), Error>;
+
+    /// A consumer's dead letters, oldest first.
+    async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, Error>;
+}
+
+/// The outbox store for `db`'s engine.
+pub fn store(db: &Db) -> Arc<dyn OutboxStore> {
+    match db {
+        Db::Postgres(pool) => Arc::new(PostgresOutbox::new(pool.clone())),
+        Db::Sqlite(sqlite) => Arc::new(SqliteOutbox::new(sqlite.clone())),
+    }
+}
+
+/// Columns read back from the outbox, shared by both engines.
+type Row = (uuid::Uuid, String, String, Timestamp, Vec<u8>);
+
+fn envelope((id, event_type, aggregate_id, occurred_at, payload): Row) -> EventEnvelope {
+    EventEnvelope {
+        id: EventId::from_uuid(id),
+        event_type,
+        aggregate_id,
+        occurred_at,
+        payload,
+    }
+}

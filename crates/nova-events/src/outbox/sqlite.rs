@@ -1,0 +1,252 @@
+//! SQLite outbox. SQLite has one writer at a time, so the outbox order is commit order
+//! and positions need no extra locking.
+
+use async_trait::async_trait;
+use nova_core::{Error, EventId, Timestamp};
+use nova_db::{DbResultExt, SqliteDb};
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use super::{DeadLetter, LogEntry, OutboxStore, Row, envelope};
+use crate::EventEnvelope;
+
+/// Appends events inside the caller's transaction.
+pub async fn append_sqlite(
+    conn: &mut SqliteConnection,
+    events: &[EventEnvelope],
+) -> Result<(), Error> {
+    for e in events {
+        sqlx::query(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(e.id.as_uuid())
+        .bind(&e.event_type)
+        .bind(&e.aggregate_id)
+        .bind(e.occurred_at)
+        .bind(&e.payload)
+        .execute(&mut *conn)
+        .await
+        .db()?;
+    }
+    Ok(())
+}
+
+/// The outbox on SQLite.
+#[derive(Debug, Clone)]
+pub struct SqliteOutbox {
+    db: SqliteDb,
+}
+
+impl SqliteOutbox {
+    /// Over `db`.
+    pub fn new(db: SqliteDb) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteOutbox {
+    async fn append(&self, events: &[EventEnvelope]) -> Result<(), Error> {
+        let mut tx = self.db.writer.begin().await.db()?;
+        append_sqlite(&mut tx, events).await?;
+        tx.commit().await.db()
+    }
+
+    async fn fetch_unpublished(&self, limit: u32) -> Result<Vec<EventEnvelope>, Error> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT event_id, event_type, aggregate_id, occurred_at, payload
+             FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.db.reader)
+        .await
+        .db()?;
+        Ok(rows.into_iter().map(envelope).collect())
+    }
+
+    async fn mark_published(&self, ids: &[EventId], at: Timestamp) -> Result<(), Error> {
+        let mut tx = self.db.writer.begin().await.db()?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET published_at = ? WHERE event_id = ? AND published_at IS NULL",
+            )
+            .bind(at)
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        }
+        tx.commit().await.db()
+    }
+
+    async fn append_to_log(&self, ids: &[EventId], at: Timestamp) -> Result<u64, Error> {
+        let mut tx = self.db.writer.begin().await.db()?;
+        let mut seqs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let seq: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM outbox WHERE event_id = ? AND log_position IS NULL",
+            )
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?;
+            seqs.extend(seq);
+        }
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        seqs.sort_unstable();
+        let head: i64 = sqlx::query_scalar("SELECT position FROM event_log_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+        for (i, seq) in seqs.iter().enumerate() {
+            sqlx::query(
+                "UPDATE outbox SET log_position = ?, published_at = COALESCE(published_at, ?)
+                 WHERE seq = ?",
+            )
+            .bind(head + 1 + i as i64)
+            .bind(at)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        }
+        sqlx::query("UPDATE event_log_head SET position = ? WHERE id = 1")
+            .bind(head + seqs.len() as i64)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(seqs.len() as u64)
+    }
+
+    async fn read_log(&self, after: i64, limit: u32) -> Result<Vec<LogEntry>, Error> {
+        let rows: Vec<(i64, Uuid, String, String, Timestamp, Vec<u8>)> = sqlx::query_as(
+            "SELECT log_position, event_id, event_type, aggregate_id, occurred_at, payload
+             FROM outbox WHERE log_position > ? ORDER BY log_position LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.db.reader)
+        .await
+        .db()?;
+        Ok(rows
+            .into_iter()
+            .map(|(position, id, t, a, o, p)| LogEntry {
+                position,
+                event: envelope((id, t, a, o, p)),
+            })
+            .collect())
+    }
+
+    async fn log_head(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT position FROM event_log_head WHERE id = 1")
+            .fetch_one(&self.db.reader)
+            .await
+            .db()
+    }
+
+    async fn consumer_offset(&self, consumer: &str) -> Result<i64, Error> {
+        let offset: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM event_consumer_offsets WHERE consumer = ?")
+                .bind(consumer)
+                .fetch_optional(&self.db.reader)
+                .await
+                .db()?;
+        Ok(offset.unwrap_or(0))
+    }
+
+    async fn commit_offset(
+        &self,
+        consumer: &str,
+        position: i64,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO event_consumer_offsets (consumer, position, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (consumer) DO UPDATE
+             SET position = MAX(event_consumer_offsets.position, excluded.position),
+                 updated_at = excluded.updated_at",
+        )
+        .bind(consumer)
+        .bind(position)
+        .bind(at)
+        .execute(&self.db.writer)
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn try_mark_processed(
+        &self,
+        consumer: &str,
+        event_id: EventId,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        let mut conn = self.db.writer.acquire().await.db()?;
+        crate::idempotency::mark_processed_sqlite(&mut conn, consumer, event_id, at).await
+    }
+
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> Result<bool, Error> {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM processed_events WHERE consumer = ? AND event_id = ?",
+        )
+        .bind(consumer)
+        .bind(event_id.as_uuid())
+        .fetch_optional(&self.db.reader)
+        .await
+        .db()?;
+        Ok(found.is_some())
+    }
+
+    async fn record_dead_letter(
+        &self,
+        consumer: &str,
+        entry: &LogEntry,
+        attempts: i32,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO event_dead_letters (consumer, event_id, log_position, attempts, last_error, failed_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (consumer, event_id) DO UPDATE
+             SET attempts = excluded.attempts, last_error = excluded.last_error, failed_at = excluded.failed_at",
+        )
+        .bind(consumer)
+        .bind(entry.event.id.as_uuid())
+        .bind(entry.position)
+        .bind(attempts)
+        .bind(error)
+        .bind(at)
+        .execute(&self.db.writer)
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, Error> {
+        let rows: Vec<(String, Uuid, i64, i32, String)> = sqlx::query_as(
+            "SELECT consumer, event_id, log_position, attempts, last_error
+             FROM event_dead_letters WHERE consumer = ? ORDER BY log_position",
+        )
+        .bind(consumer)
+        .fetch_all(&self.db.reader)
+        .await
+        .db()?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(consumer, id, position, attempts, last_error)| DeadLetter {
+                    consumer,
+                    event_id: EventId::from_uuid(id),
+                    position,
+                    attempts,
+                    last_error,
+                },
+            )
+            .collect())
+    }
+}
