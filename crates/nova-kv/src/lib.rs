@@ -9,11 +9,13 @@
 //! - [`SortedSets`]: scored members for timelines, trending and leaderboards.
 //!
 //! [`Kv`] bundles one of each. [`Kv::in_process`] needs nothing (the `nova` shell, unit
-//! tests). A [`FallbackRateLimiter`] keeps limits enforced per process when a shared
-//! limiter fails.
+//! tests); [`Kv::redis`] talks to Redis 7, with every key under a configurable prefix.
+//! [`Kv::from_redis_url`] picks one from the optional `REDIS_URL`. With Redis, the rate
+//! limiter is a [`FallbackRateLimiter`]: if Redis goes away, limits are enforced per process
+//! rather than dropped.
 //!
 //! Backend failures surface as [`nova_core::ErrorKind::Unavailable`] with
-//! the backend's error attached as the (never client-visible) source.
+//! the Redis error attached as the (never client-visible) source.
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,16 +55,18 @@ pub mod cache;
 pub mod fallback;
 pub mod pubsub;
 pub mod rate_limit;
+pub mod redis;
 pub mod sorted_sets;
 
 use std::sync::Arc;
 
-use nova_core::{SharedClock, SystemClock};
+use nova_core::{Result, SharedClock, SystemClock};
 
 pub use crate::cache::{Cache, CacheExt, InProcessCache};
 pub use crate::fallback::FallbackRateLimiter;
 pub use crate::pubsub::{InProcessPubSub, Message, MessageStream, PubSub};
 pub use crate::rate_limit::{Decision, InProcessRateLimiter, Quota, RateLimiter};
+pub use crate::redis::RedisStore;
 pub use crate::sorted_sets::{InProcessSortedSets, ScoreRange, ScoredMember, SortedSets};
 
 /// One of each port, as the services hold them. Cheap to clone.
@@ -92,6 +96,35 @@ impl Kv {
             rate_limiter: Arc::new(InProcessRateLimiter::new(clock)),
             pubsub: Arc::new(InProcessPubSub::default()),
             sorted_sets: Arc::new(InProcessSortedSets::new()),
+        }
+    }
+
+    /// Everything in Redis at `url`, every key starting with `key_prefix`; fails if the
+    /// server does not answer. The rate limiter falls back to a per-process one while
+    /// Redis is unreachable.
+    pub async fn redis(url: &str, key_prefix: &str) -> Result<Self> {
+        Ok(Self::from_redis_store(
+            RedisStore::connect(url, key_prefix).await?,
+        ))
+    }
+
+    /// Everything in an existing [`RedisStore`], with the per-process rate-limit fallback.
+    pub fn from_redis_store(store: RedisStore) -> Self {
+        let store = Arc::new(store);
+        let fallback = Arc::new(InProcessRateLimiter::default());
+        Self {
+            cache: store.clone(),
+            rate_limiter: Arc::new(FallbackRateLimiter::new(store.clone(), fallback)),
+            pubsub: store.clone(),
+            sorted_sets: store,
+        }
+    }
+
+    /// Redis when `redis_url` (the `REDIS_URL` setting) is present, in-process otherwise.
+    pub async fn from_redis_url(redis_url: Option<&str>, key_prefix: &str) -> Result<Self> {
+        match redis_url {
+            Some(url) if !url.trim().is_empty() => Self::redis(url, key_prefix).await,
+            _ => Ok(Self::in_process()),
         }
     }
 }
