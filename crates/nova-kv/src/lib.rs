@@ -14,7 +14,8 @@
 //! limiter is a [`FallbackRateLimiter`]: if Redis goes away, limits are enforced per process
 //! rather than dropped.
 //!
-//! Backend failures surface as [`nova_core::ErrorKind::Unavailable`] with
+//! Every backend passes the same behaviour suite (`conformance`, behind the feature
+//! of that name). Backend failures surface as [`nova_core::ErrorKind::Unavailable`] with
 //! the Redis error attached as the (never client-visible) source.
 //!
 //! ```
@@ -52,6 +53,8 @@
 //! ```
 
 pub mod cache;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod fallback;
 pub mod pubsub;
 pub mod rate_limit;
