@@ -339,7 +339,7 @@ impl BoundServer {
             Some((listener, _)) => Some(grpc_server(
                 service,
                 server.grpc,
-                health_names_for_reflection(&server.grpc_names),
+                reflection_names(&server.grpc_names),
                 server.descriptor_sets,
                 health_service,
                 listener,
@@ -374,7 +374,7 @@ impl BoundServer {
 }
 
 /// Names reflection advertises: the domain services and the built-in ones.
-fn health_names_for_reflection(domain: &[String]) -> Vec<String> {
+fn reflection_names(domain: &[String]) -> Vec<String> {
     domain
         .iter()
         .cloned()
