@@ -1,1 +1,122 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `cargo xtask test [args...]`: make sure the test backends run (PostgreSQL, Redis),
+//!   export their `NOVA_TEST_*` URLs, then run the whole workspace with cargo-nextest and
+//!   the doc tests. Extra args go to nextest (e.g. a test filter).
+//! - `cargo xtask services up|down|status`: the local backends, for development.
+//!
+//! Build outputs go to a target directory shared by every clone (`$CARGO_TARGET_DIR`, else
+//! `~/.cache/nova/target`), so a fresh clone (CI) does not rebuild the world.
+
+mod services;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("services") => match args.get(1).map(String::as_str) {
+            Some("up") => services::up().map(|urls| urls.print()),
+            Some("down") => services::down(),
+            Some("status") => {
+                services::status();
+                Ok(())
+            }
+            _ => Err("usage: cargo xtask services up|down|status".to_owned()),
+        },
+        _ => Err(
+            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status"
+                .to_owned(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The shared target directory.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    cache_dir().join("target")
+}
+
+/// `~/.cache/nova` (or `$XDG_CACHE_HOME/nova`).
+pub(crate) fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("nova")
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.env("CARGO_TARGET_DIR", target_dir());
+    cmd
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo-nextest")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let urls = services::up()?;
+    urls.print();
+    let with_env = |mut cmd: Command| {
+        cmd.env("NOVA_TEST_POSTGRES_URL", &urls.postgres)
+            .env("NOVA_TEST_REDIS_URL", &urls.redis);
+        cmd
+    };
+    if !has_nextest() {
+        eprintln!("xtask: cargo-nextest not found; installing it once");
+        run(cargo_install("cargo-nextest"))?;
+    }
+    let mut nextest = cargo();
+    nextest.args([
+        "nextest",
+        "run",
+        "--workspace",
+        "--all-features",
+        "--no-fail-fast",
+    ]);
+    nextest.args(extra);
+    run(with_env(nextest))?;
+    if extra.is_empty() {
+        // nextest does not run doc tests; they are the crates' runnable examples.
+        let mut doc = cargo();
+        doc.args(["test", "--doc", "--workspace", "--all-features"]);
+        run(with_env(doc))?;
+    }
+    eprintln!("xtask: all tests passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn cargo_install(krate: &str) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["install", "--locked", krate]);
+    cmd
+}

@@ -46,6 +46,7 @@ pub struct OutboxLogBus {
     clock: SharedClock,
     options: ConsumerOptions,
     head: watch::Sender<i64>,
+    service: String,
 }
 
 impl OutboxLogBus {
@@ -56,12 +57,19 @@ impl OutboxLogBus {
             clock: SystemClock::shared(),
             options: ConsumerOptions::default(),
             head: watch::Sender::new(0),
+            service: "nova".to_owned(),
         }
     }
 
     /// Changes the consumer options.
     pub fn with_options(mut self, options: ConsumerOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// The `service` label on consumer metrics (default `nova`).
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
         self
     }
 
@@ -138,7 +146,11 @@ impl EventBus for OutboxLogBus {
     ) -> Result<(), Error> {
         let mut wake = self.head.subscribe();
         let mut offset = self.store.consumer_offset(consumer).await?;
-        let lag = metrics::gauge!("nova_events_consumer_lag", "consumer" => consumer.to_owned());
+        let lag = metrics::gauge!(
+            "nova_events_consumer_lag",
+            "service" => self.service.clone(),
+            "consumer" => consumer.to_owned()
+        );
         while !shutdown.is_cancelled() {
             let batch = match self.store.read_log(offset, self.options.batch_size).await {
                 Ok(batch) => batch,

@@ -51,6 +51,7 @@ pub struct Relay {
     clock: SharedClock,
     options: RelayOptions,
     waker: RelayWaker,
+    service: String,
 }
 
 impl Relay {
@@ -62,6 +63,7 @@ impl Relay {
             clock: SystemClock::shared(),
             options: RelayOptions::default(),
             waker: RelayWaker::default(),
+            service: "nova".to_owned(),
         }
     }
 
@@ -74,6 +76,12 @@ impl Relay {
     /// Uses `clock` for `published_at`.
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The `service` label on the relay's metrics (default `nova`).
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
         self
     }
 
@@ -94,7 +102,8 @@ impl Relay {
         self.bus.publish(&events).await?;
         let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
         self.store.mark_published(&ids, self.clock.now()).await?;
-        metrics::counter!("nova_events_published_total").increment(events.len() as u64);
+        metrics::counter!("nova_events_published_total", "service" => self.service.clone())
+            .increment(events.len() as u64);
         Ok(events.len())
     }
 

@@ -11,25 +11,14 @@ use futures::FutureExt;
 use nova_kv::conformance::Case;
 use nova_kv::{FallbackRateLimiter, InProcessRateLimiter, Kv, Quota, RateLimiter, RedisStore};
 
-// TODO(testkit): switch to nova_testkit::redis()
-/// The test Redis URL; `None` (after saying so) when unset outside CI.
-fn redis_url() -> Option<String> {
-    match std::env::var("NOVA_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but NOVA_TEST_REDIS_URL is not set: Redis tests must not be skipped")
-        }
-        _ => {
-            eprintln!("NOVA_TEST_REDIS_URL is not set: skipping the Redis cases");
-            None
-        }
-    }
-}
-
-/// A fresh Redis store under a unique prefix.
-async fn redis_store(url: &str) -> RedisStore {
-    let prefix = format!("nova-kv-test:{}:", uuid::Uuid::now_v7());
-    RedisStore::connect(url, &prefix).await.unwrap()
+/// A Redis store under a fresh prefix from nova-testkit (which also removes the keys);
+/// `None` when `NOVA_TEST_REDIS_URL` is unset outside CI.
+async fn redis_store() -> Option<(nova_testkit::TestRedis, RedisStore)> {
+    let backend = nova_testkit::redis().await?;
+    let store = RedisStore::connect(backend.url(), backend.prefix())
+        .await
+        .unwrap();
+    Some((backend, store))
 }
 
 mod in_process {
@@ -48,8 +37,9 @@ mod redis {
     /// Runs `case` on a fresh prefix with the plain Redis limiter (no fallback, so a broken
     /// script fails the test), then deletes the prefix's keys, even if the case panicked.
     async fn run(case: Case) {
-        let Some(url) = redis_url() else { return };
-        let store = redis_store(&url).await;
+        let Some((_backend, store)) = redis_store().await else {
+            return;
+        };
         let kv = Kv {
             rate_limiter: Arc::new(store.clone()),
             ..Kv::from_redis_store(store.clone())
@@ -65,8 +55,9 @@ mod redis {
 
     #[tokio::test]
     async fn keys_live_under_the_prefix_and_purge_removes_them() {
-        let Some(url) = redis_url() else { return };
-        let store = redis_store(&url).await;
+        let Some((_backend, store)) = redis_store().await else {
+            return;
+        };
         let kv = Kv::from_redis_store(store.clone());
         kv.cache
             .set("c", b"x".to_vec(), Duration::from_secs(60))
@@ -78,7 +69,8 @@ mod redis {
             .await
             .unwrap();
         // Another prefix sees nothing.
-        let other = Kv::from_redis_store(redis_store(&url).await);
+        let (_other_backend, other_store) = redis_store().await.unwrap();
+        let other = Kv::from_redis_store(other_store);
         assert_eq!(other.cache.get("c").await.unwrap(), None);
         assert_eq!(other.sorted_sets.zcard("z").await.unwrap(), 0);
         assert_eq!(store.purge().await.unwrap(), 3);

@@ -4,32 +4,42 @@
 use async_trait::async_trait;
 use nova_core::{Error, EventId, Timestamp};
 use nova_db::{DbResultExt, SqliteDb};
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use super::{DeadLetter, LogEntry, OutboxStore, Row, envelope};
 use crate::EventEnvelope;
 
-/// Appends events inside the caller's transaction.
+/// Appends events inside the caller's transaction (one multi-row INSERT per chunk).
 pub async fn append_sqlite(
     conn: &mut SqliteConnection,
     events: &[EventEnvelope],
 ) -> Result<(), Error> {
-    for e in events {
-        sqlx::query(
-            "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(e.id.as_uuid())
-        .bind(&e.event_type)
-        .bind(&e.aggregate_id)
-        .bind(e.occurred_at)
-        .bind(&e.payload)
-        .execute(&mut *conn)
-        .await
-        .db()?;
+    // 5 bound values per row; stay well under SQLite's variable limit.
+    for chunk in events.chunks(1000) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(e.id.as_uuid())
+                .push_bind(&e.event_type)
+                .push_bind(&e.aggregate_id)
+                .push_bind(e.occurred_at)
+                .push_bind(&e.payload);
+        });
+        insert.build().execute(&mut *conn).await.db()?;
     }
     Ok(())
+}
+
+/// `(?, ?, ...)` binding every id.
+fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [EventId]) {
+    query.push("(");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_uuid());
+    }
+    list.push_unseparated(")");
 }
 
 /// The outbox on SQLite.
@@ -66,60 +76,43 @@ impl OutboxStore for SqliteOutbox {
     }
 
     async fn mark_published(&self, ids: &[EventId], at: Timestamp) -> Result<(), Error> {
-        let mut tx = self.db.writer.begin().await.db()?;
-        for id in ids {
-            sqlx::query(
-                "UPDATE outbox SET published_at = ? WHERE event_id = ? AND published_at IS NULL",
-            )
-            .bind(at)
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        for chunk in ids.chunks(1000) {
+            let mut update = QueryBuilder::<Sqlite>::new("UPDATE outbox SET published_at = ");
+            update.push_bind(at);
+            update.push(" WHERE published_at IS NULL AND event_id IN ");
+            push_ids(&mut update, chunk);
+            update.build().execute(&self.db.writer).await.db()?;
         }
-        tx.commit().await.db()
+        Ok(())
     }
 
     async fn append_to_log(&self, ids: &[EventId], at: Timestamp) -> Result<u64, Error> {
         let mut tx = self.db.writer.begin().await.db()?;
-        let mut seqs = Vec::with_capacity(ids.len());
-        for id in ids {
-            let seq: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM outbox WHERE event_id = ? AND log_position IS NULL",
-            )
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await
-            .db()?;
-            seqs.extend(seq);
+        let mut positioned = 0;
+        for chunk in ids.chunks(1000) {
+            // Number the not-yet-positioned rows in outbox order after the head, in one
+            // statement; the single writer makes this the commit order too.
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "UPDATE outbox SET published_at = COALESCE(published_at, ",
+            );
+            update.push_bind(at);
+            update.push(
+                "), log_position = (SELECT position FROM event_log_head WHERE id = 1) + r.rn
+                 FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM outbox
+                       WHERE log_position IS NULL AND event_id IN ",
+            );
+            push_ids(&mut update, chunk);
+            update.push(") AS r WHERE outbox.seq = r.seq");
+            let n = update.build().execute(&mut *tx).await.db()?.rows_affected();
+            sqlx::query("UPDATE event_log_head SET position = position + ? WHERE id = 1")
+                .bind(n as i64)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            positioned += n;
         }
-        if seqs.is_empty() {
-            return Ok(0);
-        }
-        seqs.sort_unstable();
-        let head: i64 = sqlx::query_scalar("SELECT position FROM event_log_head WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .db()?;
-        for (i, seq) in seqs.iter().enumerate() {
-            sqlx::query(
-                "UPDATE outbox SET log_position = ?, published_at = COALESCE(published_at, ?)
-                 WHERE seq = ?",
-            )
-            .bind(head + 1 + i as i64)
-            .bind(at)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        }
-        sqlx::query("UPDATE event_log_head SET position = ? WHERE id = 1")
-            .bind(head + seqs.len() as i64)
-            .execute(&mut *tx)
-            .await
-            .db()?;
         tx.commit().await.db()?;
-        Ok(seqs.len() as u64)
+        Ok(positioned)
     }
 
     async fn read_log(&self, after: i64, limit: u32) -> Result<Vec<LogEntry>, Error> {

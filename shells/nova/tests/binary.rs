@@ -1,0 +1,135 @@
+//! The real `nova` binary, as a newcomer runs it.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.1 GET; returns (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}
+
+struct Nova {
+    child: Child,
+    port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Nova {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_nova"))
+            .env_clear()
+            .env("NOVA_DATA_DIR", data.path())
+            .env("NOVA_HTTP_PORT", port.to_string())
+            .env("NOVA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let nova = Nova {
+            child,
+            port,
+            _data: data,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while get(port, "/api/v1/health").is_none() {
+            assert!(Instant::now() < deadline, "nova did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        nova
+    }
+}
+
+impl Drop for Nova {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serves_health_readiness_and_prometheus_metrics_with_no_configuration() {
+    let nova = Nova::start();
+    let (status, body) = get(nova.port, "/api/v1/health").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(nova.port, "/api/v1/ready").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        nova._data.path().join("nova.db").exists(),
+        "SQLite lives in NOVA_DATA_DIR"
+    );
+    let (status, metrics) = get(nova.port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("nova_http_requests_total"),
+        "Prometheus text with Nova's metric names:\n{metrics}"
+    );
+    assert!(metrics.contains("# TYPE"), "{metrics}");
+}
+
+#[test]
+fn a_bad_environment_value_is_a_one_line_error_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("NOVA_HTTP_PORT", "abc"),
+        ("GRAPHQL_GATEWAY_PORT", "99999"),
+        ("DATABASE_URL", "mysql://nope"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nova"))
+            .env_clear()
+            .env("NOVA_DATA_DIR", data.path())
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}={value} must stop nova");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<_> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].contains(var), "{stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut nova = Nova::start();
+    let pid = nova.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = nova.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "nova did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
