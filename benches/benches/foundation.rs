@@ -1,6 +1,8 @@
 //! Foundation hot paths: every paginated read decodes a cursor and encodes the next one;
 //! every state change appends to the outbox and every event passes through the relay.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use nova_core::{PostId, cursor::CursorCodec};
 use nova_events::{EventEnvelope, OutboxLogBus, Relay, outbox};
@@ -90,5 +92,10 @@ fn outbox_sqlite(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(benches, cursors, outbox_sqlite);
+criterion_group!(
+    /// Foundation benches.
+    benches,
+    cursors,
+    outbox_sqlite
+);
 criterion_main!(benches);

@@ -1,5 +1,7 @@
 //! Outbox, relay and in-process log: one conformance suite run on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::sync::Arc;
 use std::time::Duration;
 

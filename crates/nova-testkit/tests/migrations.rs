@@ -1,6 +1,8 @@
 //! Every migration applies to an empty database of each engine, and applying them again
 //! (another replica starting) is a no-op.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 mod suite {
     use nova_db::Db;
 
