@@ -1,7 +1,8 @@
 //! Foundation hot paths: every paginated read decodes a cursor and encodes the next one;
 //! every state change appends to the outbox and every event passes through the relay.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benches: a failed unwrap is a failed run
+#![allow(missing_docs)] // criterion_group! generates an undocumented fn
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use nova_core::{PostId, cursor::CursorCodec};
@@ -92,10 +93,5 @@ fn outbox_sqlite(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(
-    /// Foundation benches.
-    benches,
-    cursors,
-    outbox_sqlite
-);
+criterion_group!(benches, cursors, outbox_sqlite);
 criterion_main!(benches);
