@@ -109,6 +109,29 @@ pub fn store(db: &Db) -> Arc<dyn OutboxStore> {
 /// Columns read back from the outbox, shared by both engines.
 type Row = (uuid::Uuid, String, String, Timestamp, Vec<u8>);
 
+/// A log entry as read back (position first).
+type LogRow = (i64, uuid::Uuid, String, String, Timestamp, Vec<u8>);
+
+/// A dead letter as read back.
+type DeadLetterRow = (String, uuid::Uuid, i64, i32, String);
+
+fn log_entry((position, id, t, a, o, p): LogRow) -> LogEntry {
+    LogEntry {
+        position,
+        event: envelope((id, t, a, o, p)),
+    }
+}
+
+fn dead_letter((consumer, id, position, attempts, last_error): DeadLetterRow) -> DeadLetter {
+    DeadLetter {
+        consumer,
+        event_id: EventId::from_uuid(id),
+        position,
+        attempts,
+        last_error,
+    }
+}
+
 fn envelope((id, event_type, aggregate_id, occurred_at, payload): Row) -> EventEnvelope {
     EventEnvelope {
         id: EventId::from_uuid(id),

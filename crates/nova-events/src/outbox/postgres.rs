@@ -6,7 +6,9 @@ use nova_db::DbResultExt;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{DeadLetter, LogEntry, OutboxStore, Row, envelope};
+use super::{
+    DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, Row, dead_letter, envelope, log_entry,
+};
 use crate::EventEnvelope;
 
 /// Appends events inside the caller's transaction (one round trip for the batch).
@@ -129,7 +131,7 @@ impl OutboxStore for PostgresOutbox {
     }
 
     async fn read_log(&self, after: i64, limit: u32) -> Result<Vec<LogEntry>, Error> {
-        let rows: Vec<(i64, Uuid, String, String, Timestamp, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<LogRow> = sqlx::query_as(
             "SELECT log_position, event_id, event_type, aggregate_id, occurred_at, payload
              FROM outbox WHERE log_position > $1 ORDER BY log_position LIMIT $2",
         )
@@ -138,13 +140,7 @@ impl OutboxStore for PostgresOutbox {
         .fetch_all(&self.pool)
         .await
         .db()?;
-        Ok(rows
-            .into_iter()
-            .map(|(position, id, t, a, o, p)| LogEntry {
-                position,
-                event: envelope((id, t, a, o, p)),
-            })
-            .collect())
+        Ok(rows.into_iter().map(log_entry).collect())
     }
 
     async fn log_head(&self) -> Result<i64, Error> {
@@ -234,7 +230,7 @@ impl OutboxStore for PostgresOutbox {
     }
 
     async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, Error> {
-        let rows: Vec<(String, Uuid, i64, i32, String)> = sqlx::query_as(
+        let rows: Vec<DeadLetterRow> = sqlx::query_as(
             "SELECT consumer, event_id, log_position, attempts, last_error
              FROM event_dead_letters WHERE consumer = $1 ORDER BY log_position",
         )
@@ -242,17 +238,6 @@ impl OutboxStore for PostgresOutbox {
         .fetch_all(&self.pool)
         .await
         .db()?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(consumer, id, position, attempts, last_error)| DeadLetter {
-                    consumer,
-                    event_id: EventId::from_uuid(id),
-                    position,
-                    attempts,
-                    last_error,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(dead_letter).collect())
     }
 }

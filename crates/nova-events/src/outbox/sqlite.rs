@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use nova_core::{Error, EventId, Timestamp};
 use nova_db::{DbResultExt, SqliteDb};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use uuid::Uuid;
 
-use super::{DeadLetter, LogEntry, OutboxStore, Row, envelope};
+use super::{
+    DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, Row, dead_letter, envelope, log_entry,
+};
 use crate::EventEnvelope;
 
 /// Appends events inside the caller's transaction (one multi-row INSERT per chunk).
@@ -116,7 +117,7 @@ impl OutboxStore for SqliteOutbox {
     }
 
     async fn read_log(&self, after: i64, limit: u32) -> Result<Vec<LogEntry>, Error> {
-        let rows: Vec<(i64, Uuid, String, String, Timestamp, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<LogRow> = sqlx::query_as(
             "SELECT log_position, event_id, event_type, aggregate_id, occurred_at, payload
              FROM outbox WHERE log_position > ? ORDER BY log_position LIMIT ?",
         )
@@ -125,13 +126,7 @@ impl OutboxStore for SqliteOutbox {
         .fetch_all(&self.db.reader)
         .await
         .db()?;
-        Ok(rows
-            .into_iter()
-            .map(|(position, id, t, a, o, p)| LogEntry {
-                position,
-                event: envelope((id, t, a, o, p)),
-            })
-            .collect())
+        Ok(rows.into_iter().map(log_entry).collect())
     }
 
     async fn log_head(&self) -> Result<i64, Error> {
@@ -221,7 +216,7 @@ impl OutboxStore for SqliteOutbox {
     }
 
     async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, Error> {
-        let rows: Vec<(String, Uuid, i64, i32, String)> = sqlx::query_as(
+        let rows: Vec<DeadLetterRow> = sqlx::query_as(
             "SELECT consumer, event_id, log_position, attempts, last_error
              FROM event_dead_letters WHERE consumer = ? ORDER BY log_position",
         )
@@ -229,17 +224,6 @@ impl OutboxStore for SqliteOutbox {
         .fetch_all(&self.db.reader)
         .await
         .db()?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(consumer, id, position, attempts, last_error)| DeadLetter {
-                    consumer,
-                    event_id: EventId::from_uuid(id),
-                    position,
-                    attempts,
-                    last_error,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(dead_letter).collect())
     }
 }
