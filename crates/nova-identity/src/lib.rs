@@ -1,0 +1,4 @@
+//! # nova-identity
+//!
+//! Crypto core of Nova's identity domain.
+pub mod password;
