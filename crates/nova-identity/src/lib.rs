@@ -1,4 +1,9 @@
 //! # nova-identity
 //!
 //! Crypto core of Nova's identity domain.
+pub mod keys;
 pub mod password;
+pub mod tokens;
+
+#[cfg(test)]
+mod test_keys;
