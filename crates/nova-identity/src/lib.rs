@@ -3,6 +3,7 @@
 //! Crypto core of Nova's identity domain.
 pub mod keys;
 pub mod password;
+pub mod token_cache;
 pub mod tokens;
 
 #[cfg(test)]

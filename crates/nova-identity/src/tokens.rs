@@ -249,7 +249,7 @@ fn invalid_token() -> Error {
     Error::new(ErrorKind::Unauthenticated, "invalid access token")
 }
 
-fn expired_token() -> Error {
+pub(crate) fn expired_token() -> Error {
     Error::new(ErrorKind::Unauthenticated, "access token expired")
 }
 
