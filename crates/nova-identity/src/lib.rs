@@ -5,6 +5,7 @@ pub mod keys;
 pub mod password;
 pub mod token_cache;
 pub mod tokens;
+pub mod totp;
 
 #[cfg(test)]
 mod test_keys;
