@@ -58,8 +58,8 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
 
     // Events: the outbox is the durable log; the relay moves committed events onto it.
     let store = outbox::store(&db);
-    let bus = Arc::new(OutboxLogBus::new(store.clone()));
-    let relay = Relay::new(store, bus);
+    let bus = Arc::new(OutboxLogBus::new(store.clone()).with_service(spec.name));
+    let relay = Relay::new(store, bus).with_service(spec.name);
     // Domains (later issues) subscribe their consumers on `bus` and write through `db`.
     let background = CancellationToken::new();
     let relay_task = {
@@ -67,11 +67,11 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
         tokio::spawn(async move { relay.run(token).await })
     };
     let pool_metrics = {
-        let (db, token) = (db.clone(), background.clone());
+        let (db, token, service) = (db.clone(), background.clone(), spec.name);
         tokio::spawn(async move {
             while !token.is_cancelled() {
                 let (size, idle) = db.pool_stats();
-                nova_runtime::record_db_pool("nova", size, idle);
+                nova_runtime::record_db_pool(service, size, idle);
                 tokio::select! {
                     _ = token.cancelled() => {}
                     _ = tokio::time::sleep(Duration::from_secs(5)) => {}

@@ -89,6 +89,10 @@ fn serves_health_readiness_and_prometheus_metrics_with_no_configuration() {
         "Prometheus text with Nova's metric names:\n{metrics}"
     );
     assert!(metrics.contains("# TYPE"), "{metrics}");
+    assert!(
+        metrics.contains(r#"nova_http_requests_total{service="graphql-gateway""#),
+        "every metric carries the service label:\n{metrics}"
+    );
 }
 
 #[test]
