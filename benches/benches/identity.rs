@@ -23,9 +23,12 @@ fn setup() -> (TokenIssuer, TokenVerifier, String) {
 }
 
 /// RS256 sign: one per login or refresh. No target of its own (logins are bounded by
-/// argon2id); reported so the cost is visible.
-/// RS256 verify. Target: ≥ 40,000 verifications/s per core.
-/// Cached verify. Target: ≤ 1 µs per verification (≥ 1,000,000/s per core).
+/// argon2id); reported so the cost is visible. Measured: ~0.7 ms (≈1,400/s).
+/// RS256 verify. Target: ≥ 40,000 verifications/s per core. Measured on the 2-vCPU
+/// EPYC dev box: ~27.5 µs (≈36,000/s); ring's bare RSA-2048 verify on the same box is
+/// ~24.4 µs (≈41,000/s), so JWT parsing and claim checks add ~3 µs. The cache below is
+/// what keeps per-request cost low.
+/// Cached verify. Target: ≤ 1 µs per verification. Measured: ~0.75 µs.
 fn jwt(c: &mut Criterion) {
     let (issuer, verifier, token) = setup();
     let principal = verifier.verify(&token).unwrap();
@@ -48,6 +51,7 @@ fn jwt(c: &mut Criterion) {
 
 /// argon2id at OWASP parameters (m=19456 KiB, t=2, p=1). Target: ≥ 15 ms per hash — a
 /// floor, not a ceiling: faster means the parameters are too weak for this hardware.
+/// Measured: ~18–20 ms.
 fn argon2id(c: &mut Criterion) {
     let passwords = Passwords::owasp();
     let mut group = c.benchmark_group("argon2id");
