@@ -30,6 +30,7 @@
 //! ```
 
 mod error;
+mod on_db;
 mod pool;
 
 pub use error::{DbResultExt, is_unique_violation, map_err};

@@ -51,6 +51,6 @@ mod relay;
 pub use bus::{EventBus, EventHandler, handler_fn};
 pub use envelope::{DomainEvent, EventEnvelope};
 pub use log_bus::{ConsumerOptions, OutboxLogBus};
-pub use outbox::{DeadLetter, LogEntry, OutboxStore};
+pub use outbox::{AppendEvents, DeadLetter, LogEntry, OutboxStore};
 pub use relay::{Relay, RelayOptions, RelayWaker};
 pub use tokio_util::sync::CancellationToken;

@@ -98,6 +98,28 @@ pub trait OutboxStore: Send + Sync {
     async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, Error>;
 }
 
+/// Appending to the outbox from inside a domain transaction, whatever the engine:
+/// `tx.append_events(&events).await?` (used with [`nova_db::on_db!`]).
+#[async_trait]
+pub trait AppendEvents {
+    /// Appends `events` in this connection's transaction.
+    async fn append_events(&mut self, events: &[EventEnvelope]) -> Result<(), Error>;
+}
+
+#[async_trait]
+impl AppendEvents for sqlx::PgConnection {
+    async fn append_events(&mut self, events: &[EventEnvelope]) -> Result<(), Error> {
+        append_postgres(self, events).await
+    }
+}
+
+#[async_trait]
+impl AppendEvents for sqlx::SqliteConnection {
+    async fn append_events(&mut self, events: &[EventEnvelope]) -> Result<(), Error> {
+        append_sqlite(self, events).await
+    }
+}
+
 /// The outbox store for `db`'s engine.
 pub fn store(db: &Db) -> Arc<dyn OutboxStore> {
     match db {
