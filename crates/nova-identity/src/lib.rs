@@ -60,8 +60,11 @@
 //! # }).unwrap();
 //! ```
 
+pub mod api;
 pub mod keys;
+pub mod model;
 pub mod password;
+pub mod store;
 pub mod token_cache;
 pub mod tokens;
 pub mod totp;

@@ -1,0 +1,74 @@
+//! The identity API: implemented in-process by [`IdentityService`](crate::IdentityService)
+//! and remotely by the gRPC client, so callers hold an `Arc<dyn IdentityApi>`.
+
+use async_trait::async_trait;
+use nova_core::{Principal, Result, SessionId};
+
+use crate::model::{
+    Account, LoginOutcome, LoginRequest, OAuthStart, RegisterRequest, RequestContext, SessionInfo,
+    TokenPair, TotpEnrollment,
+};
+
+/// Accounts, logins, sessions, tokens and second factors.
+///
+/// Errors follow `nova_core::ErrorKind`: bad input is `InvalidArgument` naming the field,
+/// wrong credentials are one generic `Unauthenticated` whatever was wrong, too many
+/// attempts are `RateLimited`.
+#[async_trait]
+pub trait IdentityApi: Send + Sync {
+    /// Creates an account and sends the email verification link.
+    async fn register(&self, req: RegisterRequest, ctx: &RequestContext) -> Result<Account>;
+    /// Marks the email verified (single-use token from the email).
+    async fn verify_email(&self, token: &str) -> Result<()>;
+    /// Sends a fresh verification email.
+    async fn resend_verification(&self, principal: &Principal) -> Result<()>;
+    /// Password login; may ask for a second factor.
+    async fn login(&self, req: LoginRequest, ctx: &RequestContext) -> Result<LoginOutcome>;
+    /// Completes a login with a TOTP or recovery code.
+    async fn login_two_factor(
+        &self,
+        challenge: &str,
+        code: &str,
+        ctx: &RequestContext,
+    ) -> Result<TokenPair>;
+    /// Exchanges a refresh token for a new pair. Reusing an already-used token revokes
+    /// the whole session.
+    async fn refresh(&self, refresh_token: &str, ctx: &RequestContext) -> Result<TokenPair>;
+    /// Ends the caller's session.
+    async fn logout(&self, principal: &Principal) -> Result<()>;
+    /// Ends every session of the caller; returns how many.
+    async fn logout_everywhere(&self, principal: &Principal) -> Result<u64>;
+    /// The caller's active sessions.
+    async fn sessions(&self, principal: &Principal) -> Result<Vec<SessionInfo>>;
+    /// Ends one of the caller's sessions.
+    async fn revoke_session(&self, principal: &Principal, session: SessionId) -> Result<()>;
+    /// The caller's account.
+    async fn account(&self, principal: &Principal) -> Result<Account>;
+    /// Changes the password (needs the current one) and ends the other sessions.
+    async fn change_password(&self, principal: &Principal, current: &str, new: &str) -> Result<()>;
+    /// Emails a reset link if the address has an account (the answer is the same either way).
+    async fn request_password_reset(&self, email: &str, ctx: &RequestContext) -> Result<()>;
+    /// Sets a new password with a reset token and ends every session.
+    async fn reset_password(&self, token: &str, new: &str) -> Result<()>;
+    /// Starts TOTP enrolment (not active until confirmed).
+    async fn enroll_totp(&self, principal: &Principal) -> Result<TotpEnrollment>;
+    /// Confirms enrolment with a current code; returns ten recovery codes, shown once.
+    async fn confirm_totp(&self, principal: &Principal, code: &str) -> Result<Vec<String>>;
+    /// Turns TOTP off (needs a current code or a recovery code).
+    async fn disable_totp(&self, principal: &Principal, code: &str) -> Result<()>;
+    /// Verifies an access token and returns who it is for.
+    async fn verify_access_token(&self, token: &str) -> Result<Principal>;
+    /// The public signing keys (JWKS).
+    async fn jwks(&self) -> Result<serde_json::Value>;
+    /// Starts an OpenID Connect login with `provider` (`google`, `apple`).
+    async fn oauth_start(&self, provider: &str, redirect_uri: &str) -> Result<OAuthStart>;
+    /// Finishes it: checks state, exchanges the code, verifies the ID token, and logs in
+    /// (linking by verified email or creating an account).
+    async fn oauth_callback(
+        &self,
+        provider: &str,
+        code: &str,
+        state: &str,
+        ctx: &RequestContext,
+    ) -> Result<TokenPair>;
+}

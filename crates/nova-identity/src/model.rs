@@ -1,0 +1,131 @@
+//! Plain identity types, as the API speaks them.
+
+use std::net::IpAddr;
+
+use nova_core::{SessionId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Who is asking, as far as the transport can tell (for sessions and rate limits).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContext {
+    /// The client's address, if known.
+    pub ip: Option<IpAddr>,
+    /// The `User-Agent`, truncated.
+    pub user_agent: String,
+}
+
+impl RequestContext {
+    /// A context from raw transport values (the user agent is cut to 256 characters).
+    pub fn new(ip: Option<IpAddr>, user_agent: &str) -> Self {
+        Self {
+            ip,
+            user_agent: user_agent.chars().take(256).collect(),
+        }
+    }
+}
+
+/// `POST /api/v1/auth/register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// Email address (unique, case-insensitive).
+    pub email: String,
+    /// Username (unique, case-insensitive): 3–30 of `a-z 0-9 _`, starting with a letter.
+    pub username: String,
+    /// 12–128 characters, not a common password.
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Email or username.
+    pub identifier: String,
+    /// The password.
+    pub password: String,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The user id.
+    pub id: UserId,
+    /// Email address.
+    pub email: String,
+    /// Username as chosen (display case).
+    pub username: String,
+    /// Whether the email was verified.
+    pub email_verified: bool,
+    /// Whether TOTP two-factor login is on.
+    pub two_factor_enabled: bool,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// Tokens handed to a client after a login or refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// RS256 JWT, 15 minutes.
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_expires_at: Timestamp,
+    /// Opaque, single use: every refresh returns a new one.
+    pub refresh_token: String,
+    /// When the refresh token expires.
+    pub refresh_expires_at: Timestamp,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// The session (device login) these tokens belong to.
+    pub session_id: SessionId,
+    /// The user.
+    pub user_id: UserId,
+}
+
+/// The answer to a password login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginOutcome {
+    /// Logged in.
+    Authenticated(TokenPair),
+    /// The password was right; now send a TOTP or recovery code with this challenge.
+    TwoFactorRequired {
+        /// Opaque challenge, valid for 5 minutes.
+        challenge: String,
+        /// When it expires.
+        expires_at: Timestamp,
+    },
+}
+
+/// One login session, as listed to its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The session id.
+    pub id: SessionId,
+    /// Browser / app that created it.
+    pub user_agent: String,
+    /// Address it was created from.
+    pub ip: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last refresh.
+    pub last_seen_at: Timestamp,
+    /// Whether this is the caller's own session.
+    pub current: bool,
+}
+
+/// What a user needs to add Nova to an authenticator app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    /// The secret, base32 (for manual entry).
+    pub secret: String,
+    /// `otpauth://totp/...` (for a QR code).
+    pub otpauth_uri: String,
+}
+
+/// Where to send the browser to log in with a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthStart {
+    /// The provider's authorization URL (with state, nonce and PKCE challenge).
+    pub authorization_url: String,
+    /// The state value the callback must return.
+    pub state: String,
+}
