@@ -61,18 +61,31 @@
 //! ```
 
 pub mod api;
+pub mod http;
 pub mod keys;
+mod limits;
+pub mod mail;
 pub mod model;
+pub mod oauth;
 pub mod password;
+mod secrets;
+mod service;
 pub mod store;
 pub mod token_cache;
 pub mod tokens;
 pub mod totp;
+mod validation;
 
+pub use api::IdentityApi;
 pub use keys::{Jwk, JwkSet, KeySet, SigningKey, VerificationKeys, VerifyingKey};
+pub use limits::LoginLimits;
+pub use mail::{LogMailer, Mail, Mailer, MemoryMailer};
+pub use oauth::{OAuthProviders, OidcProvider};
 pub use password::{
     Passwords, check_policy, dummy_verify, hash_password, needs_rehash, verify_password,
 };
+pub use secrets::SecretBox;
+pub use service::{IdentityConfig, IdentityService, IdentityServiceBuilder, keys_from_store};
 pub use token_cache::CachedVerifier;
 pub use tokens::{
     ACCESS_TOKEN_TTL, AccessClaims, IssuedToken, TokenConfig, TokenIssuer, TokenVerifier,

@@ -1,0 +1,332 @@
+//! REST under `/api/v1/auth/*` and `GET /.well-known/jwks.json`, over any
+//! [`IdentityApi`] (in-process service or gRPC client).
+//!
+//! Bad input is a 400 naming the field (malformed JSON included) and changes nothing;
+//! errors carry `{"error": {"code", "message", "field"?}}`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use nova_core::{Error, ErrorKind, Principal, SessionId};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::IdentityApi;
+use crate::model::{LoginRequest, RegisterRequest, RequestContext};
+
+type Api = Arc<dyn IdentityApi>;
+type ApiResult<T> = Result<T, Error>;
+
+/// The identity REST routes.
+pub fn router(api: Arc<dyn IdentityApi>) -> Router {
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/verify-email", post(verify_email))
+        .route(
+            "/api/v1/auth/verify-email/resend",
+            post(resend_verification),
+        )
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/login/2fa", post(login_two_factor))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/logout-all", post(logout_everywhere))
+        .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/auth/sessions", get(sessions))
+        .route("/api/v1/auth/sessions/{id}", delete(revoke_session))
+        .route("/api/v1/auth/password/change", post(change_password))
+        .route(
+            "/api/v1/auth/password/reset-request",
+            post(request_password_reset),
+        )
+        .route("/api/v1/auth/password/reset", post(reset_password))
+        .route("/api/v1/auth/2fa/enroll", post(enroll_totp))
+        .route("/api/v1/auth/2fa/confirm", post(confirm_totp))
+        .route("/api/v1/auth/2fa/disable", post(disable_totp))
+        .route("/api/v1/auth/oauth/{provider}/start", get(oauth_start))
+        .route(
+            "/api/v1/auth/oauth/{provider}/callback",
+            get(oauth_callback).post(oauth_callback),
+        )
+        .with_state(api)
+}
+
+/// A JSON body whose problems become `InvalidArgument` naming the field.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(json_error(&rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: &JsonRejection) -> Error {
+    let text = rejection.body_text();
+    // serde names the field in backticks: "missing field `email`", "unknown field `x`".
+    let field = text
+        .split('`')
+        .nth(1)
+        .filter(|f| {
+            !f.is_empty()
+                && f.len() <= 64
+                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .unwrap_or("body");
+    let reason = match rejection {
+        JsonRejection::MissingJsonContentType(_) => "must be sent as application/json".to_owned(),
+        JsonRejection::JsonSyntaxError(_) => "is not valid JSON".to_owned(),
+        _ if text.contains("missing field") => "is required".to_owned(),
+        _ if text.contains("invalid type") => "has the wrong type".to_owned(),
+        _ => "is invalid".to_owned(),
+    };
+    Error::invalid(field, reason)
+}
+
+/// The caller, from `Authorization: Bearer <access token>`.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<Api> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| Error::from_kind(ErrorKind::Unauthenticated))?;
+        api.verify_access_token(token.trim()).await.map(Caller)
+    }
+}
+
+/// Address and user agent of the client (first `X-Forwarded-For` hop, as set by the
+/// ingress in front of the service).
+pub struct Client(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let ip = header("x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .or_else(|| header("x-real-ip"))
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        Ok(Client(RequestContext::new(
+            ip,
+            header("user-agent").unwrap_or(""),
+        )))
+    }
+}
+
+async fn jwks(State(api): State<Api>) -> ApiResult<Response> {
+    let body = api.jwks().await?;
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(body),
+    )
+        .into_response())
+}
+
+async fn register(
+    State(api): State<Api>,
+    Client(ctx): Client,
+    Body(req): Body<RegisterRequest>,
+) -> ApiResult<Response> {
+    let account = api.register(req, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(account)).into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn verify_email(
+    State(api): State<Api>,
+    Body(body): Body<TokenBody>,
+) -> ApiResult<StatusCode> {
+    api.verify_email(&body.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn resend_verification(State(api): State<Api>, Caller(p): Caller) -> ApiResult<StatusCode> {
+    api.resend_verification(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn login(
+    State(api): State<Api>,
+    Client(ctx): Client,
+    Body(req): Body<LoginRequest>,
+) -> ApiResult<Response> {
+    Ok(Json(api.login(req, &ctx).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct TwoFactorBody {
+    challenge: String,
+    code: String,
+}
+
+async fn login_two_factor(
+    State(api): State<Api>,
+    Client(ctx): Client,
+    Body(b): Body<TwoFactorBody>,
+) -> ApiResult<Response> {
+    Ok(Json(api.login_two_factor(&b.challenge, &b.code, &ctx).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(
+    State(api): State<Api>,
+    Client(ctx): Client,
+    Body(b): Body<RefreshBody>,
+) -> ApiResult<Response> {
+    Ok(Json(api.refresh(&b.refresh_token, &ctx).await?).into_response())
+}
+
+async fn logout(State(api): State<Api>, Caller(p): Caller) -> ApiResult<StatusCode> {
+    api.logout(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn logout_everywhere(State(api): State<Api>, Caller(p): Caller) -> ApiResult<Response> {
+    let ended = api.logout_everywhere(&p).await?;
+    Ok(Json(serde_json::json!({ "ended_sessions": ended })).into_response())
+}
+
+async fn me(State(api): State<Api>, Caller(p): Caller) -> ApiResult<Response> {
+    Ok(Json(api.account(&p).await?).into_response())
+}
+
+async fn sessions(State(api): State<Api>, Caller(p): Caller) -> ApiResult<Response> {
+    Ok(Json(api.sessions(&p).await?).into_response())
+}
+
+async fn revoke_session(
+    State(api): State<Api>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = SessionId::parse_field(&id, "id")?;
+    api.revoke_session(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(api): State<Api>,
+    Caller(p): Caller,
+    Body(b): Body<ChangePasswordBody>,
+) -> ApiResult<StatusCode> {
+    api.change_password(&p, &b.current_password, &b.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: String,
+}
+
+async fn request_password_reset(
+    State(api): State<Api>,
+    Client(ctx): Client,
+    Body(b): Body<EmailBody>,
+) -> ApiResult<StatusCode> {
+    api.request_password_reset(&b.email, &ctx).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: String,
+    new_password: String,
+}
+
+async fn reset_password(State(api): State<Api>, Body(b): Body<ResetBody>) -> ApiResult<StatusCode> {
+    api.reset_password(&b.token, &b.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enroll_totp(State(api): State<Api>, Caller(p): Caller) -> ApiResult<Response> {
+    Ok(Json(api.enroll_totp(&p).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    code: String,
+}
+
+async fn confirm_totp(
+    State(api): State<Api>,
+    Caller(p): Caller,
+    Body(b): Body<CodeBody>,
+) -> ApiResult<Response> {
+    let codes = api.confirm_totp(&p, &b.code).await?;
+    Ok(Json(serde_json::json!({ "recovery_codes": codes })).into_response())
+}
+
+async fn disable_totp(
+    State(api): State<Api>,
+    Caller(p): Caller,
+    Body(b): Body<CodeBody>,
+) -> ApiResult<StatusCode> {
+    api.disable_totp(&p, &b.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    redirect_uri: String,
+}
+
+async fn oauth_start(
+    State(api): State<Api>,
+    Path(provider): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> ApiResult<Response> {
+    Ok(Json(api.oauth_start(&provider, &q.redirect_uri).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: String,
+    state: String,
+}
+
+async fn oauth_callback(
+    State(api): State<Api>,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> ApiResult<Response> {
+    Ok(Json(
+        api.oauth_callback(&provider, &q.code, &q.state, &ctx)
+            .await?,
+    )
+    .into_response())
+}

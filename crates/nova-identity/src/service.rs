@@ -1,0 +1,412 @@
+//! [`IdentityService`]: the identity rules, over the [`IdentityStore`] port.
+
+mod flows;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, SubsecRound};
+use nova_core::{
+    Error, ErrorKind, Principal, Result, SessionId, SharedClock, SystemClock, Timestamp, UserId,
+};
+use nova_events::{EventEnvelope, RelayWaker};
+use nova_kv::{InProcessRateLimiter, RateLimiter};
+use prost::Message;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::limits::LoginLimits;
+use crate::mail::{LogMailer, Mail, Mailer};
+use crate::model::{Account, RequestContext, TokenPair};
+use crate::oauth::OAuthProviders;
+use crate::secrets::SecretBox;
+use crate::store::{AccountRecord, IdentityStore, RefreshRecord, SessionRecord};
+use crate::{CachedVerifier, KeySet, Passwords, TokenConfig, TokenIssuer, TokenVerifier};
+
+/// Lifetimes and grace periods.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// Access token issuer and audience.
+    pub tokens: TokenConfig,
+    /// Refresh token lifetime (30 days).
+    pub refresh_ttl: Duration,
+    /// How long the immediate predecessor of the current refresh token is still accepted
+    /// (a client retrying a refresh whose answer it lost). Older tokens never are.
+    pub refresh_grace: Duration,
+    /// Email verification link lifetime.
+    pub verify_email_ttl: Duration,
+    /// Password reset link lifetime.
+    pub password_reset_ttl: Duration,
+    /// Two-factor challenge lifetime.
+    pub challenge_ttl: Duration,
+    /// Wrong codes allowed per challenge.
+    pub challenge_attempts: i32,
+    /// Brute-force budgets.
+    pub limits: LoginLimits,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            tokens: TokenConfig::new("nova", "nova"),
+            refresh_ttl: Duration::days(30),
+            refresh_grace: Duration::seconds(10),
+            verify_email_ttl: Duration::hours(24),
+            password_reset_ttl: Duration::hours(1),
+            challenge_ttl: Duration::minutes(5),
+            challenge_attempts: 5,
+            limits: LoginLimits::default(),
+        }
+    }
+}
+
+/// The identity domain service. Build it with [`IdentityService::builder`].
+pub struct IdentityService {
+    pub(crate) store: Arc<dyn IdentityStore>,
+    pub(crate) clock: SharedClock,
+    pub(crate) passwords: Passwords,
+    pub(crate) keys: Arc<KeySet>,
+    pub(crate) issuer: TokenIssuer,
+    pub(crate) verifier: CachedVerifier,
+    pub(crate) limiter: Arc<dyn RateLimiter>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) secrets: SecretBox,
+    pub(crate) oauth: OAuthProviders,
+    pub(crate) config: IdentityConfig,
+    pub(crate) relay: Option<RelayWaker>,
+}
+
+/// Builder for [`IdentityService`].
+pub struct IdentityServiceBuilder {
+    store: Arc<dyn IdentityStore>,
+    keys: Arc<KeySet>,
+    clock: SharedClock,
+    passwords: Passwords,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    mailer: Arc<dyn Mailer>,
+    secrets: Option<SecretBox>,
+    oauth: OAuthProviders,
+    config: IdentityConfig,
+    relay: Option<RelayWaker>,
+}
+
+impl IdentityService {
+    /// Starts a builder over `store`, signing with `keys`.
+    pub fn builder(store: Arc<dyn IdentityStore>, keys: Arc<KeySet>) -> IdentityServiceBuilder {
+        IdentityServiceBuilder {
+            store,
+            keys,
+            clock: SystemClock::shared(),
+            passwords: Passwords::owasp(),
+            limiter: None,
+            mailer: Arc::new(LogMailer),
+            secrets: None,
+            oauth: OAuthProviders::default(),
+            config: IdentityConfig::default(),
+            relay: None,
+        }
+    }
+
+    /// The public keys as a JWKS document.
+    pub fn jwks_json(&self) -> serde_json::Value {
+        self.keys.jwks()
+    }
+}
+
+impl IdentityServiceBuilder {
+    /// The clock (tests use a `ManualClock`).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Password hashing parameters.
+    pub fn passwords(mut self, passwords: Passwords) -> Self {
+        self.passwords = passwords;
+        self
+    }
+    /// The rate limiter (nova-kv; in-process by default).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+    /// Where verification and reset emails go.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+    /// Encryption of TOTP secrets and provider tokens.
+    pub fn secrets(mut self, secrets: SecretBox) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+    /// OpenID Connect providers.
+    pub fn oauth(mut self, providers: OAuthProviders) -> Self {
+        self.oauth = providers;
+        self
+    }
+    /// Lifetimes and limits.
+    pub fn config(mut self, config: IdentityConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Wakes the outbox relay after each commit that wrote events.
+    pub fn relay(mut self, waker: RelayWaker) -> Self {
+        self.relay = Some(waker);
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> IdentityService {
+        let issuer = TokenIssuer::new(
+            self.keys.clone(),
+            self.config.tokens.clone(),
+            self.clock.clone(),
+        );
+        let verifier = CachedVerifier::new(TokenVerifier::for_key_set(
+            &self.keys,
+            self.config.tokens.clone(),
+            self.clock.clone(),
+        ));
+        let limiter = self
+            .limiter
+            .unwrap_or_else(|| Arc::new(InProcessRateLimiter::new(self.clock.clone())));
+        IdentityService {
+            store: self.store,
+            clock: self.clock,
+            passwords: self.passwords,
+            keys: self.keys,
+            issuer,
+            verifier,
+            limiter,
+            mailer: self.mailer,
+            secrets: self
+                .secrets
+                .unwrap_or_else(|| SecretBox::generate("ephemeral")),
+            oauth: self.oauth,
+            config: self.config,
+            relay: self.relay,
+        }
+    }
+}
+
+/// The signing keys kept in the store (the embedded default): the newest signs, all
+/// verify. A first start generates one; replicas starting together converge on the
+/// stored keys because a kid is only inserted once.
+pub async fn keys_from_store(store: &dyn IdentityStore, clock: &SharedClock) -> Result<KeySet> {
+    let mut stored = store.signing_keys().await?;
+    if stored.is_empty() {
+        let kid = format!("k{}", clock.now().format("%Y%m%d%H%M%S"));
+        let generated = tokio::task::spawn_blocking(move || {
+            crate::SigningKey::generate(kid.clone()).and_then(|k| Ok((kid, k.to_pkcs8_pem()?)))
+        })
+        .await
+        .map_err(Error::internal)??;
+        store
+            .insert_signing_key(&generated.0, &generated.1, clock.now())
+            .await?;
+        stored = store.signing_keys().await?;
+    }
+    let mut keys = stored
+        .iter()
+        .map(|(kid, pem)| crate::SigningKey::from_pem(kid.clone(), pem))
+        .collect::<Result<Vec<_>>>()?;
+    let active = keys
+        .pop()
+        .ok_or_else(|| Error::internal("no signing key could be loaded"))?;
+    Ok(keys.into_iter().fold(KeySet::new(active), |set, old| {
+        set.with_verification_key(old.verifying_key().clone())
+    }))
+}
+
+/// A random secret for a client (32 bytes, base64url) and the hash we keep.
+pub(crate) fn new_secret() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_secret(&secret);
+    (secret, hash)
+}
+
+/// SHA-256 of a client secret: tokens are long random values, so a fast hash is enough
+/// and a stolen database holds nothing usable.
+pub(crate) fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// The one answer to every failed credential check.
+pub(crate) fn bad_credentials() -> Error {
+    Error::new(ErrorKind::Unauthenticated, "invalid credentials")
+}
+
+impl IdentityService {
+    /// Now, at the precision both databases keep.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now().trunc_subsecs(6)
+    }
+
+    pub(crate) fn event(
+        &self,
+        event_type: &str,
+        aggregate: impl ToString,
+        payload: &impl Message,
+    ) -> EventEnvelope {
+        EventEnvelope::new(
+            event_type,
+            aggregate.to_string(),
+            self.now(),
+            payload.encode_to_vec(),
+        )
+    }
+
+    pub(crate) fn wake_relay(&self) {
+        if let Some(relay) = &self.relay {
+            relay.wake();
+        }
+    }
+
+    pub(crate) async fn send_mail(
+        &self,
+        to: &str,
+        kind: &'static str,
+        subject: &str,
+        token: String,
+    ) {
+        let mail = Mail {
+            to: to.to_owned(),
+            kind,
+            subject: subject.to_owned(),
+            token,
+        };
+        if let Err(e) = self.mailer.send(mail).await {
+            tracing::warn!(kind, error = %e, "sending email failed; the user can ask again");
+        }
+    }
+
+    pub(crate) fn account_view(record: &AccountRecord) -> Account {
+        Account {
+            id: record.id,
+            email: record.email.clone(),
+            username: record.username.clone(),
+            email_verified: record.email_verified_at.is_some(),
+            two_factor_enabled: record.totp_enabled_at.is_some(),
+            created_at: record.created_at,
+        }
+    }
+
+    /// The caller's account (a deleted account is `Unauthenticated`).
+    pub(crate) async fn own_account(&self, principal: &Principal) -> Result<AccountRecord> {
+        self.store
+            .account_by_id(principal.user_id)
+            .await?
+            .ok_or_else(|| Error::from_kind(ErrorKind::Unauthenticated))
+    }
+
+    /// Opens a session: refresh token family + access token, `session.created` event.
+    pub(crate) async fn open_session(
+        &self,
+        user: UserId,
+        ctx: &RequestContext,
+    ) -> Result<TokenPair> {
+        let now = self.now();
+        let session = SessionRecord {
+            id: SessionId::new(),
+            user_id: user,
+            user_agent: ctx.user_agent.clone(),
+            ip: ctx.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            created_at: now,
+            last_seen_at: now,
+            revoked_at: None,
+        };
+        let (refresh, record) = self.new_refresh(session.id, now);
+        let event = self.event(
+            "session.created",
+            session.id,
+            &nova_proto::nova::identity::v1::SessionCreated {
+                session_id: session.id.to_string(),
+                user_id: user.to_string(),
+                user_agent: session.user_agent.clone(),
+            },
+        );
+        self.store
+            .create_session(&session, &record, &[event])
+            .await?;
+        self.wake_relay();
+        self.token_pair(user, session.id, refresh, record.expires_at)
+    }
+
+    pub(crate) fn new_refresh(
+        &self,
+        session: SessionId,
+        now: Timestamp,
+    ) -> (String, RefreshRecord) {
+        let (token, hash) = new_secret();
+        let record = RefreshRecord {
+            token_hash: hash,
+            session_id: session,
+            issued_at: now,
+            expires_at: now + self.config.refresh_ttl,
+            rotated_at: None,
+            replaced_by: None,
+        };
+        (token, record)
+    }
+
+    pub(crate) fn token_pair(
+        &self,
+        user: UserId,
+        session: SessionId,
+        refresh_token: String,
+        refresh_expires_at: Timestamp,
+    ) -> Result<TokenPair> {
+        let access = self.issuer.issue(&Principal::user(user, session))?;
+        Ok(TokenPair {
+            access_token: access.token,
+            access_expires_at: access.expires_at,
+            refresh_token,
+            refresh_expires_at,
+            token_type: "Bearer".to_owned(),
+            session_id: session,
+            user_id: user,
+        })
+    }
+
+    /// Ends sessions with one `session.revoked` event each.
+    pub(crate) async fn end_sessions(
+        &self,
+        user: UserId,
+        ids: &[SessionId],
+        reason: &str,
+    ) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let events: Vec<_> = ids
+            .iter()
+            .map(|id| self.revoked_event(user, *id, reason))
+            .collect();
+        let ended = self
+            .store
+            .revoke_sessions(ids, reason, self.now(), &events)
+            .await?;
+        self.wake_relay();
+        Ok(ended)
+    }
+
+    pub(crate) fn revoked_event(
+        &self,
+        user: UserId,
+        session: SessionId,
+        reason: &str,
+    ) -> EventEnvelope {
+        self.event(
+            "session.revoked",
+            session,
+            &nova_proto::nova::identity::v1::SessionRevoked {
+                session_id: session.to_string(),
+                user_id: user.to_string(),
+                reason: reason.to_owned(),
+            },
+        )
+    }
+}
