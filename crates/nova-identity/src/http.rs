@@ -75,22 +75,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
 fn json_error(rejection: &JsonRejection) -> Error {
     let text = rejection.body_text();
-    // serde names the field in backticks: "missing field `email`", "unknown field `x`".
-    let field = text
-        .split('`')
-        .nth(1)
-        .filter(|f| {
-            !f.is_empty()
-                && f.len() <= 64
-                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-        .unwrap_or("body");
+    // axum reports serde's path: "...target type: password: invalid type: ..." or
+    // "...target type: missing field `email` at line 1 column 2".
+    let detail = text
+        .split_once("target type: ")
+        .map_or(text.as_str(), |(_, d)| d);
+    let is_path = |p: &str| {
+        !p.is_empty()
+            && p != "."
+            && p.len() <= 64
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    };
+    let missing = detail
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(f, _)| f);
+    let field = match (missing, detail.split_once(": ")) {
+        (Some(field), _) => field,
+        (None, Some((path, _))) if is_path(path) => path,
+        _ => "body",
+    };
     let reason = match rejection {
-        JsonRejection::MissingJsonContentType(_) => "must be sent as application/json".to_owned(),
-        JsonRejection::JsonSyntaxError(_) => "is not valid JSON".to_owned(),
-        _ if text.contains("missing field") => "is required".to_owned(),
-        _ if text.contains("invalid type") => "has the wrong type".to_owned(),
-        _ => "is invalid".to_owned(),
+        JsonRejection::MissingJsonContentType(_) => "must be sent as application/json",
+        JsonRejection::JsonSyntaxError(_) => "is not valid JSON",
+        _ if missing.is_some() => "is required",
+        _ if detail.contains("invalid type") => "has the wrong type",
+        _ => "is invalid",
     };
     Error::invalid(field, reason)
 }
