@@ -70,6 +70,7 @@ pub mod oauth;
 pub mod password;
 mod secrets;
 mod service;
+pub mod setup;
 pub mod store;
 pub mod token_cache;
 pub mod tokens;

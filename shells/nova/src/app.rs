@@ -60,7 +60,7 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
     let store = outbox::store(&db);
     let bus = Arc::new(OutboxLogBus::new(store.clone()).with_service(spec.name));
     let relay = Relay::new(store, bus).with_service(spec.name);
-    // Domains (later issues) subscribe their consumers on `bus` and write through `db`.
+    let relay_waker = relay.waker();
     let background = CancellationToken::new();
     let relay_task = {
         let token = background.clone();
@@ -89,14 +89,21 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
         None => "in-process".to_owned(),
     };
 
+    // Domains: each writes through `db`, wakes the relay after commits, limits with `kv`.
+    let identity = nova_identity::setup::service_from_config(&config, &db, &kv, Some(relay_waker))
+        .await
+        .map_err(|e| format!("identity: {e}"))?;
+
     let db_check = db.clone();
-    let mut server = Server::new(spec, &config).readiness_check(
-        "database",
-        check_fn(move || {
-            let db = db_check.clone();
-            async move { db.ping().await }
-        }),
-    );
+    let mut server = Server::new(spec, &config)
+        .http_routes(nova_identity::http::router(identity))
+        .readiness_check(
+            "database",
+            check_fn(move || {
+                let db = db_check.clone();
+                async move { db.ping().await }
+            }),
+        );
     if config.redis_url.is_some() {
         let cache = kv.cache.clone();
         server = server.readiness_check(

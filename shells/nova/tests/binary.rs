@@ -17,11 +17,29 @@ fn free_port() -> u16 {
 
 /// A plain HTTP/1.1 GET; returns (status, body).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    request(port, "GET", path, None, None)
+}
+
+/// A plain HTTP/1.1 request with an optional JSON body and bearer token.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+    token: Option<&str>,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let body = json.unwrap_or("");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .ok()?;
     let mut response = String::new();
@@ -34,12 +52,15 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 struct Nova {
     child: Child,
     port: u16,
-    _data: tempfile::TempDir,
+    _data: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl Nova {
     fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
+        Self::start_in(std::sync::Arc::new(tempfile::tempdir().unwrap()))
+    }
+
+    fn start_in(data: std::sync::Arc<tempfile::TempDir>) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_nova"))
             .env_clear()
@@ -93,6 +114,51 @@ fn serves_health_readiness_and_prometheus_metrics_with_no_configuration() {
         metrics.contains(r#"nova_http_requests_total{service="graphql-gateway""#),
         "every metric carries the service label:\n{metrics}"
     );
+}
+
+/// The value of `"key":"..."` in a JSON text (enough for these checks).
+fn json_str(json: &str, key: &str) -> String {
+    let v: Vec<&str> = json.split(&format!("\"{key}\":\"")).collect();
+    v.get(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn identity_works_in_the_all_in_one_and_keys_survive_a_restart() {
+    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let nova = Nova::start_in(data.clone());
+    let (status, body) = request(
+        nova.port,
+        "POST",
+        "/api/v1/auth/register",
+        Some(r#"{"email":"ann@example.com","username":"ann","password":"correct horse battery staple"}"#),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = request(
+        nova.port,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"identifier":"ann","password":"correct horse battery staple"}"#),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let token = json_str(&body, "access_token");
+    assert!(!token.is_empty(), "{body}");
+    let (status, jwks) = get(nova.port, "/.well-known/jwks.json").unwrap();
+    assert_eq!(status, 200);
+    assert!(jwks.contains("RS256"), "{jwks}");
+    drop(nova);
+
+    // Same data directory: same signing key, so the token still verifies.
+    let nova = Nova::start_in(data);
+    let (status, me) = request(nova.port, "GET", "/api/v1/auth/me", None, Some(&token)).unwrap();
+    assert_eq!(status, 200, "{me}");
+    assert!(me.contains("ann@example.com"));
 }
 
 #[test]
