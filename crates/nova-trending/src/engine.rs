@@ -1,0 +1,391 @@
+//! The trending engine: pure computation, no I/O, one `&mut` owner (wrap it in a lock
+//! to share it).
+
+use std::collections::HashMap;
+
+use nova_core::{Error, Timestamp};
+
+use crate::config::{MAX_WINDOWS, TrendingConfig};
+use crate::decay::{self, EPOCH_SPAN};
+use crate::hash::{FastBuild, mix64};
+use crate::model::{Engagement, EntityKey, Ranked, ReviewState, Scope, Trend};
+use crate::sketch::CapSketch;
+use crate::table::{ScopeTable, Tick};
+
+/// Counters of what the engine did with events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events accepted.
+    pub ingested: u64,
+    /// Events ignored because their account reached its contribution cap.
+    pub capped: u64,
+    /// Scope updates refused because the scope was full and the entity still cold.
+    pub not_admitted: u64,
+    /// Scope updates dropped because `max_scopes` was reached.
+    pub scope_overflow: u64,
+}
+
+/// The engine. See the [crate docs](crate) for the model.
+#[derive(Debug, Clone)]
+pub struct TrendingEngine {
+    pub(crate) config: TrendingConfig,
+    pub(crate) lambdas: [f64; MAX_WINDOWS],
+    weights: [f64; crate::model::EngagementKind::COUNT],
+    pub(crate) windows: usize,
+    pub(crate) epoch_secs: f64,
+    pub(crate) epoch: u32,
+    epoch_decay: [f64; MAX_WINDOWS],
+    /// (second, epoch) → exp(λₖ·(t − epoch start)).
+    factor_at: (i64, u32),
+    factors: [f64; MAX_WINDOWS],
+    period_secs: i64,
+    pub(crate) period: u32,
+    /// The earliest event second seen (how long the engine has been observing).
+    pub(crate) since: i64,
+    caps: CapSketch,
+    pub(crate) tables: Vec<ScopeTable>,
+    scope_index: HashMap<Scope, usize, FastBuild>,
+    pub(crate) reviews: HashMap<EntityKey, ReviewState, FastBuild>,
+    stats: Stats,
+}
+
+impl TrendingEngine {
+    /// A new engine; fails on an invalid configuration.
+    pub fn new(config: TrendingConfig) -> Result<Self, Error> {
+        config.validate()?;
+        let windows = config.windows.len();
+        let mut lambdas = [0.0; MAX_WINDOWS];
+        for (k, w) in config.windows.iter().enumerate() {
+            lambdas[k] = decay::lambda(w.half_life.as_secs_f64());
+        }
+        let fastest = lambdas.iter().copied().fold(0.0, f64::max);
+        let epoch_secs = (EPOCH_SPAN / fastest).floor().max(1.0);
+        let mut epoch_decay = [1.0; MAX_WINDOWS];
+        for k in 0..windows {
+            epoch_decay[k] = (-lambdas[k] * epoch_secs).exp();
+        }
+        let mut weights = config.weights;
+        weights
+            .iter_mut()
+            .for_each(|w| *w = w.max(f64::MIN_POSITIVE));
+        let global = ScopeTable::new(Scope::Global, config.capacity, config.board_size, windows);
+        let mut scope_index = HashMap::default();
+        scope_index.insert(Scope::Global, 0);
+        Ok(Self {
+            period_secs: config.period.as_secs().min(i64::MAX as u64) as i64,
+            caps: CapSketch::new(config.cap_sketch_bytes),
+            lambdas,
+            weights,
+            windows,
+            epoch_secs,
+            epoch: 0,
+            epoch_decay,
+            factor_at: (i64::MIN, 0),
+            factors: [0.0; MAX_WINDOWS],
+            period: 0,
+            since: i64::MAX,
+            tables: vec![global],
+            scope_index,
+            reviews: HashMap::default(),
+            stats: Stats::default(),
+            config,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrendingConfig {
+        &self.config
+    }
+
+    /// What happened to the events so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Moves the clock forward to `secs` (epochs, periods); never backwards.
+    #[inline]
+    pub(crate) fn advance(&mut self, secs: i64) {
+        let epoch = (secs.max(0) as f64 / self.epoch_secs) as u32;
+        if epoch > self.epoch {
+            let steps = epoch - self.epoch;
+            for table in &mut self.tables {
+                table.advance_epoch(&self.epoch_decay, steps);
+            }
+            self.epoch = epoch;
+        }
+        let period = (secs.max(0) / self.period_secs).min(u32::MAX as i64) as u32;
+        if period > self.period {
+            self.period = period;
+            self.caps.clear();
+        }
+    }
+
+    #[inline]
+    fn factors(&mut self, secs: i64) -> [f64; MAX_WINDOWS] {
+        if self.factor_at != (secs, self.epoch) {
+            let dt = secs as f64 - f64::from(self.epoch) * self.epoch_secs;
+            for k in 0..self.windows {
+                self.factors[k] = (self.lambdas[k] * dt).exp();
+            }
+            self.factor_at = (secs, self.epoch);
+        }
+        self.factors
+    }
+
+    /// Ingests one event in O(1); `false` if it was ignored (contribution cap).
+    #[inline]
+    pub fn ingest(&mut self, event: &Engagement) -> bool {
+        let secs = event.at.timestamp();
+        self.advance(secs);
+        self.since = self.since.min(secs);
+        let entity_hash = event.entity.hash64();
+        let account_hash = mix64(event.account as u64 ^ mix64((event.account >> 64) as u64));
+        if u32::from(self.caps.add(entity_hash ^ account_hash.rotate_left(17)))
+            > self.config.account_cap
+        {
+            self.stats.capped += 1;
+            return false;
+        }
+        let w = self.weights[event.kind as usize];
+        let mut add = self.factors(secs);
+        add.iter_mut().for_each(|f| *f *= w);
+        let tick = Tick {
+            epoch: self.epoch,
+            period: self.period,
+            add: &add,
+            epoch_decay: &self.epoch_decay,
+            windows: self.windows,
+        };
+        let admit = self.config.admit_after;
+        let mut not_admitted = 0;
+        if !self.tables[0].update(event.entity, account_hash, &tick, admit) {
+            not_admitted += 1;
+        }
+        for scope in [event.lang.map(Scope::Lang), event.region.map(Scope::Region)]
+            .into_iter()
+            .flatten()
+        {
+            let idx = match self.scope_index.get(&scope) {
+                Some(&i) => i,
+                None if self.tables.len() < self.config.max_scopes => {
+                    let table = ScopeTable::new(
+                        scope,
+                        self.config.capacity,
+                        self.config.board_size,
+                        self.windows,
+                    );
+                    self.tables.push(table);
+                    self.scope_index.insert(scope, self.tables.len() - 1);
+                    self.tables.len() - 1
+                }
+                None => {
+                    self.stats.scope_overflow += 1;
+                    continue;
+                }
+            };
+            if !self.tables[idx].update(event.entity, account_hash, &tick, admit) {
+                not_admitted += 1;
+            }
+        }
+        self.stats.not_admitted += not_admitted;
+        self.stats.ingested += 1;
+        true
+    }
+
+    /// Sets an entity's review state.
+    pub fn set_review(&mut self, entity: EntityKey, state: ReviewState) {
+        if state == ReviewState::Pending {
+            self.reviews.remove(&entity);
+        } else {
+            self.reviews.insert(entity, state);
+        }
+    }
+
+    /// An entity's review state.
+    pub fn review(&self, entity: &EntityKey) -> ReviewState {
+        self.reviews.get(entity).copied().unwrap_or_default()
+    }
+
+    fn visible(&self, entity: &EntityKey) -> bool {
+        match self.review(entity) {
+            ReviewState::Hidden => false,
+            ReviewState::Approved => true,
+            ReviewState::Pending => !self.config.require_review,
+        }
+    }
+
+    /// The table of `scope`, created if there is room.
+    pub(crate) fn table_mut(&mut self, scope: Scope) -> Option<&mut ScopeTable> {
+        let idx = match self.scope_index.get(&scope) {
+            Some(&i) => i,
+            None if self.tables.len() < self.config.max_scopes => {
+                let table = ScopeTable::new(
+                    scope,
+                    self.config.capacity,
+                    self.config.board_size,
+                    self.windows,
+                );
+                self.tables.push(table);
+                self.scope_index.insert(scope, self.tables.len() - 1);
+                self.tables.len() - 1
+            }
+            None => return None,
+        };
+        Some(&mut self.tables[idx])
+    }
+
+    fn table(&self, scope: &Scope) -> Option<&ScopeTable> {
+        self.scope_index.get(scope).map(|&i| &self.tables[i])
+    }
+
+    /// Scopes with a table, global first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.tables.iter().map(|t| t.scope).collect()
+    }
+
+    fn window(&self, name: &str) -> Result<usize, Error> {
+        self.config
+            .window(name)
+            .ok_or_else(|| Error::invalid("window", format!("unknown window {name:?}")))
+    }
+
+    pub(crate) fn epoch_start(&self, epoch: u32) -> f64 {
+        f64::from(epoch) * self.epoch_secs
+    }
+
+    /// `ln` of an entity's decayed score in `window` at `now`, if it is tracked.
+    pub fn log_score(
+        &self,
+        scope: &Scope,
+        entity: &EntityKey,
+        window: &str,
+        now: Timestamp,
+    ) -> Result<Option<f64>, Error> {
+        let k = self.window(window)?;
+        let Some(table) = self.table(scope) else {
+            return Ok(None);
+        };
+        Ok(table.slot(entity).map(|slot| {
+            let e = &table.entries[slot as usize];
+            self.log_at(e.hot.mass[k], e.hot.epoch, k, now.timestamp() as f64)
+        }))
+    }
+
+    #[inline]
+    fn log_at(&self, mass: f64, epoch: u32, k: usize, now: f64) -> f64 {
+        let abs = decay::absolute(mass, self.lambdas[k], self.epoch_start(epoch));
+        decay::at(abs, self.lambdas[k], now)
+    }
+
+    /// Weighted events per hour in the trend window (decayed), for ranking features.
+    pub fn velocity(&self, entity: &EntityKey, now: Timestamp) -> f64 {
+        let k = self.config.trend_window;
+        let Some(table) = self.table(&Scope::Global) else {
+            return 0.0;
+        };
+        table.slot(entity).map_or(0.0, |slot| {
+            let e = &table.entries[slot as usize];
+            self.log_at(e.hot.mass[k], e.hot.epoch, k, now.timestamp() as f64)
+                .exp()
+                * self.lambdas[k]
+                * 3600.0
+        })
+    }
+
+    /// The `k` most engaged-with visible entities in `scope` and `window` at `now`
+    /// (popularity, not growth), at most `board_size`.
+    pub fn top(
+        &self,
+        scope: &Scope,
+        window: &str,
+        k: usize,
+        now: Timestamp,
+    ) -> Result<Vec<Ranked>, Error> {
+        let w = self.window(window)?;
+        let Some(table) = self.table(scope) else {
+            return Ok(Vec::new());
+        };
+        let now = now.timestamp() as f64;
+        Ok(table.boards[w]
+            .sorted()
+            .into_iter()
+            .map(|(mass, slot)| (mass, table.entries[slot as usize].key))
+            .filter(|(_, key)| self.visible(key))
+            .take(k)
+            .map(|(mass, entity)| {
+                let log_score = self.log_at(mass, self.epoch, w, now);
+                Ranked {
+                    entity,
+                    log_score,
+                    score: log_score.exp(),
+                }
+            })
+            .collect())
+    }
+
+    /// What is trending in `scope` at `now`: leaders of the trend window whose activity
+    /// is unusually above their baseline, with enough distinct accounts, visible, and
+    /// not cooling down. Updates trending/cool-down state (hence `&mut`).
+    pub fn trends(&mut self, scope: &Scope, k: usize, now: Timestamp) -> Vec<Trend> {
+        let secs = now.timestamp();
+        self.advance(secs);
+        let Some(&idx) = self.scope_index.get(scope) else {
+            return Vec::new();
+        };
+        let (tw, bw) = (self.config.trend_window, self.config.baseline_window);
+        let (lt, lb) = (self.lambdas[tw], self.lambdas[bw]);
+        let now_f = secs as f64;
+        // A decayed sum over an observation of `age` seconds holds only
+        // (1 − exp(−λ·age)) of the steady state: divide it out, so a young engine does not
+        // mistake its own start for growth.
+        let age = (secs.saturating_sub(self.since)).max(1) as f64;
+        let per_hour = |lambda: f64| lambda * 3600.0 / (1.0 - (-lambda * age).exp());
+        let (rt, rb) = (per_hour(lt), per_hour(lb));
+        let table = &self.tables[idx];
+        let mut qualified = Vec::new();
+        for &(_, slot) in &table.boards[tw].items {
+            let e = &table.entries[slot as usize];
+            let observed = self.log_at(e.hot.mass[tw], e.hot.epoch, tw, now_f).exp() * rt;
+            let expected = (self.log_at(e.hot.mass[bw], e.hot.epoch, bw, now_f).exp() * rb)
+                .max(self.config.baseline_floor_per_hour);
+            if observed < expected * self.config.min_growth
+                || e.cooldown_until > secs
+                || !self.visible(&e.key)
+            {
+                continue;
+            }
+            let accounts = e.accounts(self.period);
+            if accounts < self.config.min_accounts {
+                continue;
+            }
+            let score = (observed - expected).powi(2) / expected;
+            qualified.push((
+                slot,
+                Trend {
+                    entity: e.key,
+                    score,
+                    observed_per_hour: observed,
+                    expected_per_hour: expected,
+                    accounts,
+                },
+            ));
+        }
+        let cooldown = self.config.cooldown.as_secs().min(i64::MAX as u64 / 2) as i64;
+        let table = &mut self.tables[idx];
+        for slot in std::mem::take(&mut table.trending) {
+            if !qualified.iter().any(|(s, _)| *s == slot) {
+                let e = &mut table.entries[slot as usize];
+                e.trending = false;
+                e.cooldown_until = secs.saturating_add(cooldown);
+            }
+        }
+        for (slot, _) in &qualified {
+            table.entries[*slot as usize].trending = true;
+            table.trending.push(*slot);
+        }
+        let mut out: Vec<Trend> = qualified.into_iter().map(|(_, t)| t).collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entity.cmp(&b.entity)));
+        out.truncate(k);
+        out
+    }
+}

@@ -1,0 +1,270 @@
+//! One scope's entities: bounded, with leaderboards per window.
+
+use std::collections::HashMap;
+
+use crate::board::{Board, OFF_BOARD, Offer};
+use crate::config::MAX_WINDOWS;
+use crate::hash::{FastBuild, mix64};
+use crate::model::{EntityKey, Scope};
+use crate::sketch::{CountMin, Distinct};
+
+/// What every event touches, in one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+pub(crate) struct Hot {
+    /// Σ w·exp(λ·(t − epoch start)) per window.
+    pub(crate) mass: [f64; MAX_WINDOWS],
+    /// The epoch `mass` is relative to.
+    pub(crate) epoch: u32,
+    /// The period `cur` counts.
+    pub(crate) period: u32,
+    pub(crate) board_pos: [u16; MAX_WINDOWS],
+    /// The key's id, checked on index hits without touching another line.
+    pub(crate) id: u128,
+}
+
+/// One tracked entity in one scope; `repr(C)` keeps the distinct counter right after the
+/// hot line.
+#[derive(Debug, Clone)]
+#[repr(C)]
+pub(crate) struct Entry {
+    pub(crate) hot: Hot,
+    pub(crate) key: EntityKey,
+    pub(crate) cur: Distinct,
+    pub(crate) prev: Distinct,
+    pub(crate) trending: bool,
+    /// Seconds since the Unix epoch before which it may not trend.
+    pub(crate) cooldown_until: i64,
+}
+
+impl Entry {
+    pub(crate) fn new(key: EntityKey, epoch: u32, period: u32) -> Self {
+        Self {
+            hot: Hot {
+                mass: [0.0; MAX_WINDOWS],
+                epoch,
+                period,
+                board_pos: [OFF_BOARD; MAX_WINDOWS],
+                id: key.id,
+            },
+            key,
+            cur: Distinct::default(),
+            prev: Distinct::default(),
+            trending: false,
+            cooldown_until: i64::MIN,
+        }
+    }
+
+    fn pinned(&self) -> bool {
+        self.trending || self.hot.board_pos.iter().any(|&p| p != OFF_BOARD)
+    }
+
+    /// Distinct accounts in this period and the previous one, as of `period`.
+    pub(crate) fn accounts(&self, period: u32) -> u64 {
+        match period.saturating_sub(self.hot.period) {
+            0 => self.cur.union_count(&self.prev),
+            1 => self.cur.count(),
+            _ => 0,
+        }
+    }
+
+    #[inline]
+    fn roll_period(&mut self, period: u32) {
+        if self.hot.period < period {
+            self.prev = if period - self.hot.period == 1 {
+                std::mem::take(&mut self.cur)
+            } else {
+                self.cur = Distinct::default();
+                Distinct::default()
+            };
+            self.hot.period = period;
+        }
+    }
+}
+
+/// The engine-wide state a table update needs.
+pub(crate) struct Tick<'a> {
+    pub(crate) epoch: u32,
+    pub(crate) period: u32,
+    /// exp(λₖ·(t − epoch start)) · weight.
+    pub(crate) add: &'a [f64; MAX_WINDOWS],
+    /// exp(−λₖ·epoch length), to rescale one epoch.
+    pub(crate) epoch_decay: &'a [f64; MAX_WINDOWS],
+    pub(crate) windows: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeTable {
+    pub(crate) scope: Scope,
+    /// By [`EntityKey::hash64`]; the entry's key is checked on every hit.
+    pub(crate) index: HashMap<u64, u32, FastBuild>,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) boards: Vec<Board>,
+    pub(crate) trending: Vec<u32>,
+    newcomers: CountMin,
+    misses: u64,
+    capacity: usize,
+    rng: u64,
+}
+
+impl ScopeTable {
+    pub(crate) fn new(scope: Scope, capacity: usize, board: usize, windows: usize) -> Self {
+        Self {
+            scope,
+            index: HashMap::with_capacity_and_hasher(capacity.min(4096), FastBuild::default()),
+            entries: Vec::new(),
+            boards: (0..windows).map(|_| Board::new(board)).collect(),
+            trending: Vec::new(),
+            newcomers: CountMin::new((capacity * 2).min(1 << 20)),
+            misses: 0,
+            capacity,
+            rng: 0x2545_f491_4f6c_dd1d,
+        }
+    }
+
+    /// Rescales every leaderboard after the epoch moved forward by `steps`.
+    pub(crate) fn advance_epoch(&mut self, decay_per_epoch: &[f64; MAX_WINDOWS], steps: u32) {
+        for (k, board) in self.boards.iter_mut().enumerate() {
+            board.rescale(decay_per_epoch[k].powi(steps as i32));
+        }
+    }
+
+    /// Adds one event; `false` if the entity was not admitted (scope full).
+    #[inline]
+    pub(crate) fn update(
+        &mut self,
+        key: EntityKey,
+        account_hash: u64,
+        tick: &Tick<'_>,
+        admit_after: u32,
+    ) -> bool {
+        let hash = key.hash64();
+        let slot = match self.index.get(&hash) {
+            Some(&slot) if self.entries[slot as usize].hot.id == key.id => slot,
+            // A 64-bit hash collision: too rare to be worth a second table.
+            Some(_) => return false,
+            None => match self.admit(key, tick, admit_after) {
+                Some(slot) => slot,
+                None => {
+                    // Long tail: only the sketch remembers it.
+                    self.newcomers.add(key.hash64(), 1);
+                    return false;
+                }
+            },
+        };
+        let entry = &mut self.entries[slot as usize];
+        if entry.hot.epoch != tick.epoch {
+            rebase(entry, tick);
+        }
+        entry.roll_period(tick.period);
+        entry.cur.insert(account_hash);
+        for k in 0..tick.windows {
+            let entry = &mut self.entries[slot as usize];
+            let m = entry.hot.mass[k] + tick.add[k];
+            entry.hot.mass[k] = m;
+            let pos = entry.hot.board_pos[k];
+            if pos != OFF_BOARD {
+                self.boards[k].raise(pos, m);
+            } else if let Offer::Placed { pos, evicted } = self.boards[k].offer(slot, m) {
+                self.entries[slot as usize].hot.board_pos[k] = pos;
+                if let Some(e) = evicted {
+                    self.entries[e as usize].hot.board_pos[k] = OFF_BOARD;
+                }
+            }
+        }
+        true
+    }
+
+    /// The slot of `key`, if tracked.
+    pub(crate) fn slot(&self, key: &EntityKey) -> Option<u32> {
+        self.index
+            .get(&key.hash64())
+            .copied()
+            .filter(|&s| self.entries[s as usize].key == *key)
+    }
+
+    /// Finds a slot for a new entity: a free one, or (when full) a cold entry's, if the
+    /// newcomer has been seen often enough.
+    fn admit(&mut self, key: EntityKey, tick: &Tick<'_>, admit_after: u32) -> Option<u32> {
+        if self.entries.len() < self.capacity {
+            let slot = self.entries.len() as u32;
+            self.entries.push(Entry::new(key, tick.epoch, tick.period));
+            self.index.insert(key.hash64(), slot);
+            return Some(slot);
+        }
+        self.misses += 1;
+        if self.misses.is_multiple_of(self.capacity as u64 * 10) {
+            self.newcomers.halve();
+        }
+        let seen = self.newcomers.estimate(key.hash64());
+        let victim = self.coldest(tick)?;
+        let victim_mass = self.entries[victim as usize].hot.mass[0];
+        // `seen` events outside vs the victim's decayed activity (fastest window).
+        if seen < admit_after || f64::from(seen) <= victim_mass {
+            return None;
+        }
+        let old = self.entries[victim as usize].key;
+        self.index.remove(&old.hash64());
+        self.entries[victim as usize] = Entry::new(key, tick.epoch, tick.period);
+        self.index.insert(key.hash64(), victim);
+        Some(victim)
+    }
+
+    /// The coldest of 8 sampled entries that are neither leaders nor trending.
+    fn coldest(&mut self, tick: &Tick<'_>) -> Option<u32> {
+        let mut best: Option<(f64, u32)> = None;
+        for _ in 0..8 {
+            self.rng = mix64(self.rng);
+            let slot = (self.rng % self.entries.len() as u64) as u32;
+            let entry = &mut self.entries[slot as usize];
+            if entry.pinned() {
+                continue;
+            }
+            if entry.hot.epoch != tick.epoch {
+                rebase(entry, tick);
+            }
+            if best.is_none_or(|(m, _)| entry.hot.mass[0] < m) {
+                best = Some((entry.hot.mass[0], slot));
+            }
+        }
+        best.map(|(_, slot)| slot)
+    }
+
+    /// Inserts restored state (snapshot restore); leaders are recomputed.
+    pub(crate) fn restore(&mut self, entry: Entry) -> bool {
+        let hash = entry.key.hash64();
+        if self.entries.len() >= self.capacity || self.index.contains_key(&hash) {
+            return false;
+        }
+        let slot = self.entries.len() as u32;
+        self.index.insert(hash, slot);
+        let masses = entry.hot.mass;
+        let trending = entry.trending;
+        self.entries.push(entry);
+        if trending {
+            self.trending.push(slot);
+        }
+        for (k, board) in self.boards.iter_mut().enumerate() {
+            if masses[k] <= 0.0 {
+                continue;
+            }
+            if let Offer::Placed { pos, evicted } = board.offer(slot, masses[k]) {
+                self.entries[slot as usize].hot.board_pos[k] = pos;
+                if let Some(e) = evicted {
+                    self.entries[e as usize].hot.board_pos[k] = OFF_BOARD;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Brings an entry's mantissas to the current epoch.
+#[cold]
+fn rebase(entry: &mut Entry, tick: &Tick<'_>) {
+    let steps = tick.epoch.saturating_sub(entry.hot.epoch);
+    for k in 0..tick.windows {
+        entry.hot.mass[k] *= tick.epoch_decay[k].powi(steps.min(i32::MAX as u32) as i32);
+    }
+    entry.hot.epoch = tick.epoch;
+}
