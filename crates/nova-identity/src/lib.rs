@@ -61,6 +61,7 @@
 //! ```
 
 pub mod api;
+pub mod grpc;
 pub mod http;
 pub mod keys;
 mod limits;
