@@ -135,6 +135,9 @@ async fn register_login_refresh_sessions_logout() {
     assert_eq!(jwks["keys"][0]["kid"], "grpc-test");
 
     alice.logout(&principal).await.unwrap();
+    // The server checks the session on every call: an ended session's token stops at once.
+    let err = alice.account(&principal).await.unwrap_err();
+    assert_eq!(kind(&err), ErrorKind::Unauthenticated);
     let err = api
         .refresh(&refreshed.refresh_token, &ctx())
         .await
