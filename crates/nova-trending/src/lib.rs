@@ -20,8 +20,9 @@
 //! - **Review**: moderators approve or hide entities ([`ReviewState`]); with
 //!   `require_review` only approved ones show.
 //! - **Persistence and sharing** around the engine: SQL snapshots
-//!   (`trending_scores`, `trending_metadata`) with restore, a Redis sorted-set
-//!   adapter for replicas, and an event consumer.
+//!   (`trending_scores`, `trending_metadata`) with restore ([`store`], [`TrendingService`]),
+//!   a Redis sorted-set adapter for replicas ([`SharedLeaderboards`]), and the consumer
+//!   of the content domain's engagement events ([`EngagementConsumer`]).
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -53,21 +54,31 @@
 //! # Ok::<(), nova_core::Error>(())
 //! ```
 
+pub mod api;
 pub mod config;
+pub mod consumer;
 pub mod decay;
 pub mod engine;
 pub mod model;
+pub mod service;
+pub mod share;
 pub mod sketch;
 pub mod snapshot;
+pub mod store;
 
 mod board;
 mod hash;
 mod table;
 
+pub use api::TrendingApi;
 pub use config::{MAX_WINDOWS, TrendingConfig, WindowSpec};
+pub use consumer::{EngagementConsumer, EngagementPayload};
 pub use engine::{Stats, TrendingEngine};
 pub use model::{
     Code, Engagement, EngagementKind, EntityKey, EntityKind, Ranked, ReviewState, Scope, Trend,
 };
+pub use service::TrendingService;
+pub use share::{Leaders, SharedLeaderboards};
 pub use sketch::{CapSketch, CountMin, Distinct};
 pub use snapshot::{Snapshot, SnapshotRow};
+pub use store::TrendingStore;
