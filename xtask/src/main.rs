@@ -8,6 +8,7 @@
 //! Build outputs go to a target directory shared by every clone (`$CARGO_TARGET_DIR`, else
 //! `~/.cache/nova/target`), so a fresh clone (CI) does not rebuild the world.
 
+mod clickhouse;
 mod services;
 
 use std::path::PathBuf;
@@ -88,7 +89,8 @@ fn test(extra: &[String]) -> Result<(), String> {
     urls.print();
     let with_env = |mut cmd: Command| {
         cmd.env("NOVA_TEST_POSTGRES_URL", &urls.postgres)
-            .env("NOVA_TEST_REDIS_URL", &urls.redis);
+            .env("NOVA_TEST_REDIS_URL", &urls.redis)
+            .env("NOVA_TEST_CLICKHOUSE_URL", &urls.clickhouse);
         cmd
     };
     if !has_nextest() {

@@ -15,12 +15,14 @@ const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub struct Urls {
     pub postgres: String,
     pub redis: String,
+    pub clickhouse: String,
 }
 
 impl Urls {
     pub fn print(&self) {
         eprintln!("xtask: NOVA_TEST_POSTGRES_URL={}", self.postgres);
         eprintln!("xtask: NOVA_TEST_REDIS_URL={}", self.redis);
+        eprintln!("xtask: NOVA_TEST_CLICKHOUSE_URL={}", self.clickhouse);
     }
 }
 
@@ -42,21 +44,21 @@ fn wait_for(addr: &str, what: &str) -> Result<(), String> {
     ))
 }
 
-fn installed(program: &str) -> bool {
+pub(crate) fn installed(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn apt_install(packages: &[&str]) -> Result<(), String> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     if !is_root() || !installed("apt-get") {
         return Err(format!(
             "{} is not installed; install it (Debian: apt-get install {}) or set the NOVA_TEST_* URL",
@@ -166,16 +168,18 @@ pub fn up() -> Result<Urls, String> {
     Ok(Urls {
         postgres: postgres()?,
         redis: redis()?,
+        clickhouse: crate::clickhouse::url()?,
     })
 }
 
 /// Stops the backends this tool started (never ones it found running).
 pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("redis/redis.pid");
-    stop_pidfile(&pidfile, "Redis")
+    stop_pidfile(&pidfile, "Redis")?;
+    crate::clickhouse::down()
 }
 
-fn stop_pidfile(pidfile: &Path, what: &str) -> Result<(), String> {
+pub(crate) fn stop_pidfile(pidfile: &Path, what: &str) -> Result<(), String> {
     match std::fs::read_to_string(pidfile) {
         Ok(pid) => {
             let mut kill = Command::new("kill");
@@ -198,4 +202,10 @@ pub fn status() {
         let state = if answers(addr) { "up" } else { "down" };
         eprintln!("{name:<12} {addr:<16} {state}");
     }
+    eprintln!(
+        "{:<12} {:<16} {}",
+        "ClickHouse",
+        "127.0.0.1:8123",
+        crate::clickhouse::status()
+    );
 }
