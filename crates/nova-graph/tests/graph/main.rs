@@ -1,0 +1,31 @@
+//! The graph conformance suite: the same cases on SQLite, PostgreSQL and (feature
+//! `cypher`) FalkorDB.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+mod cases;
+mod harness;
+mod sql_only;
+
+macro_rules! graph_suite {
+    ($($case:ident),+ $(,)?) => {
+        mod sql_suite {
+            $(
+                pub async fn $case(db: nova_db::Db) {
+                    crate::cases::$case(crate::harness::sql(db)).await;
+                }
+            )+
+        }
+        nova_testkit::db_conformance_suite!(sql_suite: $($case),+);
+    };
+}
+
+graph_suite!(
+    follow_and_unfollow_keep_counts_and_emit_events,
+    block_removes_follows_both_ways_and_forbids_following,
+    mutes_expire_and_may_cover_reposts_only,
+    batch_lookups_answer_in_order,
+    lists_page_newest_first_with_cursors,
+    suggestions_rank_friends_of_friends,
+    concurrent_writes_keep_counts_exact,
+);

@@ -1,0 +1,49 @@
+-- Graph (SQLite; same shape as the PostgreSQL file): directed follow / block / mute
+-- edges between users, and stored follow counts.
+--
+-- Edges reference users by id only (no foreign key to `users`): the graph may live in
+-- its own database (graph-service) or in a Cypher engine, and account removal reaches
+-- it through events. Each edge table's primary key serves lookups from the acting
+-- side; a second index serves the other direction.
+
+CREATE TABLE follows (
+    follower_id BLOB        NOT NULL,
+    followee_id BLOB        NOT NULL,
+    created_at  TEXT        NOT NULL,
+    PRIMARY KEY (follower_id, followee_id),
+    CHECK (follower_id <> followee_id)
+) WITHOUT ROWID;
+-- followers(user) pages, newest first: (followee, created_at DESC, follower DESC).
+CREATE INDEX follows_followee_idx ON follows (followee_id, created_at DESC, follower_id DESC);
+-- following(user) pages, newest first.
+CREATE INDEX follows_follower_idx ON follows (follower_id, created_at DESC, followee_id DESC);
+
+CREATE TABLE blocks (
+    blocker_id BLOB        NOT NULL,
+    blocked_id BLOB        NOT NULL,
+    created_at TEXT        NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id),
+    CHECK (blocker_id <> blocked_id)
+) WITHOUT ROWID;
+CREATE INDEX blocks_blocked_idx ON blocks (blocked_id, blocker_id);
+
+CREATE TABLE mutes (
+    muter_id     BLOB        NOT NULL,
+    muted_id     BLOB        NOT NULL,
+    -- NULL: until unmuted; otherwise the mute stops applying at this instant.
+    until        TEXT       ,
+    reposts_only INTEGER     NOT NULL,
+    created_at   TEXT        NOT NULL,
+    PRIMARY KEY (muter_id, muted_id),
+    CHECK (muter_id <> muted_id)
+) WITHOUT ROWID;
+CREATE INDEX mutes_muted_idx ON mutes (muted_id, muter_id);
+
+-- Exactly COUNT(*) of `follows` per side: changed in the transaction that changes an
+-- edge, and only when the edge insert/delete changed a row. Every graph write first
+-- upserts the two users' rows in id order, which serialises writes touching a user.
+CREATE TABLE follow_counts (
+    user_id   BLOB   PRIMARY KEY,
+    followers BIGINT NOT NULL DEFAULT 0 CHECK (followers >= 0),
+    following BIGINT NOT NULL DEFAULT 0 CHECK (following >= 0)
+);
