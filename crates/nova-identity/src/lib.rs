@@ -76,7 +76,7 @@ pub mod store;
 pub mod token_cache;
 pub mod tokens;
 pub mod totp;
-mod validation;
+pub mod validation;
 
 pub use api::IdentityApi;
 pub use keys::{Jwk, JwkSet, KeySet, SigningKey, VerificationKeys, VerifyingKey};

@@ -102,12 +102,25 @@ impl IdentityStore for SqlIdentityStore {
         verification: &OneTimeToken,
         events: &[EventEnvelope],
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx
-                | {
-                    insert_account!(tx, account)?;
-                    sqlx::query(
+        on_db!(&self.db, tx, |tx| {
+            // A username its previous owner gave up recently is still theirs.
+            let reserved: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM username_reservations \
+                     WHERE username_key = $1 AND reserved_until > $2",
+            )
+            .bind(account.username.to_lowercase())
+            .bind(account.created_at)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?;
+            if reserved.is_some() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "username: is already registered",
+                ));
+            }
+            insert_account!(tx, account)?;
+            sqlx::query(
                 "INSERT INTO one_time_tokens (token_hash, user_id, purpose, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5)",
             )
@@ -119,19 +132,19 @@ impl IdentityStore for SqlIdentityStore {
             .execute(&mut *tx)
             .await
             .db()?;
-                    tx.append_events(events).await?
-                }
-        );
+            tx.append_events(events).await?
+        });
         Ok(())
     }
 
     async fn account_by_id(&self, id: UserId) -> Result<Option<AccountRecord>> {
         let sql =
             format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL");
-        on_db!(
-            &self.db,
-            read | c | sqlx::query_as(&sql).bind(id).fetch_optional(c).await.db()
-        )
+        on_db!(&self.db, read, |c| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db())
     }
 
     async fn account_by_email(&self, email: &str) -> Result<Option<AccountRecord>> {
@@ -140,15 +153,11 @@ impl IdentityStore for SqlIdentityStore {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM users WHERE email = CAST($1 AS CITEXT) AND deleted_at IS NULL"
         );
-        on_db!(
-            &self.db,
-            read | c
-                | sqlx::query_as(&sql)
-                    .bind(email)
-                    .fetch_optional(c)
-                    .await
-                    .db()
-        )
+        on_db!(&self.db, read, |c| sqlx::query_as(&sql)
+            .bind(email)
+            .fetch_optional(c)
+            .await
+            .db())
     }
 
     async fn account_by_username(&self, username: &str) -> Result<Option<AccountRecord>> {
@@ -156,26 +165,24 @@ impl IdentityStore for SqlIdentityStore {
             "SELECT {ACCOUNT_COLUMNS} FROM users WHERE username_key = $1 AND deleted_at IS NULL"
         );
         let key = username.to_lowercase();
-        on_db!(
-            &self.db,
-            read | c | sqlx::query_as(&sql).bind(&key).fetch_optional(c).await.db()
-        )
+        on_db!(&self.db, read, |c| sqlx::query_as(&sql)
+            .bind(&key)
+            .fetch_optional(c)
+            .await
+            .db())
     }
 
     async fn update_password_hash(&self, user: UserId, hash: &str, now: Timestamp) -> Result<()> {
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                    .bind(user)
-                    .bind(hash)
-                    .bind(now)
-                    .execute(c)
-                    .await
-                    .db()
-                    .map(|_| ())
+        on_db!(&self.db, write, |c| sqlx::query(
+            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
         )
+        .bind(user)
+        .bind(hash)
+        .bind(now)
+        .execute(c)
+        .await
+        .db()
+        .map(|_| ()))
     }
 
     async fn set_password(
@@ -186,35 +193,32 @@ impl IdentityStore for SqlIdentityStore {
         now: Timestamp,
         events: &[EventEnvelope],
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx | {
-                sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                    .bind(user)
-                    .bind(hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-                for id in revoke {
-                    sqlx::query(
-                        "UPDATE sessions SET revoked_at = $2, revoked_reason = 'password_changed' \
+        on_db!(&self.db, tx, |tx| {
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(user)
+                .bind(hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            for id in revoke {
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = $2, revoked_reason = 'password_changed' \
                      WHERE id = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(*id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-                }
-                tx.append_events(events).await?
+                )
+                .bind(*id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             }
-        );
+            tx.append_events(events).await?
+        });
         Ok(())
     }
 
     async fn insert_one_time_token(&self, token: &OneTimeToken) -> Result<()> {
-        on_db!(&self.db, write |c| sqlx::query(
+        on_db!(&self.db, write, |c| sqlx::query(
             "INSERT INTO one_time_tokens (token_hash, user_id, purpose, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)"
         )
@@ -236,22 +240,17 @@ impl IdentityStore for SqlIdentityStore {
         now: Timestamp,
     ) -> Result<Option<UserId>> {
         // One statement: two concurrent uses cannot both succeed.
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query_scalar(
-                    "UPDATE one_time_tokens SET used_at = $3 \
+        on_db!(&self.db, write, |c| sqlx::query_scalar(
+            "UPDATE one_time_tokens SET used_at = $3 \
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
              RETURNING user_id"
-                )
-                .bind(hash)
-                .bind(purpose.as_str())
-                .bind(now)
-                .fetch_optional(c)
-                .await
-                .db()
         )
+        .bind(hash)
+        .bind(purpose.as_str())
+        .bind(now)
+        .fetch_optional(c)
+        .await
+        .db())
     }
 
     async fn mark_email_verified(
@@ -260,11 +259,8 @@ impl IdentityStore for SqlIdentityStore {
         now: Timestamp,
         events: &[EventEnvelope],
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx
-                | {
-                    sqlx::query(
+        on_db!(&self.db, tx, |tx| {
+            sqlx::query(
                 "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 \
                  WHERE id = $1",
             )
@@ -273,9 +269,8 @@ impl IdentityStore for SqlIdentityStore {
             .execute(&mut *tx)
             .await
             .db()?;
-                    tx.append_events(events).await?
-                }
-        );
+            tx.append_events(events).await?
+        });
         Ok(())
     }
 
@@ -285,45 +280,43 @@ impl IdentityStore for SqlIdentityStore {
         refresh: &RefreshRecord,
         events: &[EventEnvelope],
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx | {
-                sqlx::query(
-                    "INSERT INTO sessions (id, user_id, user_agent, ip, created_at, last_seen_at) \
+        on_db!(&self.db, tx, |tx| {
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, user_agent, ip, created_at, last_seen_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(session.id)
-                .bind(session.user_id)
-                .bind(&session.user_agent)
-                .bind(&session.ip)
-                .bind(session.created_at)
-                .bind(session.last_seen_at)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
+            )
+            .bind(session.id)
+            .bind(session.user_id)
+            .bind(&session.user_agent)
+            .bind(&session.ip)
+            .bind(session.created_at)
+            .bind(session.last_seen_at)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&refresh.token_hash)
-                .bind(refresh.session_id)
-                .bind(refresh.issued_at)
-                .bind(refresh.expires_at)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-                tx.append_events(events).await?
-            }
-        );
+            )
+            .bind(&refresh.token_hash)
+            .bind(refresh.session_id)
+            .bind(refresh.issued_at)
+            .bind(refresh.expires_at)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            tx.append_events(events).await?
+        });
         Ok(())
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-        on_db!(
-            &self.db,
-            read | c | sqlx::query_as(&sql).bind(id).fetch_optional(c).await.db()
-        )
+        on_db!(&self.db, read, |c| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db())
     }
 
     async fn active_sessions(&self, user: UserId) -> Result<Vec<SessionRecord>> {
@@ -331,35 +324,32 @@ impl IdentityStore for SqlIdentityStore {
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
              ORDER BY created_at DESC"
         );
-        on_db!(
-            &self.db,
-            read | c | sqlx::query_as(&sql).bind(user).fetch_all(c).await.db()
-        )
+        on_db!(&self.db, read, |c| sqlx::query_as(&sql)
+            .bind(user)
+            .fetch_all(c)
+            .await
+            .db())
     }
 
     async fn refresh_token(&self, hash: &[u8]) -> Result<Option<RefreshRecord>> {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
         // The writer sees its own latest rotation (reuse detection must not read stale).
-        on_db!(
-            &self.db,
-            write | c | sqlx::query_as(&sql).bind(hash).fetch_optional(c).await.db()
-        )
+        on_db!(&self.db, write, |c| sqlx::query_as(&sql)
+            .bind(hash)
+            .fetch_optional(c)
+            .await
+            .db())
     }
 
     async fn current_refresh_token(&self, session: SessionId) -> Result<Option<RefreshRecord>> {
         let sql = format!(
             "SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL"
         );
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query_as(&sql)
-                    .bind(session)
-                    .fetch_optional(c)
-                    .await
-                    .db()
-        )
+        on_db!(&self.db, write, |c| sqlx::query_as(&sql)
+            .bind(session)
+            .fetch_optional(c)
+            .await
+            .db())
     }
 
     async fn rotate_refresh_token(
@@ -368,22 +358,20 @@ impl IdentityStore for SqlIdentityStore {
         new: &RefreshRecord,
         now: Timestamp,
     ) -> Result<bool> {
-        let rotated = on_db!(
-            &self.db,
-            tx | tx | {
-                let updated = sqlx::query(
-                    "UPDATE refresh_tokens SET rotated_at = $2, replaced_by = $3 \
+        let rotated = on_db!(&self.db, tx, |tx| {
+            let updated = sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $2, replaced_by = $3 \
                  WHERE token_hash = $1 AND rotated_at IS NULL",
-                )
-                .bind(old)
-                .bind(now)
-                .bind(&new.token_hash)
-                .execute(&mut *tx)
-                .await
-                .db()?
-                .rows_affected();
-                if updated == 1 {
-                    sqlx::query(
+            )
+            .bind(old)
+            .bind(now)
+            .bind(&new.token_hash)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            if updated == 1 {
+                sqlx::query(
                     "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
                      VALUES ($1, $2, $3, $4)",
                 )
@@ -394,16 +382,15 @@ impl IdentityStore for SqlIdentityStore {
                 .execute(&mut *tx)
                 .await
                 .db()?;
-                    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
-                        .bind(new.session_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
-                updated == 1
+                sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+                    .bind(new.session_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
             }
-        );
+            updated == 1
+        });
         Ok(rotated)
     }
 
@@ -414,29 +401,26 @@ impl IdentityStore for SqlIdentityStore {
         now: Timestamp,
         events: &[EventEnvelope],
     ) -> Result<u64> {
-        let ended = on_db!(
-            &self.db,
-            tx | tx | {
-                let mut ended = 0;
-                for id in ids {
-                    ended += sqlx::query(
-                        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
+        let ended = on_db!(&self.db, tx, |tx| {
+            let mut ended = 0;
+            for id in ids {
+                ended += sqlx::query(
+                    "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
                      WHERE id = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(*id)
-                    .bind(now)
-                    .bind(reason)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?
-                    .rows_affected();
-                }
-                if ended > 0 {
-                    tx.append_events(events).await?;
-                }
-                ended
+                )
+                .bind(*id)
+                .bind(now)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await
+                .db()?
+                .rows_affected();
             }
-        );
+            if ended > 0 {
+                tx.append_events(events).await?;
+            }
+            ended
+        });
         Ok(ended)
     }
 
@@ -446,10 +430,8 @@ impl IdentityStore for SqlIdentityStore {
         secret_enc: Option<&str>,
         now: Timestamp,
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx | {
-                sqlx::query(
+        on_db!(&self.db, tx, |tx| {
+            sqlx::query(
                 "UPDATE users SET totp_secret_enc = $2, totp_enabled_at = NULL, updated_at = $3 \
                  WHERE id = $1",
             )
@@ -459,15 +441,14 @@ impl IdentityStore for SqlIdentityStore {
             .execute(&mut *tx)
             .await
             .db()?;
-                if secret_enc.is_none() {
-                    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                        .bind(user)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
+            if secret_enc.is_none() {
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
             }
-        );
+        });
         Ok(())
     }
 
@@ -478,81 +459,67 @@ impl IdentityStore for SqlIdentityStore {
         recovery_hashes: &[String],
         now: Timestamp,
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx | {
-                sqlx::query(
-                    "UPDATE users SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 \
+        on_db!(&self.db, tx, |tx| {
+            sqlx::query(
+                "UPDATE users SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 \
                  WHERE id = $1",
-                )
+            )
+            .bind(user)
+            .bind(now)
+            .bind(step)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
                 .bind(user)
-                .bind(now)
-                .bind(step)
                 .execute(&mut *tx)
                 .await
                 .db()?;
-                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            for hash in recovery_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
                     .bind(user)
+                    .bind(hash)
                     .execute(&mut *tx)
                     .await
                     .db()?;
-                for hash in recovery_hashes {
-                    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                        .bind(user)
-                        .bind(hash)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
             }
-        );
+        });
         Ok(())
     }
 
     async fn advance_totp_step(&self, user: UserId, step: i64) -> Result<bool> {
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query(
-                    "UPDATE users SET totp_last_step = $2 \
+        on_db!(&self.db, write, |c| sqlx::query(
+            "UPDATE users SET totp_last_step = $2 \
              WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)"
-                )
-                .bind(user)
-                .bind(step)
-                .execute(c)
-                .await
-                .db()
-                .map(|r| r.rows_affected() == 1)
         )
+        .bind(user)
+        .bind(step)
+        .execute(c)
+        .await
+        .db()
+        .map(|r| r.rows_affected() == 1))
     }
 
     async fn recovery_codes(&self, user: UserId) -> Result<Vec<String>> {
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1")
-                    .bind(user)
-                    .fetch_all(c)
-                    .await
-                    .db()
+        on_db!(&self.db, write, |c| sqlx::query_scalar(
+            "SELECT code_hash FROM recovery_codes WHERE user_id = $1"
         )
+        .bind(user)
+        .fetch_all(c)
+        .await
+        .db())
     }
 
     async fn delete_recovery_code(&self, user: UserId, hash: &str) -> Result<bool> {
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2")
-                    .bind(user)
-                    .bind(hash)
-                    .execute(c)
-                    .await
-                    .db()
-                    .map(|r| r.rows_affected() == 1)
+        on_db!(&self.db, write, |c| sqlx::query(
+            "DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2"
         )
+        .bind(user)
+        .bind(hash)
+        .execute(c)
+        .await
+        .db()
+        .map(|r| r.rows_affected() == 1))
     }
 
     async fn create_challenge(
@@ -561,22 +528,17 @@ impl IdentityStore for SqlIdentityStore {
         user: UserId,
         expires_at: Timestamp,
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query(
-                    "INSERT INTO login_challenges (challenge_hash, user_id, expires_at, attempts) \
+        on_db!(&self.db, write, |c| sqlx::query(
+            "INSERT INTO login_challenges (challenge_hash, user_id, expires_at, attempts) \
              VALUES ($1, $2, $3, 0)"
-                )
-                .bind(hash)
-                .bind(user)
-                .bind(expires_at)
-                .execute(c)
-                .await
-                .db()
-                .map(|_| ())
         )
+        .bind(hash)
+        .bind(user)
+        .bind(expires_at)
+        .execute(c)
+        .await
+        .db()
+        .map(|_| ()))
     }
 
     async fn attempt_challenge(
@@ -584,25 +546,20 @@ impl IdentityStore for SqlIdentityStore {
         hash: &[u8],
         now: Timestamp,
     ) -> Result<Option<(UserId, i32)>> {
-        on_db!(
-            &self.db,
-            write
-                | c
-                | sqlx::query_as(
-                    "UPDATE login_challenges SET attempts = attempts + 1 \
+        on_db!(&self.db, write, |c| sqlx::query_as(
+            "UPDATE login_challenges SET attempts = attempts + 1 \
              WHERE challenge_hash = $1 AND used_at IS NULL AND expires_at > $2 \
              RETURNING user_id, attempts"
-                )
-                .bind(hash)
-                .bind(now)
-                .fetch_optional(c)
-                .await
-                .db()
         )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+        .db())
     }
 
     async fn consume_challenge(&self, hash: &[u8], now: Timestamp) -> Result<bool> {
-        on_db!(&self.db, write |c| sqlx::query(
+        on_db!(&self.db, write, |c| sqlx::query(
             "UPDATE login_challenges SET used_at = $2 WHERE challenge_hash = $1 AND used_at IS NULL"
         )
         .bind(hash)
@@ -614,7 +571,7 @@ impl IdentityStore for SqlIdentityStore {
     }
 
     async fn save_oauth_flow(&self, flow: &OAuthFlow) -> Result<()> {
-        on_db!(&self.db, write |c| sqlx::query(
+        on_db!(&self.db, write, |c| sqlx::query(
             "INSERT INTO oauth_flows (state_hash, provider, nonce, pkce_verifier, redirect_uri, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
@@ -636,19 +593,23 @@ impl IdentityStore for SqlIdentityStore {
         state_hash: &[u8],
         now: Timestamp,
     ) -> Result<Option<OAuthFlow>> {
-        let flow: Option<OAuthFlow> = on_db!(&self.db, write |c| sqlx::query_as(
+        let flow: Option<OAuthFlow> =
+            on_db!(&self.db, write, |c| {
+                sqlx::query_as(
             "DELETE FROM oauth_flows WHERE state_hash = $1 RETURNING state_hash, provider, nonce, \
              pkce_verifier, redirect_uri, created_at, expires_at"
         )
         .bind(state_hash)
         .fetch_optional(c)
         .await
-        .db())?;
+        .db()
+            })?;
         Ok(flow.filter(|f| f.expires_at > now))
     }
 
     async fn oauth_identity(&self, provider: &str, subject: &str) -> Result<Option<OAuthIdentity>> {
-        on_db!(&self.db, read |c| sqlx::query_as(
+        on_db!(&self.db, read, |c| {
+            sqlx::query_as(
             "SELECT provider, subject, user_id, email, access_token_enc, refresh_token_enc, key_id, \
              created_at, updated_at FROM oauth_identities WHERE provider = $1 AND subject = $2"
         )
@@ -656,11 +617,12 @@ impl IdentityStore for SqlIdentityStore {
         .bind(subject)
         .fetch_optional(c)
         .await
-        .db())
+        .db()
+        })
     }
 
     async fn upsert_oauth_identity(&self, identity: &OAuthIdentity) -> Result<()> {
-        on_db!(&self.db, write | c | upsert_identity!(c, identity))
+        on_db!(&self.db, write, |c| upsert_identity!(c, identity))
     }
 
     async fn create_oauth_account(
@@ -669,32 +631,25 @@ impl IdentityStore for SqlIdentityStore {
         identity: &OAuthIdentity,
         events: &[EventEnvelope],
     ) -> Result<()> {
-        on_db!(
-            &self.db,
-            tx | tx | {
-                insert_account!(tx, account)?;
-                upsert_identity!(&mut *tx, identity)?;
-                tx.append_events(events).await?
-            }
-        );
+        on_db!(&self.db, tx, |tx| {
+            insert_account!(tx, account)?;
+            upsert_identity!(&mut *tx, identity)?;
+            tx.append_events(events).await?
+        });
         Ok(())
     }
 
     async fn signing_keys(&self) -> Result<Vec<(String, String)>> {
-        on_db!(
-            &self.db,
-            read | c
-                | sqlx::query_as(
-                    "SELECT kid, private_key_pem FROM signing_keys ORDER BY created_at, kid"
-                )
-                .fetch_all(c)
-                .await
-                .db()
+        on_db!(&self.db, read, |c| sqlx::query_as(
+            "SELECT kid, private_key_pem FROM signing_keys ORDER BY created_at, kid"
         )
+        .fetch_all(c)
+        .await
+        .db())
     }
 
     async fn insert_signing_key(&self, kid: &str, pem: &str, now: Timestamp) -> Result<()> {
-        on_db!(&self.db, write |c| sqlx::query(
+        on_db!(&self.db, write, |c| sqlx::query(
             "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (kid) DO NOTHING"
         )

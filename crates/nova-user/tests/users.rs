@@ -1,0 +1,403 @@
+//! nova-user on SQLite and PostgreSQL: profiles, settings, usernames, lifecycle.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+use std::sync::Arc;
+
+use chrono::{Duration, SubsecRound, Utc};
+use nova_core::{ErrorKind, ManualClock, MediaId, Principal, SessionId, UserId};
+use nova_db::Db;
+use nova_events::outbox;
+use nova_identity::store::{
+    AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
+};
+use nova_user::store::SqlUserStore;
+use nova_user::{MessagePolicy, ProfileUpdate, Settings, UserApi, UserService};
+
+struct World {
+    users: UserService,
+    identity: SqlIdentityStore,
+    clock: ManualClock,
+}
+
+fn world(db: Db) -> World {
+    let clock = ManualClock::new(Utc::now().trunc_subsecs(6));
+    World {
+        users: UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_clock(clock.shared()),
+        identity: SqlIdentityStore::new(db),
+        clock,
+    }
+}
+
+impl World {
+    async fn account(&self, username: &str) -> nova_core::Result<Principal> {
+        self.account_with_email(username, &format!("{username}@example.com"))
+            .await
+    }
+
+    async fn account_with_email(
+        &self,
+        username: &str,
+        email: &str,
+    ) -> nova_core::Result<Principal> {
+        let id = UserId::new();
+        let now = nova_core::Clock::now(&self.clock);
+        let account = AccountRecord {
+            id,
+            email: email.into(),
+            email_verified_at: None,
+            username: username.into(),
+            password_hash: None,
+            totp_secret_enc: None,
+            totp_enabled_at: None,
+            totp_last_step: None,
+            created_at: now,
+        };
+        let token = OneTimeToken {
+            token_hash: id.as_uuid().as_bytes().to_vec(),
+            user_id: id,
+            purpose: TokenPurpose::VerifyEmail,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        };
+        self.identity.create_account(&account, &token, &[]).await?;
+        Ok(Principal::user(id, SessionId::new()))
+    }
+}
+
+mod suite {
+    use super::*;
+
+    pub async fn profiles_update_with_grapheme_limits_and_bad_input_changes_nothing(db: Db) {
+        let w = world(db.clone());
+        let alice = w.account("alice").await.unwrap();
+        let p = w.users.profile(alice.user_id).await.unwrap();
+        assert_eq!(
+            (
+                p.username.as_str(),
+                p.display_name.as_str(),
+                p.private_account
+            ),
+            ("alice", "", false)
+        );
+        let avatar = MediaId::new();
+        let name = "👩‍💻".repeat(50);
+        let updated = w
+            .users
+            .update_profile(
+                &alice,
+                ProfileUpdate {
+                    display_name: Some(name.clone()),
+                    bio: Some("  builds things  ".into()),
+                    avatar: Some(Some(avatar)),
+                    links: Some(vec!["https://alice.dev".into()]),
+                    ..ProfileUpdate::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.display_name, name);
+        assert_eq!(updated.bio, "builds things");
+        assert_eq!(updated.avatar, Some(avatar));
+        assert_eq!(updated.links, vec!["https://alice.dev".to_string()]);
+        let events_before = outbox::store(&db)
+            .fetch_unpublished(100)
+            .await
+            .unwrap()
+            .len();
+        for (update, field) in [
+            (
+                ProfileUpdate {
+                    display_name: Some(format!("{name}!")),
+                    ..Default::default()
+                },
+                "display_name",
+            ),
+            (
+                ProfileUpdate {
+                    bio: Some("x".repeat(501)),
+                    ..Default::default()
+                },
+                "bio",
+            ),
+            (
+                ProfileUpdate {
+                    pronouns: Some("p".repeat(41)),
+                    ..Default::default()
+                },
+                "pronouns",
+            ),
+            (
+                ProfileUpdate {
+                    links: Some(vec!["javascript:alert(1)".into()]),
+                    ..Default::default()
+                },
+                "links",
+            ),
+        ] {
+            assert_eq!(
+                w.users
+                    .update_profile(&alice, update)
+                    .await
+                    .unwrap_err()
+                    .field(),
+                Some(field)
+            );
+        }
+        assert_eq!(
+            w.users.profile(alice.user_id).await.unwrap(),
+            updated,
+            "nothing changed"
+        );
+        assert_eq!(
+            outbox::store(&db)
+                .fetch_unpublished(100)
+                .await
+                .unwrap()
+                .len(),
+            events_before
+        );
+        // Removing the avatar.
+        let cleared = w
+            .users
+            .update_profile(
+                &alice,
+                ProfileUpdate {
+                    avatar: Some(None),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(cleared.avatar, None);
+        assert_eq!(cleared.display_name, name, "untouched fields stay");
+    }
+
+    pub async fn batch_lookup_keeps_order_and_hides_inactive_accounts(db: Db) {
+        let w = world(db);
+        let a = w.account("amy").await.unwrap();
+        let b = w.account("ben").await.unwrap();
+        let c = w.account("cat").await.unwrap();
+        let ids = [c.user_id, UserId::new(), a.user_id, b.user_id];
+        let names: Vec<String> = w
+            .users
+            .profiles(&ids)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.username)
+            .collect();
+        assert_eq!(names, ["cat", "amy", "ben"]);
+        w.users.deactivate(&b).await.unwrap();
+        w.users.delete_account(&c, "leaving").await.unwrap();
+        let names: Vec<String> = w
+            .users
+            .profiles(&ids)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.username)
+            .collect();
+        assert_eq!(names, ["amy"]);
+        assert_eq!(
+            w.users.profile(b.user_id).await.unwrap_err().kind(),
+            &ErrorKind::NotFound
+        );
+        assert_eq!(
+            w.users.profile_by_username("CAT").await.unwrap_err().kind(),
+            &ErrorKind::NotFound
+        );
+        w.users.reactivate(&b).await.unwrap();
+        assert_eq!(
+            w.users.profile_by_username("Ben").await.unwrap().user_id,
+            b.user_id
+        );
+        assert_eq!(
+            w.users
+                .profiles(&vec![UserId::new(); 501])
+                .await
+                .unwrap_err()
+                .field(),
+            Some("ids")
+        );
+    }
+
+    pub async fn settings_default_update_and_batch_privacy(db: Db) {
+        let w = world(db);
+        let a = w.account("dora").await.unwrap();
+        let b = w.account("eli").await.unwrap();
+        let defaults = w.users.settings(&a).await.unwrap();
+        assert!(defaults.discoverable && !defaults.private_account);
+        let private = Settings {
+            private_account: true,
+            message_policy: MessagePolicy::Following,
+            hide_follow_lists: true,
+            ..Settings::default()
+        };
+        assert_eq!(w.users.update_settings(&a, private).await.unwrap(), private);
+        assert_eq!(w.users.settings(&a).await.unwrap(), private);
+        assert!(w.users.profile(a.user_id).await.unwrap().private_account);
+        let privacy = w.users.privacy(&[b.user_id, a.user_id]).await.unwrap();
+        assert_eq!(privacy[0].user_id, b.user_id);
+        assert!(!privacy[0].private_account);
+        assert!(privacy[1].private_account && privacy[1].hide_follow_lists);
+        assert_eq!(privacy[1].message_policy, MessagePolicy::Following);
+    }
+
+    pub async fn old_usernames_stay_reserved_for_their_owner(db: Db) {
+        let w = world(db);
+        let fay = w.account("fay").await.unwrap();
+        let gus = w.account("gus").await.unwrap();
+        assert_eq!(
+            w.users
+                .change_username(&fay, "gus")
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::Conflict
+        );
+        assert_eq!(
+            w.users
+                .change_username(&fay, "no way")
+                .await
+                .unwrap_err()
+                .field(),
+            Some("username")
+        );
+        assert_eq!(
+            w.users
+                .change_username(&fay, "Fiona")
+                .await
+                .unwrap()
+                .username,
+            "Fiona"
+        );
+        // "fay" is reserved: not for gus, not for a new registration...
+        assert_eq!(
+            w.users
+                .change_username(&gus, "FAY")
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::Conflict
+        );
+        let err = w
+            .account_with_email("fay", "someone.else@example.com")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Conflict);
+        assert!(err.message().starts_with("username"), "{err}");
+        // ...but its owner may take it back.
+        assert_eq!(
+            w.users.change_username(&fay, "fay").await.unwrap().username,
+            "fay"
+        );
+        // After the reservation ends, others may have an old name.
+        w.users.change_username(&fay, "fay2").await.unwrap();
+        w.clock.advance(Duration::days(31));
+        assert_eq!(
+            w.users.change_username(&gus, "fay").await.unwrap().username,
+            "fay"
+        );
+    }
+
+    pub async fn deletion_records_who_and_why_and_ends_sessions(db: Db) {
+        let w = world(db.clone());
+        let hal = w.account("hal").await.unwrap();
+        let mod_user = w.account("moddy").await.unwrap();
+        // A session to be ended by the deletion.
+        let session = nova_identity::store::SessionRecord {
+            id: SessionId::new(),
+            user_id: hal.user_id,
+            user_agent: "t".into(),
+            ip: "".into(),
+            created_at: nova_core::Clock::now(&w.clock),
+            last_seen_at: nova_core::Clock::now(&w.clock),
+            revoked_at: None,
+        };
+        let refresh = nova_identity::store::RefreshRecord {
+            token_hash: vec![1, 2, 3],
+            session_id: session.id,
+            issued_at: session.created_at,
+            expires_at: session.created_at + Duration::days(1),
+            rotated_at: None,
+            replaced_by: None,
+        };
+        w.identity
+            .create_session(&session, &refresh, &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            w.users
+                .moderator_delete(&mod_user, hal.user_id, "spam")
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::PermissionDenied
+        );
+        let moderator = Principal {
+            scopes: vec!["moderator".into()],
+            ..mod_user.clone()
+        };
+        assert_eq!(
+            w.users
+                .moderator_delete(&moderator, hal.user_id, "")
+                .await
+                .unwrap_err()
+                .field(),
+            Some("reason")
+        );
+        w.users
+            .moderator_delete(&moderator, hal.user_id, "spam wave")
+            .await
+            .unwrap();
+        assert_eq!(
+            w.users
+                .moderator_delete(&moderator, hal.user_id, "again")
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+        assert!(
+            w.identity
+                .active_sessions(hal.user_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let q = "SELECT deleted_by_kind, deleted_reason, deleted_by FROM users WHERE id = $1";
+        let (kind, reason, by): (String, String, UserId) = match &db {
+            Db::Postgres(p) => sqlx::query_as(q)
+                .bind(hal.user_id)
+                .fetch_one(p)
+                .await
+                .unwrap(),
+            Db::Sqlite(s) => sqlx::query_as(q)
+                .bind(hal.user_id)
+                .fetch_one(&s.reader)
+                .await
+                .unwrap(),
+        };
+        assert_eq!(
+            (kind.as_str(), reason.as_str(), by),
+            ("moderator", "spam wave", mod_user.user_id)
+        );
+        let types: Vec<String> = outbox::store(&db)
+            .fetch_unpublished(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect();
+        assert_eq!(types, ["user.state_changed"]);
+    }
+}
+
+nova_testkit::db_conformance_suite!(suite:
+    profiles_update_with_grapheme_limits_and_bad_input_changes_nothing,
+    batch_lookup_keeps_order_and_hides_inactive_accounts,
+    settings_default_update_and_batch_privacy,
+    old_usernames_stay_reserved_for_their_owner,
+    deletion_records_who_and_why_and_ends_sessions,
+);
