@@ -1,0 +1,48 @@
+//! # nova-social
+//!
+//! The actions people take on each other, with their rules, over the graph engine
+//! (nova-graph) and the users domain (nova-user):
+//!
+//! - follow: immediate for public accounts, a request for private ones (approve, deny,
+//!   cancel, list pending); unfollow; remove a follower;
+//! - block: ends follows both ways, pending requests and reposts between the two; after
+//!   that [`SocialApi::can_interact`] is false both ways — content, feed and chat ask it
+//!   before a reply, mention, quote or message;
+//! - mute, optionally until a time and optionally only reposts;
+//! - reposts, one per user per post, only of posts the user may see (asked of content
+//!   through the [`PostAccess`] port);
+//! - subscribable block lists: a subscriber's block checks include the list's members;
+//! - follower and following lists that answer `NotFound` — like a missing account — to
+//!   anyone a private account has not approved.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use nova_social::{NoPosts, SocialApi, SocialService, store::SqlSocialStore};
+//!
+//! let db = nova_db::Db::connect("sqlite::memory:", &Default::default()).await?;
+//! db.migrate().await?;
+//! let clock = nova_core::SystemClock::shared();
+//! let graph = nova_graph::GraphService::new(
+//!     Arc::new(nova_graph::SqlGraphStore::new(db.clone())),
+//!     clock,
+//!     nova_core::cursor::CursorCodec::new(b"a key of at least thirty-two bytes"),
+//! );
+//! let users = nova_user::UserService::new(Arc::new(nova_user::store::SqlUserStore::new(db.clone())));
+//! let social = SocialService::new(Arc::new(graph), Arc::new(users), Arc::new(NoPosts), Arc::new(SqlSocialStore::new(db)));
+//! let (a, b) = (nova_core::UserId::new(), nova_core::UserId::new());
+//! assert!(social.can_interact(a, b).await?);
+//! # Ok::<(), nova_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+pub mod api;
+pub mod model;
+mod ports;
+mod service;
+pub mod store;
+
+pub use api::SocialApi;
+pub use model::{BlockList, BlockListId, FollowOutcome, FollowRequest, Repost};
+pub use ports::{NoPosts, PostAccess};
+pub use service::SocialService;

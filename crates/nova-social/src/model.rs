@@ -1,0 +1,58 @@
+//! Social types.
+
+use nova_core::{PostId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+nova_core::define_id!(
+    /// A subscribable block list.
+    BlockListId
+);
+
+/// What a follow did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowOutcome {
+    /// Now following (public account).
+    Following,
+    /// A request awaits the private account's approval.
+    Requested,
+    /// Nothing to do: already following.
+    AlreadyFollowing,
+}
+
+/// A pending follow request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct FollowRequest {
+    /// Who asked.
+    pub requester_id: UserId,
+    /// Whom.
+    pub target_id: UserId,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// A repost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repost {
+    /// Who reposted.
+    pub user: UserId,
+    /// The post.
+    pub post: PostId,
+    /// Its author.
+    pub author: UserId,
+}
+
+/// A block list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct BlockList {
+    /// Id.
+    pub id: BlockListId,
+    /// Who maintains it.
+    pub owner_id: UserId,
+    /// Name (≤ 100 characters).
+    pub name: String,
+    /// Description (≤ 500 characters).
+    pub description: String,
+    /// Created.
+    pub created_at: Timestamp,
+}

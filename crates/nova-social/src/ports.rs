@@ -1,0 +1,25 @@
+//! What nova-social asks of other domains, as ports.
+
+use async_trait::async_trait;
+use nova_core::{PostId, Result, UserId};
+
+/// Post visibility, answered by the content domain: reposting needs to know that the
+/// viewer may see a post and who wrote it. Content implements it over its `ContentApi`;
+/// until then the embedded build uses [`NoPosts`].
+#[async_trait]
+pub trait PostAccess: Send + Sync {
+    /// The author of `post` if `viewer` may see it; `None` if it does not exist or is
+    /// hidden from the viewer (the two are never told apart).
+    async fn visible_post_author(&self, viewer: UserId, post: PostId) -> Result<Option<UserId>>;
+}
+
+/// No posts exist (a deployment without the content domain).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoPosts;
+
+#[async_trait]
+impl PostAccess for NoPosts {
+    async fn visible_post_author(&self, _: UserId, _: PostId) -> Result<Option<UserId>> {
+        Ok(None)
+    }
+}

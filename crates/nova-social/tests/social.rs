@@ -1,0 +1,512 @@
+//! nova-social on SQLite and PostgreSQL: follow requests, the block matrix, private
+//! accounts (BOLA), block lists and reposts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use nova_core::cursor::CursorCodec;
+use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, SystemClock, UserId};
+use nova_db::Db;
+use nova_events::outbox;
+use nova_graph::{GraphApi, GraphService, SqlGraphStore};
+use nova_identity::store::{
+    AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
+};
+use nova_social::store::SqlSocialStore;
+use nova_social::{FollowOutcome, PostAccess, SocialApi, SocialService};
+use nova_user::store::SqlUserStore;
+use nova_user::{Settings, UserApi, UserService};
+
+/// Stands in for the content domain's answer (which does not exist yet): posts by id,
+/// all public. Social's own rules (blocks) are what these tests exercise.
+#[derive(Default)]
+struct Posts(Mutex<HashMap<PostId, UserId>>);
+
+#[async_trait]
+impl PostAccess for Posts {
+    async fn visible_post_author(
+        &self,
+        _viewer: UserId,
+        post: PostId,
+    ) -> nova_core::Result<Option<UserId>> {
+        Ok(self.0.lock().unwrap().get(&post).copied())
+    }
+}
+
+struct World {
+    social: SocialService,
+    graph: Arc<GraphService>,
+    users: Arc<UserService>,
+    posts: Arc<Posts>,
+    db: Db,
+}
+
+fn world(db: Db) -> World {
+    let graph = Arc::new(GraphService::new(
+        Arc::new(SqlGraphStore::new(db.clone())),
+        SystemClock::shared(),
+        CursorCodec::new(b"test key, long enough for hmac!!"),
+    ));
+    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
+    let posts = Arc::new(Posts::default());
+    let social = SocialService::new(
+        graph.clone(),
+        users.clone(),
+        posts.clone(),
+        Arc::new(SqlSocialStore::new(db.clone())),
+    );
+    World {
+        social,
+        graph,
+        users,
+        posts,
+        db,
+    }
+}
+
+impl World {
+    async fn user(&self, name: &str) -> Principal {
+        let id = UserId::new();
+        let now = Utc::now();
+        let account = AccountRecord {
+            id,
+            email: format!("{name}@example.com"),
+            email_verified_at: None,
+            username: name.into(),
+            password_hash: None,
+            totp_secret_enc: None,
+            totp_enabled_at: None,
+            totp_last_step: None,
+            created_at: now,
+        };
+        let token = OneTimeToken {
+            token_hash: id.as_uuid().as_bytes().to_vec(),
+            user_id: id,
+            purpose: TokenPurpose::VerifyEmail,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        };
+        SqlIdentityStore::new(self.db.clone())
+            .create_account(&account, &token, &[])
+            .await
+            .unwrap();
+        Principal::user(id, SessionId::new())
+    }
+
+    async fn private_user(&self, name: &str) -> Principal {
+        let p = self.user(name).await;
+        self.users
+            .update_settings(
+                &p,
+                Settings {
+                    private_account: true,
+                    ..Settings::default()
+                },
+            )
+            .await
+            .unwrap();
+        p
+    }
+
+    fn post_by(&self, author: &Principal) -> PostId {
+        let post = PostId::new();
+        self.posts.0.lock().unwrap().insert(post, author.user_id);
+        post
+    }
+
+    async fn follows(&self, a: &Principal, b: &Principal) -> bool {
+        self.graph
+            .relationships(&[(a.user_id, b.user_id)])
+            .await
+            .unwrap()[0]
+            .following
+    }
+}
+
+fn same_answer(a: Error, b: Error) {
+    assert_eq!((a.kind(), a.message()), (b.kind(), b.message()));
+}
+
+mod suite {
+    use super::*;
+
+    pub async fn public_follows_private_requests(db: Db) {
+        let w = world(db);
+        let (ann, bob, cat) = (
+            w.user("ann").await,
+            w.user("bob").await,
+            w.private_user("cat").await,
+        );
+        assert_eq!(
+            w.social.follow(&ann, bob.user_id).await.unwrap(),
+            FollowOutcome::Following
+        );
+        assert_eq!(
+            w.social.follow(&ann, bob.user_id).await.unwrap(),
+            FollowOutcome::AlreadyFollowing
+        );
+        assert_eq!(
+            w.social
+                .follow(&ann, ann.user_id)
+                .await
+                .unwrap_err()
+                .field(),
+            Some("user_id")
+        );
+        assert_eq!(
+            w.social
+                .follow(&ann, UserId::new())
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+
+        assert_eq!(
+            w.social.follow(&ann, cat.user_id).await.unwrap(),
+            FollowOutcome::Requested
+        );
+        assert_eq!(
+            w.social.follow(&bob, cat.user_id).await.unwrap(),
+            FollowOutcome::Requested
+        );
+        assert!(!w.follows(&ann, &cat).await);
+        let pending: Vec<UserId> = w
+            .social
+            .pending_requests(&cat)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.requester_id)
+            .collect();
+        assert_eq!(pending, [ann.user_id, bob.user_id]);
+        w.social.approve_request(&cat, ann.user_id).await.unwrap();
+        w.social.deny_request(&cat, bob.user_id).await.unwrap();
+        assert!(w.follows(&ann, &cat).await);
+        assert!(!w.follows(&bob, &cat).await);
+        assert!(w.social.pending_requests(&cat).await.unwrap().is_empty());
+        assert_eq!(
+            w.social
+                .approve_request(&cat, bob.user_id)
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+        // A request can be withdrawn; a follower can be removed.
+        assert_eq!(
+            w.social.follow(&bob, cat.user_id).await.unwrap(),
+            FollowOutcome::Requested
+        );
+        w.social.unfollow(&bob, cat.user_id).await.unwrap();
+        assert!(w.social.pending_requests(&cat).await.unwrap().is_empty());
+        w.social.remove_follower(&cat, ann.user_id).await.unwrap();
+        assert!(!w.follows(&ann, &cat).await);
+    }
+
+    /// For a blocked pair: follow, follow request and repost of the blocker's post are
+    /// rejected, and existing follows, requests and reposts are gone.
+    pub async fn the_block_matrix(db: Db) {
+        let w = world(db);
+        let (alice, bert) = (w.private_user("alice").await, w.user("bert").await);
+        let alice_post = w.post_by(&alice);
+        let bert_post = w.post_by(&bert);
+        // Before: bert follows alice (approved), alice follows bert, reposts both ways.
+        w.social.follow(&bert, alice.user_id).await.unwrap();
+        w.social
+            .approve_request(&alice, bert.user_id)
+            .await
+            .unwrap();
+        w.social.follow(&alice, bert.user_id).await.unwrap();
+        assert!(w.social.repost(&bert, alice_post).await.unwrap());
+        assert!(w.social.repost(&alice, bert_post).await.unwrap());
+        w.social.unfollow(&bert, alice.user_id).await.unwrap();
+        assert_eq!(
+            w.social.follow(&bert, alice.user_id).await.unwrap(),
+            FollowOutcome::Requested
+        );
+
+        w.social.block(&alice, bert.user_id).await.unwrap();
+
+        assert!(
+            !w.follows(&alice, &bert).await && !w.follows(&bert, &alice).await,
+            "follows end both ways"
+        );
+        assert!(
+            w.social.pending_requests(&alice).await.unwrap().is_empty(),
+            "requests end"
+        );
+        assert!(
+            !w.social.unrepost(&bert, alice_post).await.unwrap(),
+            "reposts end"
+        );
+        for (viewer, target) in [(&bert, &alice), (&alice, &bert)] {
+            assert!(
+                !w.social
+                    .can_interact(viewer.user_id, target.user_id)
+                    .await
+                    .unwrap()
+            );
+        }
+        let missing = w.social.follow(&bert, UserId::new()).await.unwrap_err();
+        same_answer(
+            w.social.follow(&bert, alice.user_id).await.unwrap_err(),
+            missing,
+        );
+        let missing_post = w.social.repost(&bert, PostId::new()).await.unwrap_err();
+        same_answer(
+            w.social.repost(&bert, alice_post).await.unwrap_err(),
+            missing_post,
+        );
+        assert_eq!(
+            w.social
+                .follow(&alice, bert.user_id)
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+        assert_eq!(
+            w.social
+                .mute(&bert, alice.user_id, None, false)
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+        assert!(
+            !w.social
+                .can_view(Some(bert.user_id), alice.user_id)
+                .await
+                .unwrap()
+        );
+
+        w.social.unblock(&alice, bert.user_id).await.unwrap();
+        assert!(
+            w.social
+                .can_interact(bert.user_id, alice.user_id)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            w.social.follow(&bert, alice.user_id).await.unwrap(),
+            FollowOutcome::Requested
+        );
+    }
+
+    /// A private account's lists answer non-approved viewers exactly like a missing user.
+    pub async fn private_accounts_hide_their_lists(db: Db) {
+        let w = world(db);
+        let (priv_, fan, stranger, friend) = (
+            w.private_user("priv").await,
+            w.user("fan").await,
+            w.user("stranger").await,
+            w.user("friend").await,
+        );
+        w.social.follow(&priv_, friend.user_id).await.unwrap();
+        w.social.follow(&fan, priv_.user_id).await.unwrap();
+        w.social.approve_request(&priv_, fan.user_id).await.unwrap();
+        let missing_id = UserId::new();
+        for viewer in [Some(&stranger), None] {
+            let missing = w
+                .social
+                .followers(viewer, missing_id, 10, None)
+                .await
+                .unwrap_err();
+            same_answer(
+                w.social
+                    .followers(viewer, priv_.user_id, 10, None)
+                    .await
+                    .unwrap_err(),
+                missing,
+            );
+            let missing = w
+                .social
+                .following(viewer, missing_id, 10, None)
+                .await
+                .unwrap_err();
+            same_answer(
+                w.social
+                    .following(viewer, priv_.user_id, 10, None)
+                    .await
+                    .unwrap_err(),
+                missing,
+            );
+            assert!(
+                !w.social
+                    .can_view(viewer.map(|v| v.user_id), priv_.user_id)
+                    .await
+                    .unwrap()
+            );
+        }
+        // The owner and approved followers see them.
+        assert_eq!(
+            w.social
+                .followers(Some(&priv_), priv_.user_id, 10, None)
+                .await
+                .unwrap()
+                .items,
+            [fan.user_id]
+        );
+        assert_eq!(
+            w.social
+                .following(Some(&fan), priv_.user_id, 10, None)
+                .await
+                .unwrap()
+                .items,
+            [friend.user_id]
+        );
+        assert!(
+            w.social
+                .can_view(Some(fan.user_id), priv_.user_id)
+                .await
+                .unwrap()
+        );
+        // Hidden lists are the owner's alone, even for a public account.
+        w.users
+            .update_settings(
+                &friend,
+                Settings {
+                    hide_follow_lists: true,
+                    ..Settings::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            w.social
+                .followers(Some(&fan), friend.user_id, 10, None)
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+        assert_eq!(
+            w.social
+                .followers(Some(&friend), friend.user_id, 10, None)
+                .await
+                .unwrap()
+                .items,
+            [priv_.user_id]
+        );
+    }
+
+    pub async fn subscribed_block_lists_count_as_blocks(db: Db) {
+        let w = world(db);
+        let (curator, troll, sub, other) = (
+            w.user("curator").await,
+            w.user("troll").await,
+            w.user("sub").await,
+            w.user("other").await,
+        );
+        let list = w
+            .social
+            .create_block_list(&curator, "Spam accounts", "known spammers")
+            .await
+            .unwrap();
+        w.social
+            .add_to_block_list(&curator, list.id, troll.user_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            w.social
+                .add_to_block_list(&other, list.id, sub.user_id)
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            w.social
+                .create_block_list(&curator, " ", "")
+                .await
+                .unwrap_err()
+                .field(),
+            Some("name")
+        );
+        assert!(
+            w.social
+                .can_interact(troll.user_id, sub.user_id)
+                .await
+                .unwrap()
+        );
+        w.social.subscribe_block_list(&sub, list.id).await.unwrap();
+        assert_eq!(
+            w.social
+                .can_interact_many(sub.user_id, &[troll.user_id, other.user_id])
+                .await
+                .unwrap(),
+            [false, true]
+        );
+        assert!(
+            !w.social
+                .can_interact(troll.user_id, sub.user_id)
+                .await
+                .unwrap(),
+            "both ways"
+        );
+        assert_eq!(
+            w.social
+                .follow(&troll, sub.user_id)
+                .await
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::NotFound
+        );
+        w.social
+            .unsubscribe_block_list(&sub, list.id)
+            .await
+            .unwrap();
+        assert!(
+            w.social
+                .can_interact(troll.user_id, sub.user_id)
+                .await
+                .unwrap()
+        );
+        w.social.subscribe_block_list(&sub, list.id).await.unwrap();
+        w.social
+            .remove_from_block_list(&curator, list.id, troll.user_id)
+            .await
+            .unwrap();
+        assert!(
+            w.social
+                .can_interact(troll.user_id, sub.user_id)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn reposts_are_deduplicated_and_emit_events(db: Db) {
+        let w = world(db.clone());
+        let (author, fan) = (w.user("author").await, w.user("fan2").await);
+        let post = w.post_by(&author);
+        assert!(w.social.repost(&fan, post).await.unwrap());
+        assert!(
+            !w.social.repost(&fan, post).await.unwrap(),
+            "one repost per user per post"
+        );
+        assert!(w.social.unrepost(&fan, post).await.unwrap());
+        assert!(!w.social.unrepost(&fan, post).await.unwrap());
+        let types: Vec<String> = outbox::store(&db)
+            .fetch_unpublished(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_type)
+            .filter(|t| t.starts_with("repost."))
+            .collect();
+        assert_eq!(types, ["repost.created", "repost.removed"]);
+    }
+}
+
+nova_testkit::db_conformance_suite!(suite:
+    public_follows_private_requests,
+    the_block_matrix,
+    private_accounts_hide_their_lists,
+    subscribed_block_lists_count_as_blocks,
+    reposts_are_deduplicated_and_emit_events,
+);
