@@ -328,7 +328,11 @@ mod suite {
         let bob = registered(&api, "b1", 1).await;
         let to_ann = DeviceAddress::new(ann.user(), ann.device_id.clone());
         let claimed = api
-            .claim_keys(&bob.principal, &bob.device_id, std::slice::from_ref(&to_ann))
+            .claim_keys(
+                &bob.principal,
+                &bob.device_id,
+                std::slice::from_ref(&to_ann),
+            )
             .await
             .unwrap();
         let mut session = bob

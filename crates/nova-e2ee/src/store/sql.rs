@@ -203,7 +203,8 @@ impl E2eeStore for SqlE2eeStore {
     }
 
     async fn key_counts(&self, user: UserId, device: &DeviceId) -> Result<KeyCounts> {
-        let (otks, fallbacks): (i64, i64) = on_db!(&self.db, read, |c| sqlx::query_as(
+        let (otks, fallbacks): (i64, i64) = on_db!(&self.db, read, |c| {
+            sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM one_time_keys WHERE user_id = $1 AND device_id = $2), \
                      (SELECT COUNT(*) FROM fallback_keys WHERE user_id = $1 AND device_id = $2)",
         )
@@ -211,7 +212,8 @@ impl E2eeStore for SqlE2eeStore {
         .bind(device.as_str())
         .fetch_one(c)
         .await
-        .db())?;
+        .db()
+        })?;
         Ok(KeyCounts {
             one_time_keys: count(otks),
             fallback_key: fallbacks > 0,
