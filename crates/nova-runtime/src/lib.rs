@@ -11,7 +11,9 @@
 //!   `GET /metrics`, `grpc.health.v1` health and gRPC reflection v1; request ids,
 //!   tracing spans, metrics, a body limit and a panic catcher on every HTTP request;
 //!   graceful shutdown on [`shutdown_signal`] within `NOVA_SHUTDOWN_GRACE_SECONDS`;
-//! - [`metrics_names`] and [`record_db_pool`]: the metric names every shell shares.
+//! - [`metrics_names`] and [`record_db_pool`]: the metric names every shell shares;
+//! - [`Infra`]: the database, key-value store, outbox relay and pool metrics every shell
+//!   starts the same way, with their readiness checks and shutdown.
 //!
 //! Looking a service up:
 //!
@@ -52,6 +54,7 @@
 
 mod grpc;
 mod http;
+mod infra;
 mod metrics;
 mod ports;
 mod readiness;
@@ -61,6 +64,7 @@ mod shutdown;
 
 pub use grpc::{GrpcMetrics, GrpcMetricsLayer, code_name};
 pub use http::{DEFAULT_BODY_LIMIT, HEALTH_PATH, METRICS_PATH, READY_PATH};
+pub use infra::{CURSOR_KEY_FILE, Infra, open_database, redact};
 pub use metrics::{describe_metrics, metrics_names, record_db_pool};
 pub use ports::{Ports, resolve_ports};
 pub use readiness::{CheckOutcome, CheckStatus, FnCheck, ReadinessCheck, check_fn};
