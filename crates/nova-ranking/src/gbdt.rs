@@ -43,6 +43,177 @@ impl Node {
     }
 }
 
+/// The most nodes (splits + leaves) in one tree and the most features: indices are
+/// `u16`, so a node is 16 bytes.
+pub(crate) const MAX_FLAT: usize = u16::MAX as usize;
+
+/// Rows walked through a tree side by side: independent dependency chains the CPU
+/// overlaps, instead of one row's compare → load → compare chain at a time.
+const LANES: usize = 8;
+
+/// A node of the branch-free layout: leaves are terminal nodes that point to themselves,
+/// so every row walks exactly `depth` steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct FlatNode {
+    threshold: f64,
+    feature: u16,
+    left: u16,
+    right: u16,
+    /// `NAN_LEFT | DEFAULT_LEFT | ZERO_MISSING`.
+    bits: u8,
+}
+
+/// Where `NaN` goes (LightGBM: the default direction if NaN is "missing", else NaN is
+/// read as 0).
+const NAN_LEFT: u8 = 1;
+const FLAT_DEFAULT_LEFT: u8 = 2;
+const ZERO_MISSING: u8 = 4;
+
+impl FlatNode {
+    /// LightGBM's numerical decision without branches. `ZEROS`: whether any node of the
+    /// model treats zero as missing (rare; the common path skips that test).
+    #[inline(always)]
+    fn next<const ZEROS: bool>(&self, x: f64) -> u16 {
+        let is_nan = x.is_nan();
+        let plain = (x <= self.threshold) | (is_nan & (self.bits & NAN_LEFT != 0));
+        let left = if ZEROS {
+            let zero = (self.bits & ZERO_MISSING != 0) & (is_nan | (x.abs() <= ZERO));
+            (zero & (self.bits & FLAT_DEFAULT_LEFT != 0)) | (!zero & plain)
+        } else {
+            plain
+        };
+        if left { self.left } else { self.right }
+    }
+}
+
+/// A tree in the branch-free layout.
+#[derive(Debug, Clone, PartialEq)]
+struct FlatTree {
+    nodes: Vec<FlatNode>,
+    /// Per node: the leaf value (terminal nodes) or 0.
+    values: Vec<f64>,
+    depth: usize,
+    /// Whether any node treats zero as missing.
+    zeros: bool,
+    /// Nodes below this index are splits; from it on, leaves.
+    internal: u16,
+}
+
+impl FlatTree {
+    fn new(tree: &Tree) -> Self {
+        let internal = tree.nodes.len();
+        // The loader keeps trees under 65,536 nodes and features (MAX_FLAT).
+        let target = |child: i32| -> u16 {
+            if child < 0 {
+                (internal + !child as usize) as u16
+            } else {
+                child as u16
+            }
+        };
+        let mut nodes: Vec<FlatNode> = tree
+            .nodes
+            .iter()
+            .map(|n| {
+                let nan_left = if n.flags & MISSING_NAN != 0 || n.flags & MISSING_ZERO != 0 {
+                    n.flags & DEFAULT_LEFT != 0
+                } else {
+                    0.0 <= n.threshold
+                };
+                let mut bits = 0;
+                if nan_left {
+                    bits |= NAN_LEFT;
+                }
+                if n.flags & DEFAULT_LEFT != 0 {
+                    bits |= FLAT_DEFAULT_LEFT;
+                }
+                if n.flags & MISSING_ZERO != 0 {
+                    bits |= ZERO_MISSING;
+                }
+                FlatNode {
+                    threshold: n.threshold,
+                    feature: n.feature as u16,
+                    left: target(n.left),
+                    right: target(n.right),
+                    bits,
+                }
+            })
+            .collect();
+        let mut values = vec![0.0; internal];
+        for (i, v) in tree.leaves.iter().enumerate() {
+            let me = (internal + i) as u16;
+            nodes.push(FlatNode {
+                threshold: f64::INFINITY,
+                feature: 0,
+                left: me,
+                right: me,
+                bits: NAN_LEFT,
+            });
+            values.push(*v);
+        }
+        Self {
+            depth: depth(&tree.nodes, 0),
+            zeros: nodes.iter().any(|n| n.bits & ZERO_MISSING != 0),
+            internal: internal as u16,
+            nodes,
+            values,
+        }
+    }
+
+    /// Adds this tree's leaf value for each of `rows` (row-major, `n` features) to `out`.
+    #[inline]
+    fn add(&self, rows: &[f64], n: usize, out: &mut [f64]) {
+        if self.zeros {
+            self.add_with::<true>(rows, n, out);
+        } else {
+            self.add_with::<false>(rows, n, out);
+        }
+    }
+
+    #[inline]
+    fn add_with<const ZEROS: bool>(&self, rows: &[f64], n: usize, out: &mut [f64]) {
+        let mut blocks = rows.chunks_exact(n * LANES);
+        let mut outs = out.chunks_exact_mut(LANES);
+        for (block, o) in (&mut blocks).zip(&mut outs) {
+            let mut idx = [0u16; LANES];
+            for _ in 0..self.depth {
+                for (lane, i) in idx.iter_mut().enumerate() {
+                    let node = &self.nodes[*i as usize];
+                    let x = block[lane * n + node.feature as usize];
+                    *i = node.next::<ZEROS>(x);
+                }
+                // Stop once every lane has reached a leaf (leaves follow the splits).
+                if idx.iter().all(|&i| i >= self.internal) {
+                    break;
+                }
+            }
+            for (o, i) in o.iter_mut().zip(idx) {
+                *o += self.values[i as usize];
+            }
+        }
+        for (row, o) in blocks
+            .remainder()
+            .chunks_exact(n)
+            .zip(outs.into_remainder())
+        {
+            let mut i = 0u16;
+            for _ in 0..self.depth {
+                let node = &self.nodes[i as usize];
+                i = node.next::<ZEROS>(row[node.feature as usize]);
+            }
+            *o += self.values[i as usize];
+        }
+    }
+}
+
+/// The longest path from `child` to a leaf.
+fn depth(nodes: &[Node], child: i32) -> usize {
+    if child < 0 || nodes.is_empty() {
+        return 0;
+    }
+    let n = nodes[child as usize];
+    1 + depth(nodes, n.left).max(depth(nodes, n.right))
+}
+
 /// One tree.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Tree {
@@ -131,12 +302,24 @@ impl Tree {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GbdtModel {
     pub(crate) trees: Vec<Tree>,
+    flat: Vec<FlatTree>,
     pub(crate) n_features: usize,
     /// `Some(scale)`: a binary classifier (LightGBM's `sigmoid:` parameter).
     pub(crate) sigmoid: Option<f64>,
 }
 
 impl GbdtModel {
+    /// A model from validated trees (children in range, features < `n_features`).
+    pub(crate) fn new(trees: Vec<Tree>, n_features: usize, sigmoid: Option<f64>) -> Self {
+        let flat = trees.iter().map(FlatTree::new).collect();
+        Self {
+            trees,
+            flat,
+            n_features,
+            sigmoid,
+        }
+    }
+
     /// How many trees.
     pub fn n_trees(&self) -> usize {
         self.trees.len()
@@ -158,11 +341,11 @@ impl GbdtModel {
     /// Raw scores of a row-major batch into `out`.
     pub fn raw_batch(&self, rows: &[f64], out: &mut [f64]) {
         let n = self.n_features.max(1);
+        let count = (rows.len() / n).min(out.len());
+        let (rows, out) = (&rows[..count * n], &mut out[..count]);
         out.iter_mut().for_each(|o| *o = 0.0);
-        for tree in &self.trees {
-            for (row, o) in rows.chunks_exact(n).zip(out.iter_mut()) {
-                *o += tree.leaf(row);
-            }
+        for tree in &self.flat {
+            tree.add(rows, n, out);
         }
     }
 }

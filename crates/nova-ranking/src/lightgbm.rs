@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use nova_core::Error;
 
-use crate::gbdt::{DEFAULT_LEFT, GbdtModel, MISSING_NAN, MISSING_ZERO, Node, Tree};
+use crate::gbdt::{DEFAULT_LEFT, GbdtModel, MAX_FLAT, MISSING_NAN, MISSING_ZERO, Node, Tree};
 
 fn bad(why: impl Into<String>) -> Error {
     Error::invalid("model", format!("LightGBM model: {}", why.into()))
@@ -39,6 +39,9 @@ impl GbdtModel {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .ok_or_else(|| bad("missing max_feature_idx"))?
             + 1;
+        if n_features > MAX_FLAT {
+            return Err(bad("more than 65,535 features"));
+        }
         if header.get("num_class").is_some_and(|v| v.trim() != "1") {
             return Err(bad("multiclass models are not supported"));
         }
@@ -64,11 +67,7 @@ impl GbdtModel {
         if trees.is_empty() {
             return Err(bad("no trees"));
         }
-        Ok(Self {
-            trees,
-            n_features,
-            sigmoid,
-        })
+        Ok(Self::new(trees, n_features, sigmoid))
     }
 }
 
@@ -89,6 +88,9 @@ fn parse_tree(fields: &HashMap<&str, &str>, n_features: usize) -> Result<Tree, E
     let decision: Vec<u8> = list(fields, "decision_type")?;
     let left: Vec<i32> = list(fields, "left_child")?;
     let right: Vec<i32> = list(fields, "right_child")?;
+    if 2 * leaves.len() > MAX_FLAT {
+        return Err(bad("a tree with more than 32,767 leaves"));
+    }
     let n = leaves.len() - 1;
     if [
         threshold.len(),
