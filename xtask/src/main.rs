@@ -1,14 +1,15 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `cargo xtask test [args...]`: make sure the test backends run (PostgreSQL, Redis),
-//!   export their `NOVA_TEST_*` URLs, then run the whole workspace with cargo-nextest and
-//!   the doc tests. Extra args go to nextest (e.g. a test filter).
+//! - `cargo xtask test [args...]`: make sure the test backends run (PostgreSQL, Redis,
+//!   ClickHouse, FalkorDB), export their `NOVA_TEST_*` URLs, then run the whole workspace
+//!   with cargo-nextest and the doc tests. Extra args go to nextest (e.g. a test filter).
 //! - `cargo xtask services up|down|status`: the local backends, for development.
 //!
 //! Build outputs go to a target directory shared by every clone (`$CARGO_TARGET_DIR`, else
 //! `~/.cache/nova/target`), so a fresh clone (CI) does not rebuild the world.
 
 mod clickhouse;
+mod falkordb;
 mod services;
 
 use std::path::PathBuf;
@@ -90,7 +91,8 @@ fn test(extra: &[String]) -> Result<(), String> {
     let with_env = |mut cmd: Command| {
         cmd.env("NOVA_TEST_POSTGRES_URL", &urls.postgres)
             .env("NOVA_TEST_REDIS_URL", &urls.redis)
-            .env("NOVA_TEST_CLICKHOUSE_URL", &urls.clickhouse);
+            .env("NOVA_TEST_CLICKHOUSE_URL", &urls.clickhouse)
+            .env("NOVA_TEST_FALKORDB_URL", &urls.falkordb);
         cmd
     };
     if !has_nextest() {

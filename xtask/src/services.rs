@@ -16,6 +16,7 @@ pub struct Urls {
     pub postgres: String,
     pub redis: String,
     pub clickhouse: String,
+    pub falkordb: String,
 }
 
 impl Urls {
@@ -23,6 +24,7 @@ impl Urls {
         eprintln!("xtask: NOVA_TEST_POSTGRES_URL={}", self.postgres);
         eprintln!("xtask: NOVA_TEST_REDIS_URL={}", self.redis);
         eprintln!("xtask: NOVA_TEST_CLICKHOUSE_URL={}", self.clickhouse);
+        eprintln!("xtask: NOVA_TEST_FALKORDB_URL={}", self.falkordb);
     }
 }
 
@@ -169,6 +171,7 @@ pub fn up() -> Result<Urls, String> {
         postgres: postgres()?,
         redis: redis()?,
         clickhouse: crate::clickhouse::url()?,
+        falkordb: crate::falkordb::url()?,
     })
 }
 
@@ -176,6 +179,7 @@ pub fn up() -> Result<Urls, String> {
 pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("redis/redis.pid");
     stop_pidfile(&pidfile, "Redis")?;
+    crate::falkordb::down()?;
     crate::clickhouse::down()
 }
 
@@ -207,5 +211,11 @@ pub fn status() {
         "ClickHouse",
         "127.0.0.1:8123",
         crate::clickhouse::status()
+    );
+    eprintln!(
+        "{:<12} {:<16} {}",
+        "FalkorDB",
+        "127.0.0.1:6390",
+        crate::falkordb::status()
     );
 }

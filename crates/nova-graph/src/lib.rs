@@ -59,6 +59,8 @@
 //! # }).unwrap();
 //! ```
 
+#![recursion_limit = "256"] // the falkordb client's async builders nest deeply
+
 pub mod api;
 pub mod events;
 pub mod model;

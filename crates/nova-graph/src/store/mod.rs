@@ -8,6 +8,9 @@
 
 mod sql;
 
+#[cfg(feature = "cypher")]
+pub mod cypher;
+
 use async_trait::async_trait;
 use nova_core::{Result, Timestamp, UserId};
 

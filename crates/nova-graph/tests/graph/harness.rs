@@ -17,6 +17,54 @@ pub struct Harness {
     pub sql: Option<Db>,
     /// Keeps a side database (Cypher backends' outbox) alive.
     pub _keep: Option<nova_testkit::TestSqlite>,
+    /// Deletes the test's FalkorDB graph when dropped.
+    pub _graph: Option<GraphKey>,
+}
+
+/// A FalkorDB graph deleted on drop (a sync Redis connection: no runtime needed).
+pub struct GraphKey {
+    pub url: String,
+    pub name: String,
+}
+
+impl Drop for GraphKey {
+    fn drop(&mut self) {
+        if let Ok(mut conn) =
+            redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection())
+        {
+            let _: redis::RedisResult<()> =
+                redis::cmd("GRAPH.DELETE").arg(&self.name).query(&mut conn);
+        }
+    }
+}
+
+/// The Cypher backend on the FalkorDB server named by `NOVA_TEST_FALKORDB_URL`, in a
+/// graph of its own, with its events going to a SQLite outbox.
+#[cfg(feature = "cypher")]
+pub async fn falkordb() -> Option<Harness> {
+    use nova_graph::store::cypher::{CypherGraphStore, FalkorTransport};
+    let url = nova_testkit::backend_url("NOVA_TEST_FALKORDB_URL")?;
+    let name = format!("nova-test-{}", UserId::new());
+    let transport = match FalkorTransport::connect(&url, &name).await {
+        Ok(t) => t,
+        Err(e) => panic!("FalkorDB at NOVA_TEST_FALKORDB_URL={url} is not reachable: {e}"),
+    };
+    let key = GraphKey { url, name };
+    let side = nova_testkit::sqlite().await;
+    let outbox = outbox::store(side.db());
+    let store = CypherGraphStore::new(Arc::new(transport))
+        .await
+        .unwrap()
+        .with_outbox(outbox.clone());
+    let (graph, clock) = build(Arc::new(store));
+    Some(Harness {
+        graph,
+        clock,
+        outbox,
+        sql: None,
+        _keep: Some(side),
+        _graph: Some(key),
+    })
 }
 
 pub fn codec() -> CursorCodec {
@@ -38,6 +86,7 @@ pub fn sql(db: Db) -> Harness {
         outbox,
         sql: Some(db),
         _keep: None,
+        _graph: None,
     }
 }
 
@@ -68,4 +117,40 @@ impl Harness {
 /// `n` fresh user ids, in creation (= id) order.
 pub fn users(n: usize) -> Vec<UserId> {
     (0..n).map(|_| UserId::new()).collect()
+}
+
+/// The Cypher backend on the Neo4j named by `NOVA_TEST_NEO4J_URI`
+/// (`bolt://user:password@host:7687`), or `None` (skipped, also under CI: no Neo4j runs
+/// here). Tests share that database: use a throwaway one; every test uses fresh ids.
+#[cfg(feature = "neo4j")]
+pub async fn neo4j() -> Option<Harness> {
+    use nova_graph::store::cypher::{CypherGraphStore, Neo4jTransport};
+    let Some(url) = std::env::var("NOVA_TEST_NEO4J_URI")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "skipping: NOVA_TEST_NEO4J_URI is not set (a Neo4j 5 to run the Cypher suite on)"
+        );
+        return None;
+    };
+    let transport = match Neo4jTransport::connect_url(&url) {
+        Ok(t) => t,
+        Err(e) => panic!("Neo4j at NOVA_TEST_NEO4J_URI is not reachable: {e}"),
+    };
+    let side = nova_testkit::sqlite().await;
+    let outbox = outbox::store(side.db());
+    let store = CypherGraphStore::new(Arc::new(transport))
+        .await
+        .unwrap()
+        .with_outbox(outbox.clone());
+    let (graph, clock) = build(Arc::new(store));
+    Some(Harness {
+        graph,
+        clock,
+        outbox,
+        sql: None,
+        _keep: Some(side),
+        _graph: None,
+    })
 }

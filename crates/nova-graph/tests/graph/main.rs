@@ -1,5 +1,6 @@
 //! The graph conformance suite: the same cases on SQLite, PostgreSQL and (feature
-//! `cypher`) FalkorDB.
+//! `cypher`) FalkorDB (`NOVA_TEST_FALKORDB_URL`, started by `cargo xtask test`) and
+//! (feature `neo4j`) Neo4j when `NOVA_TEST_NEO4J_URI` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -17,6 +18,28 @@ macro_rules! graph_suite {
             )+
         }
         nova_testkit::db_conformance_suite!(sql_suite: $($case),+);
+
+        #[cfg(feature = "cypher")]
+        mod falkordb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(harness) = crate::harness::falkordb().await else { return };
+                    crate::cases::$case(harness).await;
+                }
+            )+
+        }
+
+        #[cfg(feature = "neo4j")]
+        mod neo4j {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(harness) = crate::harness::neo4j().await else { return };
+                    crate::cases::$case(harness).await;
+                }
+            )+
+        }
     };
 }
 
