@@ -43,6 +43,7 @@ use tonic::{Request, Response, Status};
 pub use client::IdentityGrpcClient;
 
 use crate::api::IdentityApi;
+use crate::auth::bearer_token;
 use crate::model::{LoginRequest, RegisterRequest};
 
 /// Metadata key carrying the principal's session id next to the bearer token.
@@ -88,13 +89,6 @@ impl IdentityGrpcServer {
         }
         Ok(principal)
     }
-}
-
-/// The token of an `authorization: Bearer <token>` value (scheme case-insensitive).
-fn bearer_token(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Wraps a domain result into a gRPC answer.

@@ -61,6 +61,7 @@
 //! ```
 
 pub mod api;
+pub mod auth;
 pub mod grpc;
 pub mod http;
 pub mod keys;
@@ -79,6 +80,7 @@ pub mod totp;
 pub mod validation;
 
 pub use api::IdentityApi;
+pub use auth::{Authenticated, Authenticator, JwksAuthenticator, MaybeAuthenticated};
 pub use keys::{Jwk, JwkSet, KeySet, SigningKey, VerificationKeys, VerifyingKey};
 pub use limits::LoginLimits;
 pub use mail::{LogMailer, Mail, Mailer, MemoryMailer};

@@ -48,6 +48,11 @@ pub const IDENTITY_ENV_VARS: &[EnvVar] = &[
     var("JWT_ISSUER", "iss of access tokens", Some("nova")),
     var("JWT_AUDIENCE", "aud of access tokens", Some("nova")),
     var(
+        "IDENTITY_JWKS_URL",
+        "where services other than identity fetch the token keys",
+        Some("http://identity-service:8081/.well-known/jwks.json"),
+    ),
+    var(
         "IDENTITY_ENCRYPTION_KEYS",
         "kid:base64(32 bytes)[,...] for TOTP secrets and provider tokens; first encrypts; unset: a key file in NOVA_DATA_DIR",
         None,

@@ -207,6 +207,11 @@ impl TokenVerifier {
         &self.clock
     }
 
+    /// Whether a key with id `kid` verifies here.
+    pub fn has_key(&self, kid: &str) -> bool {
+        self.keys.get(kid).is_some()
+    }
+
     /// The tolerated clock skew in seconds.
     pub fn leeway_secs(&self) -> i64 {
         self.config.leeway_secs

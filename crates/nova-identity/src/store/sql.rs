@@ -593,9 +593,8 @@ impl IdentityStore for SqlIdentityStore {
         state_hash: &[u8],
         now: Timestamp,
     ) -> Result<Option<OAuthFlow>> {
-        let flow: Option<OAuthFlow> =
-            on_db!(&self.db, write, |c| {
-                sqlx::query_as(
+        let flow: Option<OAuthFlow> = on_db!(&self.db, write, |c| {
+            sqlx::query_as(
             "DELETE FROM oauth_flows WHERE state_hash = $1 RETURNING state_hash, provider, nonce, \
              pkce_verifier, redirect_uri, created_at, expires_at"
         )
@@ -603,7 +602,7 @@ impl IdentityStore for SqlIdentityStore {
         .fetch_optional(c)
         .await
         .db()
-            })?;
+        })?;
         Ok(flow.filter(|f| f.expires_at > now))
     }
 
