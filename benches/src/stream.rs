@@ -36,3 +36,19 @@ pub fn stream(n: usize) -> Vec<EventSpec> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    /// `benches/peers/redis_peer.py` regenerates this stream; these are its first events.
+    #[test]
+    fn matches_the_python_peer() {
+        let first: Vec<(u32, u64, u8)> = super::stream(4)
+            .iter()
+            .map(|e| (e.entity, e.account, e.kind))
+            .collect();
+        assert_eq!(
+            first,
+            [(0, 18_985, 1), (5_956, 16_094, 1), (2_124, 92_106, 2), (777, 7_082, 1)]
+        );
+    }
+}
