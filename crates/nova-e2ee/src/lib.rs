@@ -22,9 +22,10 @@
 //!
 //! Feature `server` (default) adds the [`KeyDirectoryService`] and its SQL store
 //! ([`store::SqlE2eeStore`], PostgreSQL and SQLite). Without it the crate is the model, the
-//! [`KeyDirectory`] trait and the gRPC adapters — what a client needs, free of sqlx.
+//! [`KeyDirectory`] trait and the gRPC adapters ([`grpc`]) — what a client needs, free of sqlx.
 
 pub mod api;
+pub mod grpc;
 pub mod keys;
 pub mod model;
 pub mod policy;
