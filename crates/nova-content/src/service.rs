@@ -170,6 +170,10 @@ impl ContentService {
                 _ => None,
             })
             .collect();
+        if names.is_empty() {
+            let tags = facets::hashtags(&found);
+            return Ok((found, Vec::new(), tags));
+        }
         let resolved = self.audience.resolve(&names).await?;
         let ids: Vec<UserId> = resolved.iter().map(|(_, id)| *id).collect();
         let access = self.audience.access(Some(author), &ids).await?;
