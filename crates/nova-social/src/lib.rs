@@ -37,6 +37,7 @@
 //! ```
 
 pub mod api;
+pub mod http;
 pub mod model;
 mod ports;
 mod service;

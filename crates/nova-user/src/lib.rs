@@ -28,6 +28,7 @@
 //! ```
 
 pub mod api;
+pub mod http;
 pub mod model;
 mod service;
 pub mod store;

@@ -1,0 +1,236 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The users REST routes over the real service on SQLite.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::Utc;
+use nova_core::{Error, ErrorKind, Principal, SessionId, UserId};
+use nova_identity::auth::Authenticator;
+use nova_identity::store::{
+    AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
+};
+use nova_user::UserService;
+use nova_user::store::SqlUserStore;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Tokens are `t-<user id>` (JWT verification is tested in nova-identity).
+struct TestAuth;
+
+#[async_trait]
+impl Authenticator for TestAuth {
+    async fn authenticate(&self, bearer: &str) -> nova_core::Result<Principal> {
+        let id = bearer
+            .strip_prefix("t-")
+            .and_then(|s| s.parse::<UserId>().ok())
+            .ok_or_else(|| Error::from_kind(ErrorKind::Unauthenticated))?;
+        Ok(Principal::user(id, SessionId::new()))
+    }
+}
+
+async fn account(db: &nova_db::Db, username: &str) -> UserId {
+    let id = UserId::new();
+    let now = Utc::now();
+    let account = AccountRecord {
+        id,
+        email: format!("{username}@example.com"),
+        email_verified_at: None,
+        username: username.into(),
+        password_hash: None,
+        totp_secret_enc: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
+        created_at: now,
+    };
+    let token = OneTimeToken {
+        token_hash: id.as_uuid().as_bytes().to_vec(),
+        user_id: id,
+        purpose: TokenPurpose::VerifyEmail,
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+    };
+    SqlIdentityStore::new(db.clone())
+        .create_account(&account, &token, &[])
+        .await
+        .unwrap();
+    id
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    user: Option<UserId>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(u) = user {
+        req = req.header("authorization", format!("Bearer t-{u}"));
+    }
+    let body = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn profiles_settings_username_and_lifecycle_over_rest() {
+    let test = nova_testkit::sqlite().await;
+    let db = test.db();
+    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
+    let app = nova_user::http::router(users, Arc::new(TestAuth));
+    let ann = account(db, "ann").await;
+
+    let (status, p) = call(&app, "GET", &format!("/api/v1/users/{ann}"), None, None).await;
+    assert_eq!(
+        (status, p["username"].as_str()),
+        (StatusCode::OK, Some("ann"))
+    );
+    let (status, e) = call(&app, "GET", "/api/v1/users/not-a-uuid", None, None).await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
+    let (status, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/users/{}", UserId::new()),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Profile: needs a caller; bad input names the field and changes nothing.
+    let patch = json!({"display_name": "Ann", "bio": "hi", "links": ["https://ann.example"]});
+    let (status, _) = call(&app, "PATCH", "/api/v1/users/me", None, Some(patch.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, p) = call(&app, "PATCH", "/api/v1/users/me", Some(ann), Some(patch)).await;
+    assert_eq!(
+        (status, p["display_name"].as_str()),
+        (StatusCode::OK, Some("Ann"))
+    );
+    let (status, e) = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        Some(json!({"bio": 5})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bio"))
+    );
+    let long = "é".repeat(51);
+    let (status, e) = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        Some(json!({"display_name": long})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("display_name"))
+    );
+    let avatar = nova_core::MediaId::new();
+    let (_, p) = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        Some(json!({"avatar": avatar})),
+    )
+    .await;
+    assert_eq!(p["avatar"], json!(avatar));
+    let (_, p) = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        Some(json!({"avatar": null})),
+    )
+    .await;
+    assert_eq!(
+        (p["avatar"].clone(), p["display_name"].as_str()),
+        (Value::Null, Some("Ann"))
+    );
+
+    // Settings.
+    let (status, mut s) = call(&app, "GET", "/api/v1/users/me/settings", Some(ann), None).await;
+    assert_eq!(
+        (status, s["private_account"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+    s["private_account"] = json!(true);
+    let (status, s2) = call(&app, "PUT", "/api/v1/users/me/settings", Some(ann), Some(s)).await;
+    assert_eq!(
+        (status, s2["private_account"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let (status, e) = call(
+        &app,
+        "PUT",
+        "/api/v1/users/me/settings",
+        Some(ann),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["field"].as_str(), Some("private_account"));
+
+    // Username.
+    let (status, p) = call(
+        &app,
+        "POST",
+        "/api/v1/users/me/username",
+        Some(ann),
+        Some(json!({"username": "annie"})),
+    )
+    .await;
+    assert_eq!(
+        (status, p["username"].as_str()),
+        (StatusCode::OK, Some("annie"))
+    );
+    let (status, p) = call(&app, "GET", "/api/v1/users/by-username/ANNIE", None, None).await;
+    assert_eq!((status, p["user_id"].clone()), (StatusCode::OK, json!(ann)));
+
+    // Deactivate hides the profile; reactivate brings it back; delete ends it.
+    let (status, _) = call(&app, "POST", "/api/v1/users/me/deactivate", Some(ann), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, "GET", &format!("/api/v1/users/{ann}"), None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&app, "POST", "/api/v1/users/me/reactivate", Some(ann), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, "GET", &format!("/api/v1/users/{ann}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &app,
+        "DELETE",
+        "/api/v1/users/me?reason=leaving",
+        Some(ann),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, "GET", &format!("/api/v1/users/{ann}"), None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
