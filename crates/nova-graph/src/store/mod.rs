@@ -71,8 +71,8 @@ pub trait GraphStore: Send + Sync {
     ) -> Result<Vec<Position>>;
     /// Stored counts, in order (zero for unknown users); one round trip.
     async fn counts(&self, users: &[UserId]) -> Result<Vec<FollowCounts>>;
-    /// Friends-of-friends suggestions (see [`GraphApi::suggestions`](crate::GraphApi::suggestions));
-    /// one query.
+    /// Friends-of-friends suggestions (see
+    /// [`GraphApi::suggestions`](crate::GraphApi::suggestions)); one query.
     async fn suggestions(
         &self,
         user: UserId,

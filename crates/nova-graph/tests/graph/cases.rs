@@ -395,3 +395,37 @@ pub async fn concurrent_writes_keep_counts_exact(h: Harness) {
         }
     }
 }
+
+/// Follows racing blocks on 150 pairs: afterwards no follow edge crosses a block, and
+/// counts still match the edges.
+pub async fn follows_racing_blocks_never_cross_a_block(h: Harness) {
+    let graph = Arc::new(h.graph.clone());
+    let pairs: Vec<(UserId, UserId)> = (0..150).map(|_| (UserId::new(), UserId::new())).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for &(a, b) in &pairs {
+        for op in 0..3 {
+            let graph = graph.clone();
+            tasks.spawn(async move {
+                let r = match op {
+                    0 => graph.follow(a, b).await,
+                    1 => graph.follow(b, a).await,
+                    _ => graph.block(b, a).await,
+                };
+                if let Err(e) = r {
+                    assert_eq!(e.kind(), &ErrorKind::PermissionDenied, "{e:?}");
+                }
+            });
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    for r in graph.relationships(&pairs).await.unwrap() {
+        assert!(r.blocked_by, "every pair ends blocked");
+        assert!(
+            !r.following && !r.followed_by,
+            "a follow survived a block: {r:?}"
+        );
+    }
+    assert!(graph.store().count_drift().await.unwrap().is_empty());
+}

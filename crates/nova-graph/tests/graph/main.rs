@@ -51,4 +51,5 @@ graph_suite!(
     lists_page_newest_first_with_cursors,
     suggestions_rank_friends_of_friends,
     concurrent_writes_keep_counts_exact,
+    follows_racing_blocks_never_cross_a_block,
 );

@@ -27,17 +27,22 @@ pub(super) const IS_BLOCKED: &str = "SELECT COUNT(*) FROM blocks \
 pub(super) const SUGGESTIONS: &str = "SELECT f2.followee_id, COUNT(*) AS mutuals \
      FROM follows f1 JOIN follows f2 ON f2.follower_id = f1.followee_id \
      WHERE f1.follower_id = $1 AND f2.followee_id <> $1 \
-       AND NOT EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = $1 AND x.followee_id = f2.followee_id) \
-       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = f2.followee_id) \
-       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = f2.followee_id AND b.blocked_id = $1) \
-       AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = f2.followee_id \
+       AND NOT EXISTS (SELECT 1 FROM follows x \
+                       WHERE x.follower_id = $1 AND x.followee_id = f2.followee_id) \
+       AND NOT EXISTS (SELECT 1 FROM blocks b \
+                       WHERE b.blocker_id = $1 AND b.blocked_id = f2.followee_id) \
+       AND NOT EXISTS (SELECT 1 FROM blocks b \
+                       WHERE b.blocker_id = f2.followee_id AND b.blocked_id = $1) \
+       AND NOT EXISTS (SELECT 1 FROM mutes m \
+                       WHERE m.muter_id = $1 AND m.muted_id = f2.followee_id \
                          AND (m.until IS NULL OR m.until > $2)) \
      GROUP BY f2.followee_id ORDER BY mutuals DESC, f2.followee_id LIMIT $3";
 
 pub(super) const BLOCKED_EITHER_WAY: &str = "SELECT blocked_id FROM blocks WHERE blocker_id = $1 \
      UNION SELECT blocker_id FROM blocks WHERE blocked_id = $1";
 
-pub(super) const COUNT_AUDIT: &str = "SELECT u.user_id, COALESCE(c.followers, 0), COALESCE(c.following, 0), \
+pub(super) const COUNT_AUDIT: &str = "SELECT u.user_id, \
+       COALESCE(c.followers, 0), COALESCE(c.following, 0), \
        (SELECT COUNT(*) FROM follows f WHERE f.followee_id = u.user_id), \
        (SELECT COUNT(*) FROM follows f WHERE f.follower_id = u.user_id) \
      FROM (SELECT user_id FROM follow_counts UNION SELECT follower_id FROM follows \
@@ -80,7 +85,8 @@ pub(super) fn list_sql(list: EdgeList, with_cursor: bool) -> String {
         ),
         EdgeList::Mutual => (
             "f.followee_id, f.created_at",
-            "follows f JOIN follows r ON r.follower_id = f.followee_id AND r.followee_id = f.follower_id",
+            "follows f JOIN follows r \
+             ON r.follower_id = f.followee_id AND r.followee_id = f.follower_id",
             "f.follower_id = $1",
             "f.followee_id",
         ),
