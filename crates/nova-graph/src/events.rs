@@ -6,6 +6,7 @@ use nova_events::EventEnvelope;
 use nova_proto::nova::graph::v1 as pb;
 use prost::Message;
 
+use crate::grpc::timestamp;
 use crate::model::MuteSettings;
 
 /// `follower` followed `followee` ([`pb::FollowCreated`]).
@@ -23,13 +24,6 @@ pub const MUTE_REMOVED: &str = "mute.removed";
 
 fn envelope(kind: &str, actor: UserId, at: Timestamp, payload: &impl Message) -> EventEnvelope {
     EventEnvelope::new(kind, actor.to_string(), at, payload.encode_to_vec())
-}
-
-fn timestamp(t: Timestamp) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
-    }
 }
 
 /// `follow.created`.

@@ -63,11 +63,13 @@
 
 pub mod api;
 pub mod events;
+pub mod grpc;
 pub mod model;
 mod service;
 pub mod store;
 
 pub use api::GraphApi;
+pub use grpc::{GraphGrpcClient, GraphGrpcServer};
 pub use model::{FollowCounts, Page, Relationship, Suggestion};
 pub use service::GraphService;
 pub use store::{GraphStore, SqlGraphStore};

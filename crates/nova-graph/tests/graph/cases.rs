@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use nova_core::{Clock, ErrorKind, UserId};
 use nova_events::EventEnvelope;
-use nova_graph::{GraphApi, Page};
+use nova_graph::Page;
 use nova_proto::nova::graph::v1 as pb;
 use prost::Message;
 use rand::Rng;
@@ -54,7 +54,7 @@ pub async fn follow_and_unfollow_keep_counts_and_emit_events(h: Harness) {
     assert_eq!(events.len(), 1);
     let removed: pb::FollowRemoved = payload(&events[0]);
     assert_eq!(removed.reason, "unfollow");
-    assert!(h.graph.store().count_drift().await.unwrap().is_empty());
+    assert!(h.store.count_drift().await.unwrap().is_empty());
 }
 
 pub async fn block_removes_follows_both_ways_and_forbids_following(h: Harness) {
@@ -107,7 +107,7 @@ pub async fn block_removes_follows_both_ways_and_forbids_following(h: Harness) {
         h.graph.block(b, b).await.unwrap_err().field(),
         Some("blocked")
     );
-    assert!(h.graph.store().count_drift().await.unwrap().is_empty());
+    assert!(h.store.count_drift().await.unwrap().is_empty());
 }
 
 pub async fn mutes_expire_and_may_cover_reposts_only(h: Harness) {
@@ -339,7 +339,7 @@ pub async fn suggestions_rank_friends_of_friends(h: Harness) {
 /// users: stored counts must equal the edges afterwards.
 pub async fn concurrent_writes_keep_counts_exact(h: Harness) {
     let u = Arc::new(users(20));
-    let graph = Arc::new(h.graph.clone());
+    let graph = h.graph.clone();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..1000 {
         let (graph, u) = (graph.clone(), u.clone());
@@ -365,7 +365,7 @@ pub async fn concurrent_writes_keep_counts_exact(h: Harness) {
     while let Some(done) = tasks.join_next().await {
         done.unwrap();
     }
-    let drift = graph.store().count_drift().await.unwrap();
+    let drift = h.store.count_drift().await.unwrap();
     assert!(drift.is_empty(), "counts drifted: {drift:?}");
     // The same check without trusting the store: edges seen through the lists.
     let counts = graph.counts(&u).await.unwrap();
@@ -399,7 +399,7 @@ pub async fn concurrent_writes_keep_counts_exact(h: Harness) {
 /// Follows racing blocks on 150 pairs: afterwards no follow edge crosses a block, and
 /// counts still match the edges.
 pub async fn follows_racing_blocks_never_cross_a_block(h: Harness) {
-    let graph = Arc::new(h.graph.clone());
+    let graph = h.graph.clone();
     let pairs: Vec<(UserId, UserId)> = (0..150).map(|_| (UserId::new(), UserId::new())).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for &(a, b) in &pairs {
@@ -427,5 +427,5 @@ pub async fn follows_racing_blocks_never_cross_a_block(h: Harness) {
             "a follow survived a block: {r:?}"
         );
     }
-    assert!(graph.store().count_drift().await.unwrap().is_empty());
+    assert!(h.store.count_drift().await.unwrap().is_empty());
 }

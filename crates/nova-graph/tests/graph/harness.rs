@@ -6,10 +6,15 @@ use nova_core::cursor::CursorCodec;
 use nova_core::{ManualClock, UserId};
 use nova_db::Db;
 use nova_events::{EventEnvelope, OutboxStore, outbox};
-use nova_graph::{GraphService, GraphStore, SqlGraphStore};
+use nova_graph::{
+    GraphApi, GraphGrpcClient, GraphGrpcServer, GraphService, GraphStore, SqlGraphStore,
+};
 
 pub struct Harness {
-    pub graph: GraphService,
+    /// The API under test (the service itself, or a gRPC client in front of it).
+    pub graph: Arc<dyn GraphApi>,
+    /// The store behind it (audits).
+    pub store: Arc<dyn GraphStore>,
     pub clock: ManualClock,
     /// Where the backend writes its events.
     pub outbox: Arc<dyn OutboxStore>,
@@ -52,13 +57,16 @@ pub async fn falkordb() -> Option<Harness> {
     let key = GraphKey { url, name };
     let side = nova_testkit::sqlite().await;
     let outbox = outbox::store(side.db());
-    let store = CypherGraphStore::new(Arc::new(transport))
-        .await
-        .unwrap()
-        .with_outbox(outbox.clone());
-    let (graph, clock) = build(Arc::new(store));
+    let store: Arc<dyn GraphStore> = Arc::new(
+        CypherGraphStore::new(Arc::new(transport))
+            .await
+            .unwrap()
+            .with_outbox(outbox.clone()),
+    );
+    let (graph, clock) = build(store.clone());
     Some(Harness {
         graph,
+        store,
         clock,
         outbox,
         sql: None,
@@ -71,17 +79,21 @@ pub fn codec() -> CursorCodec {
     CursorCodec::new(b"graph tests: 32 bytes of secret!")
 }
 
-pub fn build(store: Arc<dyn GraphStore>) -> (GraphService, ManualClock) {
+pub fn build(store: Arc<dyn GraphStore>) -> (Arc<dyn GraphApi>, ManualClock) {
     let clock = ManualClock::new(chrono::Utc::now());
-    (GraphService::new(store, clock.shared(), codec()), clock)
+    (
+        Arc::new(GraphService::new(store, clock.shared(), codec())),
+        clock,
+    )
 }
 
 pub fn sql(db: Db) -> Harness {
-    let store = Arc::new(SqlGraphStore::new(db.clone()));
+    let store: Arc<dyn GraphStore> = Arc::new(SqlGraphStore::new(db.clone()));
     let outbox = outbox::store(&db);
-    let (graph, clock) = build(store);
+    let (graph, clock) = build(store.clone());
     Harness {
         graph,
+        store,
         clock,
         outbox,
         sql: Some(db),
@@ -140,17 +152,36 @@ pub async fn neo4j() -> Option<Harness> {
     };
     let side = nova_testkit::sqlite().await;
     let outbox = outbox::store(side.db());
-    let store = CypherGraphStore::new(Arc::new(transport))
-        .await
-        .unwrap()
-        .with_outbox(outbox.clone());
-    let (graph, clock) = build(Arc::new(store));
+    let store: Arc<dyn GraphStore> = Arc::new(
+        CypherGraphStore::new(Arc::new(transport))
+            .await
+            .unwrap()
+            .with_outbox(outbox.clone()),
+    );
+    let (graph, clock) = build(store.clone());
     Some(Harness {
         graph,
+        store,
         clock,
         outbox,
         sql: None,
         _keep: Some(side),
         _graph: None,
     })
+}
+
+/// The SQL backend behind a real tonic server, driven through [`GraphGrpcClient`]: the
+/// whole suite checks the gRPC adapters too (errors keep their kind and field).
+pub async fn grpc(db: Db) -> Harness {
+    let mut local = sql(db);
+    let server = GraphGrpcServer::new(local.graph.clone()).into_service();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(server)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    local.graph = Arc::new(GraphGrpcClient::connect(endpoint).await.unwrap());
+    local
 }

@@ -1,6 +1,6 @@
-//! The graph conformance suite: the same cases on SQLite, PostgreSQL and (feature
-//! `cypher`) FalkorDB (`NOVA_TEST_FALKORDB_URL`, started by `cargo xtask test`) and
-//! (feature `neo4j`) Neo4j when `NOVA_TEST_NEO4J_URI` is set.
+//! The graph conformance suite: the same cases on SQLite, PostgreSQL, through gRPC (on
+//! SQLite), on FalkorDB (feature `cypher`; `NOVA_TEST_FALKORDB_URL`, started by
+//! `cargo xtask test`) and on Neo4j (feature `neo4j`) when `NOVA_TEST_NEO4J_URI` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -18,6 +18,18 @@ macro_rules! graph_suite {
             )+
         }
         nova_testkit::db_conformance_suite!(sql_suite: $($case),+);
+
+        /// The same cases through the gRPC server and client, on SQLite.
+        mod grpc {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = nova_testkit::sqlite().await;
+                    let harness = crate::harness::grpc(backend.db().clone()).await;
+                    crate::cases::$case(harness).await;
+                }
+            )+
+        }
 
         #[cfg(feature = "cypher")]
         mod falkordb {
