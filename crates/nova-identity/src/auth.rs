@@ -26,6 +26,7 @@ use nova_events::CancellationToken;
 use tokio::sync::Mutex;
 
 use crate::api::IdentityApi;
+use crate::grpc::SESSION_ID_METADATA;
 use crate::{CachedVerifier, TokenConfig, TokenVerifier, VerificationKeys};
 
 /// Where identity publishes its keys inside the cluster (the `IDENTITY_JWKS_URL` default).
@@ -64,7 +65,8 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The caller of a gRPC request, from its `authorization` metadata.
+/// The caller of a gRPC request, from its `authorization` metadata; a `nova-session-id`
+/// sent beside it must be the token's session.
 pub async fn authenticate_metadata(
     auth: &dyn Authenticator,
     metadata: &tonic::metadata::MetadataMap,
@@ -73,8 +75,35 @@ pub async fn authenticate_metadata(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(unauthenticated)?;
-    auth.authenticate(bearer_token(header).ok_or_else(unauthenticated)?)
-        .await
+    let principal = auth
+        .authenticate(bearer_token(header).ok_or_else(unauthenticated)?)
+        .await?;
+    if let Some(claimed) = metadata.get(SESSION_ID_METADATA) {
+        let claimed = claimed.to_str().ok().and_then(|s| s.parse().ok());
+        if claimed != Some(principal.session_id) {
+            return Err(unauthenticated());
+        }
+    }
+    Ok(principal)
+}
+
+/// A gRPC request acting for `principal`: `authorization: Bearer <token>` and its
+/// session id. Without a token it is `Unauthenticated` before anything is sent.
+pub fn bearer_request<T>(
+    token: Option<&str>,
+    principal: &Principal,
+    message: T,
+) -> Result<tonic::Request<T>> {
+    use tonic::metadata::AsciiMetadataValue;
+    let token = token.ok_or_else(unauthenticated)?;
+    let bearer =
+        AsciiMetadataValue::try_from(format!("Bearer {token}")).map_err(|_| unauthenticated())?;
+    let session = AsciiMetadataValue::try_from(principal.session_id.to_string())
+        .map_err(|_| unauthenticated())?;
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", bearer);
+    request.metadata_mut().insert(SESSION_ID_METADATA, session);
+    Ok(request)
 }
 
 /// The caller of an HTTP request (axum extractor): `401` without a valid bearer token.

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod api;
+pub mod grpc;
 pub mod http;
 pub mod model;
 mod service;
