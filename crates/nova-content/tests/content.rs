@@ -5,20 +5,16 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
 use nova_content::facets::FacetKind;
 use nova_content::store::{SqlContentStore, TimelineKind};
 use nova_content::{
     ContentApi, ContentConfig, ContentService, NewPost, ReplyPolicy, SocialAudience, Visibility,
 };
 use nova_core::cursor::CursorCodec;
-use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, SystemClock, UserId};
+use nova_core::{Error, ErrorKind, PostId, Principal, SystemClock, UserId};
 use nova_db::Db;
 use nova_events::outbox;
 use nova_graph::{GraphService, SqlGraphStore};
-use nova_identity::store::{
-    AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
-};
 use nova_social::store::SqlSocialStore;
 use nova_social::{NoPosts, SocialApi, SocialService};
 use nova_user::store::SqlUserStore;
@@ -68,31 +64,9 @@ fn world(db: Db) -> World {
 
 impl World {
     async fn user(&self, name: &str) -> Principal {
-        let id = UserId::new();
-        let now = Utc::now();
-        let account = AccountRecord {
-            id,
-            email: format!("{name}@example.com"),
-            email_verified_at: None,
-            username: name.into(),
-            password_hash: None,
-            totp_secret_enc: None,
-            totp_enabled_at: None,
-            totp_last_step: None,
-            created_at: now,
-        };
-        let token = OneTimeToken {
-            token_hash: id.as_uuid().as_bytes().to_vec(),
-            user_id: id,
-            purpose: TokenPurpose::VerifyEmail,
-            created_at: now,
-            expires_at: now + Duration::hours(1),
-        };
-        SqlIdentityStore::new(self.db.clone())
-            .create_account(&account, &token, &[])
+        nova_identity::fixtures::account(&self.db, name)
             .await
-            .unwrap();
-        Principal::user(id, SessionId::new())
+            .unwrap()
     }
 
     async fn post(&self, author: &Principal, text: &str) -> PostId {

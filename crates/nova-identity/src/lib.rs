@@ -62,6 +62,8 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod grpc;
 pub mod http;
 pub mod keys;
