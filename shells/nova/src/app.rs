@@ -1,7 +1,17 @@
 //! Wiring of the all-in-one process.
 
+use std::sync::Arc;
+
+use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
+use nova_graph::{GraphApi, GraphService, SqlGraphStore};
+use nova_identity::IdentityApi;
+use nova_identity::auth::Authenticator;
 use nova_runtime::{Infra, SERVICES, Server, ServiceSpec};
+use nova_social::store::SqlSocialStore;
+use nova_social::{NoPosts, SocialApi, SocialService};
+use nova_user::store::SqlUserStore;
+use nova_user::{UserApi, UserService};
 
 /// The gateway's spec: the all-in-one answers on the gateway's port.
 fn gateway_spec() -> Result<&'static ServiceSpec, String> {
@@ -15,7 +25,7 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
     let infra = Infra::start(&config, spec.name).await?;
 
     // Domains: each writes through `db`, wakes the relay after commits, limits with `kv`.
-    let identity = nova_identity::setup::service_from_config(
+    let identity: Arc<dyn IdentityApi> = nova_identity::setup::service_from_config(
         &config,
         &infra.db,
         &infra.kv,
@@ -23,8 +33,35 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("identity: {e}"))?;
+    // In one process the identity service verifies tokens itself (ended sessions at once).
+    let auth: Arc<dyn Authenticator> = Arc::new(identity.clone());
+    let (db, relay) = (&infra.db, &infra.relay);
+    let users: Arc<dyn UserApi> = Arc::new(
+        UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
+    );
+    let graph: Arc<dyn GraphApi> = Arc::new(
+        GraphService::new(
+            Arc::new(SqlGraphStore::new(db.clone())),
+            SystemClock::shared(),
+            Infra::cursor_codec(&config)?,
+        )
+        .with_relay(relay.clone()),
+    );
+    // Posts: none until the content domain is wired in.
+    let social: Arc<dyn SocialApi> = Arc::new(
+        SocialService::new(
+            graph,
+            users.clone(),
+            Arc::new(NoPosts),
+            Arc::new(SqlSocialStore::new(db.clone())),
+        )
+        .with_relay(relay.clone()),
+    );
 
-    let server = Server::new(spec, &config).http_routes(nova_identity::http::router(identity));
+    let routes = nova_identity::http::router(identity)
+        .merge(nova_user::http::router(users, auth.clone()))
+        .merge(nova_social::http::router(social, auth));
+    let server = Server::new(spec, &config).http_routes(routes);
     let server = infra
         .readiness_checks(server)
         .bind()

@@ -205,3 +205,61 @@ fn sigterm_stops_it_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn register_login_edit_the_profile_and_follow_someone() {
+    let nova = Nova::start();
+    let port = nova.port;
+    for name in ["cat", "dan"] {
+        let body = format!(
+            r#"{{"email":"{name}@example.com","username":"{name}","password":"correct horse battery staple"}}"#
+        );
+        let (status, body) =
+            request(port, "POST", "/api/v1/auth/register", Some(&body), None).unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = request(
+        port,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"identifier":"cat","password":"correct horse battery staple"}"#),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let token = json_str(&body, "access_token");
+
+    let (status, profile) = request(
+        port,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(r#"{"display_name":"Cat","bio":"hello"}"#),
+        Some(&token),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(json_str(&profile, "display_name"), "Cat");
+    let cat = json_str(&profile, "user_id");
+    let (status, _) = request(port, "PATCH", "/api/v1/users/me", Some("{}"), None).unwrap();
+    assert_eq!(status, 401, "profile changes need a token");
+
+    let (status, dan) = get(port, "/api/v1/users/by-username/dan").unwrap();
+    assert_eq!(status, 200, "{dan}");
+    let dan = json_str(&dan, "user_id");
+    let (status, body) = request(
+        port,
+        "POST",
+        &format!("/api/v1/social/follows/{dan}"),
+        None,
+        Some(&token),
+    )
+    .unwrap();
+    assert_eq!(
+        (status, json_str(&body, "outcome")),
+        (200, "following".into()),
+        "{body}"
+    );
+    let (status, followers) = get(port, &format!("/api/v1/social/users/{dan}/followers")).unwrap();
+    assert_eq!(status, 200, "{followers}");
+    assert!(followers.contains(&cat), "{followers}");
+}
