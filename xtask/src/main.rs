@@ -4,11 +4,14 @@
 //!   ClickHouse, FalkorDB), export their `NOVA_TEST_*` URLs, then run the whole workspace
 //!   with cargo-nextest and the doc tests. Extra args go to nextest (e.g. a test filter).
 //! - `cargo xtask services up|down|status`: the local backends, for development.
+//! - `cargo xtask gen-deploy [--check]`: regenerate (or check for drift) the deploy/ and
+//!   monitoring/ files generated from the service registry.
 //!
 //! Build outputs go to a target directory shared by every clone (`$CARGO_TARGET_DIR`, else
 //! `~/.cache/nova/target`), so a fresh clone (CI) does not rebuild the world.
 
 mod clickhouse;
+mod deploy;
 mod falkordb;
 mod services;
 
@@ -19,6 +22,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("gen-deploy") => deploy::gen_deploy(&args[1..]),
         Some("services") => match args.get(1).map(String::as_str) {
             Some("up") => services::up().map(|urls| urls.print()),
             Some("down") => services::down(),
@@ -29,7 +33,7 @@ fn main() -> ExitCode {
             _ => Err("usage: cargo xtask services up|down|status".to_owned()),
         },
         _ => Err(
-            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status"
+            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status\n  gen-deploy [--check]  regenerate deploy/ and monitoring/ files from the registry"
                 .to_owned(),
         ),
     };

@@ -12,6 +12,7 @@
 //!   tracing spans, metrics, a body limit and a panic catcher on every HTTP request;
 //!   graceful shutdown on [`shutdown_signal`] within `NOVA_SHUTDOWN_GRACE_SECONDS`;
 //! - [`metrics_names`] and [`record_db_pool`]: the metric names every shell shares;
+//! - [`deploy`]: the generator of `deploy/` and `monitoring/` files from the registry;
 //! - [`Infra`]: the database, key-value store, outbox relay and pool metrics every shell
 //!   starts the same way, with their readiness checks and shutdown.
 //!
@@ -52,6 +53,7 @@
 //! Tests bind ephemeral ports (`NOVA_HTTP_PORT=0`, `NOVA_GRPC_PORT=0`) and read them
 //! back from [`Server::bind`]'s [`BoundServer`].
 
+pub mod deploy;
 mod grpc;
 mod http;
 mod infra;
