@@ -29,6 +29,7 @@
 pub mod api;
 pub mod audience;
 pub mod facets;
+pub mod http;
 pub mod model;
 mod service;
 pub mod store;
