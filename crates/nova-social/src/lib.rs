@@ -37,6 +37,7 @@
 //! ```
 
 pub mod api;
+pub mod grpc;
 pub mod http;
 pub mod model;
 mod ports;
@@ -45,5 +46,5 @@ pub mod store;
 
 pub use api::SocialApi;
 pub use model::{BlockList, BlockListId, FollowOutcome, FollowRequest, Repost};
-pub use ports::{NoPosts, PostAccess};
+pub use ports::{LatePostAccess, NoPosts, PostAccess};
 pub use service::SocialService;

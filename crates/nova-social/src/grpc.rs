@@ -1,0 +1,352 @@
+//! gRPC adapters for [`SocialApi`]: [`SocialGrpcServer`] serves any implementation
+//! (normally [`SocialService`](crate::SocialService)) as `nova.social.v1.SocialService`,
+//! and [`SocialGrpcClient`] implements [`SocialApi`] over the network.
+//!
+//! Methods taking a `&Principal` carry the caller's access token
+//! (`authorization: Bearer`, plus `nova-session-id`); the server authenticates it with
+//! its [`Authenticator`] and acts for the principal *it* verified. The client sends the
+//! token given to [`SocialGrpcClient::with_token`]; without one such calls fail with
+//! `Unauthenticated` before anything is sent. The follower lists take the token when
+//! there is one (anonymous otherwise); the `can_*` checks take user ids.
+
+mod client;
+mod convert;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use nova_core::{Error, PostId, Principal, Result, UserId};
+use nova_identity::auth::{Authenticator, authenticate_metadata};
+use nova_proto::nova::social::v1 as pb;
+use pb::social_service_server::{SocialService as GrpcSocialService, SocialServiceServer};
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
+
+pub use client::SocialGrpcClient;
+
+use crate::api::SocialApi;
+use crate::model::BlockListId;
+use convert::id_arg;
+
+type GrpcResult<T> = std::result::Result<Response<T>, Status>;
+
+/// Serves a [`SocialApi`] as the `nova.social.v1.SocialService` gRPC service.
+#[derive(Clone)]
+pub struct SocialGrpcServer {
+    api: Arc<dyn SocialApi>,
+    auth: Arc<dyn Authenticator>,
+}
+
+impl SocialGrpcServer {
+    /// A server in front of `api`, authenticating callers with `auth`.
+    pub fn new(api: Arc<dyn SocialApi>, auth: Arc<dyn Authenticator>) -> Self {
+        Self { api, auth }
+    }
+
+    /// The tonic service, ready for `nova_runtime::Server::add_grpc_service`.
+    pub fn into_service(self) -> SocialServiceServer<Self> {
+        SocialServiceServer::new(self)
+    }
+
+    async fn principal(&self, metadata: &MetadataMap) -> Result<Principal> {
+        authenticate_metadata(self.auth.as_ref(), metadata).await
+    }
+
+    /// The caller when the request carries a token; anonymous otherwise.
+    async fn viewer(&self, metadata: &MetadataMap) -> Result<Option<Principal>> {
+        if metadata.contains_key("authorization") {
+            self.principal(metadata).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Runs an action on the user named by `user_id` for the authenticated caller.
+    async fn on_user<F, Fut, T>(&self, request: Request<pb::UserTarget>, action: F) -> Result<T>
+    where
+        F: FnOnce(Arc<dyn SocialApi>, Principal, UserId) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let p = self.principal(request.metadata()).await?;
+        let user = id_arg(&request.get_ref().user_id, "user_id")?;
+        action(self.api.clone(), p, user).await
+    }
+}
+
+fn answer<T>(result: Result<T>) -> GrpcResult<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn empty(result: Result<()>) -> GrpcResult<pb::Empty> {
+    answer(result.map(|()| pb::Empty {}))
+}
+
+#[async_trait]
+impl GrpcSocialService for SocialGrpcServer {
+    async fn follow(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::FollowResponse> {
+        let result = self
+            .on_user(request, |api, p, u| async move { api.follow(&p, u).await })
+            .await;
+        answer(result.map(|o| pb::FollowResponse {
+            outcome: convert::outcome(o) as i32,
+        }))
+    }
+
+    async fn unfollow(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(
+                request,
+                |api, p, u| async move { api.unfollow(&p, u).await },
+            )
+            .await,
+        )
+    }
+
+    async fn remove_follower(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(request, |api, p, u| async move {
+                api.remove_follower(&p, u).await
+            })
+            .await,
+        )
+    }
+
+    async fn pending_requests(
+        &self,
+        request: Request<pb::Empty>,
+    ) -> GrpcResult<pb::PendingRequestsResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let requests = self.api.pending_requests(&p).await?;
+            Ok(pb::PendingRequestsResponse {
+                requests: requests.into_iter().map(convert::request).collect(),
+            })
+        };
+        answer(result.await)
+    }
+
+    async fn approve_request(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(request, |api, p, u| async move {
+                api.approve_request(&p, u).await
+            })
+            .await,
+        )
+    }
+
+    async fn deny_request(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(
+                request,
+                |api, p, u| async move { api.deny_request(&p, u).await },
+            )
+            .await,
+        )
+    }
+
+    async fn block(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(request, |api, p, u| async move { api.block(&p, u).await })
+                .await,
+        )
+    }
+
+    async fn unblock(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(request, |api, p, u| async move { api.unblock(&p, u).await })
+                .await,
+        )
+    }
+
+    async fn mute(&self, request: Request<pb::MuteRequest>) -> GrpcResult<pb::Empty> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let user = id_arg(&r.user_id, "user_id")?;
+            let until = match &r.until {
+                None => None,
+                Some(t) => Some(
+                    convert::timestamp_from(t)
+                        .ok_or_else(|| Error::invalid("until", "is out of range"))?,
+                ),
+            };
+            self.api.mute(&p, user, until, r.reposts_only).await
+        };
+        empty(result.await)
+    }
+
+    async fn unmute(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
+        empty(
+            self.on_user(request, |api, p, u| async move { api.unmute(&p, u).await })
+                .await,
+        )
+    }
+
+    async fn can_interact(
+        &self,
+        request: Request<pb::CanInteractRequest>,
+    ) -> GrpcResult<pb::CanInteractResponse> {
+        let r = request.into_inner();
+        let result = async {
+            let viewer = id_arg(&r.viewer_id, "viewer_id")?;
+            let target = id_arg(&r.target_id, "target_id")?;
+            self.api.can_interact(viewer, target).await
+        };
+        answer(
+            result
+                .await
+                .map(|allowed| pb::CanInteractResponse { allowed }),
+        )
+    }
+
+    async fn can_interact_many(
+        &self,
+        request: Request<pb::CanInteractManyRequest>,
+    ) -> GrpcResult<pb::CanInteractManyResponse> {
+        let r = request.into_inner();
+        let result = async {
+            let viewer = id_arg(&r.viewer_id, "viewer_id")?;
+            let targets = r
+                .target_ids
+                .iter()
+                .map(|t| id_arg(t, "target_ids"))
+                .collect::<Result<Vec<UserId>>>()?;
+            self.api.can_interact_many(viewer, &targets).await
+        };
+        answer(
+            result
+                .await
+                .map(|allowed| pb::CanInteractManyResponse { allowed }),
+        )
+    }
+
+    async fn can_view(
+        &self,
+        request: Request<pb::CanViewRequest>,
+    ) -> GrpcResult<pb::CanViewResponse> {
+        let r = request.into_inner();
+        let result = async {
+            let viewer = match r.viewer_id.as_str() {
+                "" => None,
+                v => Some(id_arg(v, "viewer_id")?),
+            };
+            let author = id_arg(&r.author_id, "author_id")?;
+            self.api.can_view(viewer, author).await
+        };
+        answer(result.await.map(|allowed| pb::CanViewResponse { allowed }))
+    }
+
+    async fn followers(&self, request: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
+        let result = async {
+            let viewer = self.viewer(request.metadata()).await?;
+            let r = request.into_inner();
+            let user = id_arg(&r.user_id, "user_id")?;
+            let page = r.page.unwrap_or_default();
+            let after = (!page.after.is_empty()).then_some(page.after.as_str());
+            self.api
+                .followers(viewer.as_ref(), user, page.first, after)
+                .await
+        };
+        answer(result.await.map(convert::page))
+    }
+
+    async fn following(&self, request: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
+        let result = async {
+            let viewer = self.viewer(request.metadata()).await?;
+            let r = request.into_inner();
+            let user = id_arg(&r.user_id, "user_id")?;
+            let page = r.page.unwrap_or_default();
+            let after = (!page.after.is_empty()).then_some(page.after.as_str());
+            self.api
+                .following(viewer.as_ref(), user, page.first, after)
+                .await
+        };
+        answer(result.await.map(convert::page))
+    }
+
+    async fn repost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let post: PostId = id_arg(&request.get_ref().post_id, "post_id")?;
+            self.api.repost(&p, post).await
+        };
+        answer(result.await.map(|changed| pb::ChangedResponse { changed }))
+    }
+
+    async fn unrepost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let post: PostId = id_arg(&request.get_ref().post_id, "post_id")?;
+            self.api.unrepost(&p, post).await
+        };
+        answer(result.await.map(|changed| pb::ChangedResponse { changed }))
+    }
+
+    async fn create_block_list(
+        &self,
+        request: Request<pb::CreateBlockListRequest>,
+    ) -> GrpcResult<pb::BlockList> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            self.api
+                .create_block_list(&p, &r.name, &r.description)
+                .await
+        };
+        answer(result.await.map(convert::block_list))
+    }
+
+    async fn add_to_block_list(
+        &self,
+        request: Request<pb::BlockListMember>,
+    ) -> GrpcResult<pb::Empty> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let list: BlockListId = id_arg(&r.list_id, "list_id")?;
+            self.api
+                .add_to_block_list(&p, list, id_arg(&r.user_id, "user_id")?)
+                .await
+        };
+        empty(result.await)
+    }
+
+    async fn remove_from_block_list(
+        &self,
+        request: Request<pb::BlockListMember>,
+    ) -> GrpcResult<pb::Empty> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let list: BlockListId = id_arg(&r.list_id, "list_id")?;
+            self.api
+                .remove_from_block_list(&p, list, id_arg(&r.user_id, "user_id")?)
+                .await
+        };
+        empty(result.await)
+    }
+
+    async fn subscribe_block_list(
+        &self,
+        request: Request<pb::BlockListTarget>,
+    ) -> GrpcResult<pb::Empty> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let list: BlockListId = id_arg(&request.get_ref().list_id, "list_id")?;
+            self.api.subscribe_block_list(&p, list).await
+        };
+        empty(result.await)
+    }
+
+    async fn unsubscribe_block_list(
+        &self,
+        request: Request<pb::BlockListTarget>,
+    ) -> GrpcResult<pb::Empty> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let list: BlockListId = id_arg(&request.get_ref().list_id, "list_id")?;
+            self.api.unsubscribe_block_list(&p, list).await
+        };
+        empty(result.await)
+    }
+}
