@@ -13,6 +13,31 @@ pub trait PostAccess: Send + Sync {
     async fn visible_post_author(&self, viewer: UserId, post: PostId) -> Result<Option<UserId>>;
 }
 
+/// A [`PostAccess`] set after construction: content needs social (for its audience)
+/// and social needs content (for reposts), so one of the two is wired late. Until it is
+/// set, no post is visible.
+#[derive(Default)]
+pub struct LatePostAccess {
+    inner: std::sync::OnceLock<std::sync::Arc<dyn PostAccess>>,
+}
+
+impl LatePostAccess {
+    /// Wires the real implementation (the first call wins).
+    pub fn set(&self, access: std::sync::Arc<dyn PostAccess>) {
+        let _ = self.inner.set(access);
+    }
+}
+
+#[async_trait]
+impl PostAccess for LatePostAccess {
+    async fn visible_post_author(&self, viewer: UserId, post: PostId) -> Result<Option<UserId>> {
+        match self.inner.get() {
+            Some(access) => access.visible_post_author(viewer, post).await,
+            None => Ok(None),
+        }
+    }
+}
+
 /// No posts exist (a deployment without the content domain).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoPosts;

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use nova_content::store::SqlContentStore;
+use nova_content::{ContentService, SocialAudience};
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
 use nova_graph::{GraphApi, GraphService, SqlGraphStore};
@@ -9,7 +11,7 @@ use nova_identity::IdentityApi;
 use nova_identity::auth::Authenticator;
 use nova_runtime::{Infra, SERVICES, Server, ServiceSpec};
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialApi, SocialService};
+use nova_social::{LatePostAccess, SocialApi, SocialService};
 use nova_user::store::SqlUserStore;
 use nova_user::{UserApi, UserService};
 
@@ -47,20 +49,32 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
         )
         .with_relay(relay.clone()),
     );
-    // Posts: none until the content domain is wired in.
+    // Social asks content whether a post may be reposted, content asks social who may
+    // see whom: content is wired into social once both exist.
+    let posts = Arc::new(LatePostAccess::default());
     let social: Arc<dyn SocialApi> = Arc::new(
         SocialService::new(
-            graph,
+            graph.clone(),
             users.clone(),
-            Arc::new(NoPosts),
+            posts.clone(),
             Arc::new(SqlSocialStore::new(db.clone())),
         )
         .with_relay(relay.clone()),
     );
+    let content = Arc::new(
+        ContentService::new(
+            Arc::new(SqlContentStore::new(db.clone())),
+            Arc::new(SocialAudience::new(social.clone(), graph, users.clone())),
+            Infra::cursor_codec(&config)?,
+        )
+        .with_relay(relay.clone()),
+    );
+    posts.set(content.clone());
 
     let routes = nova_identity::http::router(identity)
         .merge(nova_user::http::router(users, auth.clone()))
-        .merge(nova_social::http::router(social, auth));
+        .merge(nova_social::http::router(social, auth.clone()))
+        .merge(nova_content::http::router(content, auth));
     let server = Server::new(spec, &config).http_routes(routes);
     let server = infra
         .readiness_checks(server)

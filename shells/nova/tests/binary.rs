@@ -262,4 +262,50 @@ fn register_login_edit_the_profile_and_follow_someone() {
     let (status, followers) = get(port, &format!("/api/v1/social/users/{dan}/followers")).unwrap();
     assert_eq!(status, 200, "{followers}");
     assert!(followers.contains(&cat), "{followers}");
+
+    // Content is wired too: cat posts, and reposting goes through social, which asks
+    // content whether cat may see the post.
+    let (status, post) = request(
+        port,
+        "POST",
+        "/api/v1/posts",
+        Some(r#"{"text":"first post #nova"}"#),
+        Some(&token),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{post}");
+    let post_id = json_str(&post, "id");
+    let (status, body) = request(
+        port,
+        "POST",
+        &format!("/api/v1/posts/{post_id}/like"),
+        None,
+        Some(&token),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = request(
+        port,
+        "POST",
+        &format!("/api/v1/social/reposts/{post_id}"),
+        None,
+        Some(&token),
+    )
+    .unwrap();
+    assert!(status < 300, "repost of a visible post: {status} {body}");
+    let (status, body) = request(
+        port,
+        "POST",
+        &format!(
+            "/api/v1/social/reposts/{}",
+            "01a21d9b-c87c-76b3-8a39-e021d812fee7"
+        ),
+        None,
+        Some(&token),
+    )
+    .unwrap();
+    assert_eq!(status, 404, "repost of a missing post: {body}");
+    let (status, read) = get(port, &format!("/api/v1/posts/{post_id}")).unwrap();
+    assert_eq!(status, 200, "{read}");
+    assert!(read.contains(r#""like_count":1"#), "{read}");
 }
