@@ -48,3 +48,19 @@ pub use api::SocialApi;
 pub use model::{BlockList, BlockListId, FollowOutcome, FollowRequest, Repost};
 pub use ports::{LatePostAccess, NoPosts, PostAccess};
 pub use service::SocialService;
+
+use nova_core::config::EnvVar;
+
+/// The variables social-service reads beside nova-core's and the token settings.
+pub const SOCIAL_ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        name: "GRAPH_SERVICE_URL",
+        description: "gRPC URL of graph-service (http://graph-service:9091); unset: the graph runs in-process on DATABASE_URL",
+        default: None,
+    },
+    EnvVar {
+        name: "USER_SERVICE_URL",
+        description: "gRPC URL of user-service (http://user-service:9080); unset: users run in-process on DATABASE_URL",
+        default: None,
+    },
+];

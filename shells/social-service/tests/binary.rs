@@ -1,0 +1,136 @@
+//! The real `social-service` binary: it starts on an empty data directory with the ports it is
+//! given, answers health and readiness, and serves its routes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.1 GET; returns (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}
+
+/// The child process, killed when the test ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn starts_on_an_empty_data_dir_and_answers_health() {
+    let data = tempfile::tempdir().unwrap();
+    let (http, grpc) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_social-service"))
+        .env_clear()
+        .env("NOVA_DATA_DIR", data.path())
+        .env("NOVA_HTTP_PORT", http.to_string())
+        .env("NOVA_GRPC_PORT", grpc.to_string())
+        .env("NOVA_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (status, body) = loop {
+        match get(http, "/api/v1/health") {
+            Some(answer) => break answer,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => panic!("social-service did not come up"),
+        }
+    };
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(http, "/api/v1/ready").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        data.path().join("nova.db").exists(),
+        "SQLite lives in NOVA_DATA_DIR"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
+        "gRPC listens on NOVA_GRPC_PORT"
+    );
+    let (status, body) = get(http, "/api/v1/social/requests").unwrap();
+    assert_eq!(
+        status, 401,
+        "the social routes are served and need a caller: {body}"
+    );
+}
+
+#[test]
+fn a_bad_graph_service_url_stops_it_with_one_line() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_social-service"))
+        .env_clear()
+        .env("NOVA_DATA_DIR", data.path())
+        .env("NOVA_HTTP_PORT", free_port().to_string())
+        .env("NOVA_GRPC_PORT", free_port().to_string())
+        .env("GRAPH_SERVICE_URL", "http://bad host:9091")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("social-service: "), "{stderr}");
+    assert!(stderr.contains("GRAPH_SERVICE_URL"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn with_remote_graph_and_users_it_starts_before_they_do() {
+    let data = tempfile::tempdir().unwrap();
+    let http = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_social-service"))
+        .env_clear()
+        .env("NOVA_DATA_DIR", data.path())
+        .env("NOVA_HTTP_PORT", http.to_string())
+        .env("NOVA_GRPC_PORT", free_port().to_string())
+        .env(
+            "GRAPH_SERVICE_URL",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env(
+            "USER_SERVICE_URL",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env("NOVA_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(http, "/api/v1/health").is_none() {
+        assert!(Instant::now() < deadline, "social-service did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = get(http, "/api/v1/health").unwrap();
+    assert_eq!(status, 200);
+}
