@@ -6,6 +6,8 @@
 //! - `cargo xtask services up|down|status`: the local backends, for development.
 //! - `cargo xtask gen-deploy [--check]`: regenerate (or check for drift) the deploy/ and
 //!   monitoring/ files generated from the service registry.
+//! - `cargo xtask check-deploy`: validate deploy/ and monitoring/ with promtool,
+//!   docker-compose, kubectl kustomize and kubernetes-validate (also run by `test`).
 //!
 //! Build outputs go to a target directory shared by every clone (`$CARGO_TARGET_DIR`, else
 //! `~/.cache/nova/target`), so a fresh clone (CI) does not rebuild the world.
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("gen-deploy") => deploy::gen_deploy(&args[1..]),
+        Some("check-deploy") => deploy::check_deploy(),
         Some("services") => match args.get(1).map(String::as_str) {
             Some("up") => services::up().map(|urls| urls.print()),
             Some("down") => services::down(),
@@ -33,7 +36,7 @@ fn main() -> ExitCode {
             _ => Err("usage: cargo xtask services up|down|status".to_owned()),
         },
         _ => Err(
-            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status\n  gen-deploy [--check]  regenerate deploy/ and monitoring/ files from the registry"
+            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status\n  gen-deploy [--check]  regenerate deploy/ and monitoring/ files from the registry\n  check-deploy          validate deploy/ and monitoring/ with the real tools"
                 .to_owned(),
         ),
     };
@@ -118,6 +121,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         let mut doc = cargo();
         doc.args(["test", "--doc", "--workspace", "--all-features"]);
         run(with_env(doc))?;
+        deploy::check_deploy()?;
     }
     eprintln!("xtask: all tests passed in {:.0?}", started.elapsed());
     Ok(())
