@@ -5,7 +5,7 @@
 //! `post.bookmarked` (bookmark), `post.created` (a use of its hashtags and links). One
 //! event counts for the post, its author, and each hashtag and link. Other event types
 //! are ignored. Delivery is at-least-once: wrap the handler in
-//! [`nova_events::Idempotent`] so a redelivered event is not counted twice.
+//! [`nova_events::idempotency::Idempotent`] so a redelivered event is not counted twice.
 
 use std::sync::Arc;
 

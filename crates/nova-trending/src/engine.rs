@@ -149,11 +149,12 @@ impl TrendingEngine {
         let w = self.weights[event.kind as usize];
         let mut add = self.factors(secs);
         add.iter_mut().for_each(|f| *f *= w);
+        let epoch_decay = self.epoch_decay;
         let tick = Tick {
             epoch: self.epoch,
             period: self.period,
             add: &add,
-            epoch_decay: &self.epoch_decay,
+            epoch_decay: &epoch_decay,
             windows: self.windows,
         };
         let admit = self.config.admit_after;
@@ -165,23 +166,9 @@ impl TrendingEngine {
             .into_iter()
             .flatten()
         {
-            let idx = match self.scope_index.get(&scope) {
-                Some(&i) => i,
-                None if self.tables.len() < self.config.max_scopes => {
-                    let table = ScopeTable::new(
-                        scope,
-                        self.config.capacity,
-                        self.config.board_size,
-                        self.windows,
-                    );
-                    self.tables.push(table);
-                    self.scope_index.insert(scope, self.tables.len() - 1);
-                    self.tables.len() - 1
-                }
-                None => {
-                    self.stats.scope_overflow += 1;
-                    continue;
-                }
+            let Some(idx) = self.scope_slot(scope) else {
+                self.stats.scope_overflow += 1;
+                continue;
             };
             if !self.tables[idx].update(event.entity, account_hash, &tick, admit) {
                 not_admitted += 1;
@@ -216,22 +203,28 @@ impl TrendingEngine {
 
     /// The table of `scope`, created if there is room.
     pub(crate) fn table_mut(&mut self, scope: Scope) -> Option<&mut ScopeTable> {
-        let idx = match self.scope_index.get(&scope) {
-            Some(&i) => i,
-            None if self.tables.len() < self.config.max_scopes => {
-                let table = ScopeTable::new(
-                    scope,
-                    self.config.capacity,
-                    self.config.board_size,
-                    self.windows,
-                );
-                self.tables.push(table);
-                self.scope_index.insert(scope, self.tables.len() - 1);
-                self.tables.len() - 1
-            }
-            None => return None,
-        };
+        let idx = self.scope_slot(scope)?;
         Some(&mut self.tables[idx])
+    }
+
+    /// The index of `scope`'s table, created if `max_scopes` allows.
+    #[inline]
+    fn scope_slot(&mut self, scope: Scope) -> Option<usize> {
+        if let Some(&i) = self.scope_index.get(&scope) {
+            return Some(i);
+        }
+        if self.tables.len() >= self.config.max_scopes {
+            return None;
+        }
+        let table = ScopeTable::new(
+            scope,
+            self.config.capacity,
+            self.config.board_size,
+            self.windows,
+        );
+        self.tables.push(table);
+        self.scope_index.insert(scope, self.tables.len() - 1);
+        Some(self.tables.len() - 1)
     }
 
     fn table(&self, scope: &Scope) -> Option<&ScopeTable> {
