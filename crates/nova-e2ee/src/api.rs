@@ -1,6 +1,7 @@
 //! The key directory API: implemented in-process by
-//! `KeyDirectoryService` (feature `server`) and remotely by the gRPC client, so the client
-//! SDK holds an `Arc<dyn KeyDirectory>` and does not care where the directory runs.
+//! `KeyDirectoryService` (feature `server`) and remotely by
+//! [`KeyDirectoryGrpcClient`](crate::grpc::KeyDirectoryGrpcClient), so the client SDK holds
+//! an `Arc<dyn KeyDirectory>` and does not care where the directory runs.
 
 use async_trait::async_trait;
 use nova_core::{Principal, Result, UserId};

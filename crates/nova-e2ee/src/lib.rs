@@ -13,7 +13,8 @@
 //!   (`DELETE … RETURNING`; on PostgreSQL with `FOR UPDATE SKIP LOCKED`), else the
 //!   fallback key, and record the exchange in `key_exchanges`.
 //! - Each user has a device-list version that grows when a device is added or removed;
-//!   removing a device withdraws its keys and undelivered messages.
+//!   removing a device withdraws its keys and undelivered messages. Both changes write an
+//!   `e2ee.device_list_changed` outbox event in their transaction ([`events`]).
 //! - Message metadata (sender device, recipient devices, algorithm, session id,
 //!   ciphertext, time) is validated for size and shape: the server parses, never opens,
 //!   Olm and Megolm messages.
@@ -25,6 +26,8 @@
 //! [`KeyDirectory`] trait and the gRPC adapters ([`grpc`]) — what a client needs, free of sqlx.
 
 pub mod api;
+#[cfg(feature = "server")]
+pub mod events;
 pub mod grpc;
 pub mod keys;
 pub mod model;

@@ -9,10 +9,14 @@ mod suite {
     use chrono::Utc;
     use nova_core::{ErrorKind, Timestamp, UserId};
     use nova_db::{Db, DbResultExt, on_db};
+    use nova_e2ee::events::DEVICE_LIST_CHANGED;
     use nova_e2ee::model::{
         Algorithm, DeviceAddress, DeviceId, DeviceKeys, KeyKind, OutgoingMessage, SignedKey,
     };
     use nova_e2ee::store::{E2eeStore, SqlE2eeStore};
+    use nova_events::outbox;
+    use nova_proto::nova::e2ee::v1::DeviceListChanged;
+    use prost::Message;
 
     fn now() -> Timestamp {
         use chrono::SubsecRound;
@@ -116,6 +120,25 @@ mod suite {
             "keys withdrawn"
         );
         assert_eq!(count_rows(&db, "one_time_keys").await, 0);
+
+        // Every device-list change wrote its event in the same transaction.
+        let events = outbox::store(&db).fetch_unpublished(100).await.unwrap();
+        let changes: Vec<(String, String, i64)> = events
+            .iter()
+            .filter(|e| e.event_type == DEVICE_LIST_CHANGED)
+            .map(|e| {
+                let p = DeviceListChanged::decode(e.payload.as_slice()).unwrap();
+                assert_eq!(p.user_id, ann.to_string());
+                (p.device_id, p.change, p.version)
+            })
+            .collect();
+        let expected = [
+            ("phone", "added", 1),
+            ("laptop", "added", 2),
+            ("phone", "removed", 3),
+        ]
+        .map(|(d, c, v)| (d.to_string(), c.to_string(), v));
+        assert_eq!(changes, expected);
     }
 
     pub async fn one_time_keys_then_fallback(db: Db) {

@@ -23,8 +23,9 @@ pub trait E2eeStore: Send + Sync {
     async fn device(&self, user: UserId, device: &DeviceId) -> Result<Option<DeviceKeys>>;
     /// How many devices `user` has.
     async fn device_count(&self, user: UserId) -> Result<u64>;
-    /// Registers a device's identity keys and bumps the user's device-list version;
-    /// returns the new version. `Conflict` when the device already exists.
+    /// Registers a device's identity keys and bumps the user's device-list version, with
+    /// an `e2ee.device_list_changed` outbox event in the same transaction; returns the new
+    /// version. `Conflict` when the device already exists.
     async fn insert_device(&self, keys: &DeviceKeys, now: Timestamp) -> Result<i64>;
     /// Adds one-time keys (a key id already present is kept as it was) unless the device
     /// would then hold more than `max_total`: `InvalidArgument` naming `one_time_keys`.
@@ -60,7 +61,7 @@ pub trait E2eeStore: Send + Sync {
     /// `user`'s device-list version (0 if never set).
     async fn device_list_version(&self, user: UserId) -> Result<i64>;
     /// Deletes a device with its keys and undelivered messages and bumps the user's
-    /// device-list version; `false` when it did not exist.
+    /// device-list version (with its outbox event); `false` when it did not exist.
     async fn remove_device(&self, user: UserId, device: &DeviceId, now: Timestamp) -> Result<bool>;
     /// Stores a message from `sender` for its recipients; returns its id.
     async fn insert_message(

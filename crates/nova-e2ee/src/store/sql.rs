@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use nova_core::{Error, Result, Timestamp, UserId};
 use nova_db::{Db, DbKind, DbResultExt, on_db};
+use nova_events::AppendEvents;
 
 use super::E2eeStore;
+use crate::events;
 use crate::model::{
     Algorithm, ClaimedKey, DeviceAddress, DeviceId, DeviceKeys, EncryptedMessage, KeyCounts,
     KeyKind, OutgoingMessage, SignedKey,
@@ -123,12 +125,16 @@ impl E2eeStore for SqlE2eeStore {
             .execute(&mut *tx)
             .await
             .db()?;
-            sqlx::query_scalar(BUMP_VERSION)
+            let version: i64 = sqlx::query_scalar(BUMP_VERSION)
                 .bind(keys.user_id)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await
-                .db()?
+                .db()?;
+            let event =
+                events::device_list_changed(keys.user_id, &keys.device_id, "added", version, now);
+            tx.append_events(&[event]).await?;
+            version
         });
         Ok(version)
     }
@@ -338,12 +344,14 @@ impl E2eeStore for SqlE2eeStore {
                     .await
                     .db()?;
                 }
-                let _: i64 = sqlx::query_scalar(BUMP_VERSION)
+                let version: i64 = sqlx::query_scalar(BUMP_VERSION)
                     .bind(user)
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await
                     .db()?;
+                let event = events::device_list_changed(user, device, "removed", version, now);
+                tx.append_events(&[event]).await?;
             }
             gone
         });
