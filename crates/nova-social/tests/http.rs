@@ -13,9 +13,6 @@ use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, SystemClock, Use
 use nova_db::Db;
 use nova_graph::{GraphService, SqlGraphStore};
 use nova_identity::auth::Authenticator;
-use nova_identity::store::{
-    AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
-};
 use nova_social::store::SqlSocialStore;
 use nova_social::{NoPosts, SocialService};
 use nova_user::store::SqlUserStore;
@@ -38,31 +35,10 @@ impl Authenticator for TestAuth {
 }
 
 async fn account(db: &Db, username: &str) -> UserId {
-    let id = UserId::new();
-    let now = Utc::now();
-    let account = AccountRecord {
-        id,
-        email: format!("{username}@example.com"),
-        email_verified_at: None,
-        username: username.into(),
-        password_hash: None,
-        totp_secret_enc: None,
-        totp_enabled_at: None,
-        totp_last_step: None,
-        created_at: now,
-    };
-    let token = OneTimeToken {
-        token_hash: id.as_uuid().as_bytes().to_vec(),
-        user_id: id,
-        purpose: TokenPurpose::VerifyEmail,
-        created_at: now,
-        expires_at: now + chrono::Duration::hours(1),
-    };
-    SqlIdentityStore::new(db.clone())
-        .create_account(&account, &token, &[])
+    nova_identity::fixtures::account(db, username)
         .await
-        .unwrap();
-    id
+        .unwrap()
+        .user_id
 }
 
 struct Call<'a>(&'a Router);

@@ -7,12 +7,8 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::Utc;
 use nova_core::{Error, ErrorKind, Principal, SessionId, UserId};
 use nova_identity::auth::Authenticator;
-use nova_identity::store::{
-    AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
-};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
 use serde_json::{Value, json};
@@ -33,31 +29,10 @@ impl Authenticator for TestAuth {
 }
 
 async fn account(db: &nova_db::Db, username: &str) -> UserId {
-    let id = UserId::new();
-    let now = Utc::now();
-    let account = AccountRecord {
-        id,
-        email: format!("{username}@example.com"),
-        email_verified_at: None,
-        username: username.into(),
-        password_hash: None,
-        totp_secret_enc: None,
-        totp_enabled_at: None,
-        totp_last_step: None,
-        created_at: now,
-    };
-    let token = OneTimeToken {
-        token_hash: id.as_uuid().as_bytes().to_vec(),
-        user_id: id,
-        purpose: TokenPurpose::VerifyEmail,
-        created_at: now,
-        expires_at: now + chrono::Duration::hours(1),
-    };
-    SqlIdentityStore::new(db.clone())
-        .create_account(&account, &token, &[])
+    nova_identity::fixtures::account(db, username)
         .await
-        .unwrap();
-    id
+        .unwrap()
+        .user_id
 }
 
 async fn call(
