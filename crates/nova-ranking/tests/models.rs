@@ -150,3 +150,62 @@ fn linear_and_logistic_from_config() {
         assert!((wide.score(r) - o).abs() < 1e-9);
     }
 }
+
+/// A hand-written model whose splits use every missing-value mode: none (NaN read as 0),
+/// (`missing_modes_follow_lightgbm` expects what LightGBM 4.7 predicts for this model)
+/// zero-as-missing (default left / right) and NaN-as-missing (default left / right).
+const MISSING_MODES: &str = "tree\nversion=v4\nnum_class=1\nmax_feature_idx=2\nobjective=regression\n\n\
+Tree=0\nnum_leaves=6\nnum_cat=0\nsplit_feature=0 1 2 0 1\nthreshold=0.5 -0.25 0 -1 1e-40\n\
+decision_type=0 6 10 8 4\nleft_child=1 3 -3 -1 -5\nright_child=2 4 -4 -2 -6\n\
+leaf_value=1 2 3 4 5 6\nleaf_count=1 1 1 1 1 1\nis_linear=0\nshrinkage=1\n\n\
+Tree=1\nnum_leaves=1\nnum_cat=0\nleaf_value=0.25\n\nend of trees\n";
+
+fn value() -> impl proptest::strategy::Strategy<Value = f64> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(f64::NAN),
+        Just(0.0),
+        Just(-0.0),
+        Just(0.5),
+        Just(-0.25),
+        Just(-1.0),
+        Just(1e-40),
+        -2.0f64..2.0,
+    ]
+}
+
+proptest::proptest! {
+    /// The branch-free batch path decides exactly like the reference walk, for every
+    /// missing-value mode and for rows at the thresholds.
+    #[test]
+    fn batched_walk_equals_reference_walk(
+        rows in proptest::collection::vec(proptest::collection::vec(value(), 3), 1..40),
+    ) {
+        let model = GbdtModel::from_lightgbm(MISSING_MODES).unwrap();
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        let mut out = vec![0.0; rows.len()];
+        model.score_batch(&flat, &mut out);
+        for (row, o) in rows.iter().zip(&out) {
+            proptest::prop_assert_eq!(model.raw(row), *o);
+        }
+    }
+}
+
+#[test]
+fn missing_modes_follow_lightgbm() {
+    let model = GbdtModel::from_lightgbm(MISSING_MODES).unwrap();
+    let nan = f64::NAN;
+    let raw = |row: [f64; 3]| model.raw(&row) - 0.25; // tree 1 is a constant 0.25
+    // Root (x0 <= 0.5, no missing type): NaN reads as 0 and goes left. Node 1 (x1,
+    // zero is missing, default left): 0 goes left. Node 3 (x0 <= -1, NaN is missing,
+    // default right): NaN goes right → leaf 1 (value 2).
+    assert_eq!(raw([nan, 0.0, 9.0]), 2.0);
+    assert_eq!(raw([0.0, 1e-36, 9.0]), 2.0); // |x| <= 1e-35 counts as zero
+    assert_eq!(raw([0.0, nan, 9.0]), 2.0); // NaN is read as 0, then zero is missing
+    assert_eq!(raw([-2.0, 0.0, 9.0]), 1.0); // leaf 0
+    assert_eq!(raw([0.0, 0.5, 9.0]), 6.0); // node 4: 0.5 > 1e-40 → leaf 5
+    // Node 2 (x2 <= 0, NaN is missing, default left).
+    assert_eq!(raw([1.0, 0.0, nan]), 3.0);
+    assert_eq!(raw([1.0, 0.0, 0.0]), 3.0);
+    assert_eq!(raw([1.0, 0.0, 0.1]), 4.0);
+}
