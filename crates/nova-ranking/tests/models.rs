@@ -152,8 +152,8 @@ fn linear_and_logistic_from_config() {
 }
 
 /// A hand-written model whose splits use every missing-value mode: none (NaN read as 0),
-/// (`missing_modes_follow_lightgbm` expects what LightGBM 4.7 predicts for this model)
 /// zero-as-missing (default left / right) and NaN-as-missing (default left / right).
+/// `missing_modes_follow_lightgbm` expects what LightGBM 4.7 predicts for it.
 const MISSING_MODES: &str = "tree\nversion=v4\nnum_class=1\nmax_feature_idx=2\nobjective=regression\n\n\
 Tree=0\nnum_leaves=6\nnum_cat=0\nsplit_feature=0 1 2 0 1\nthreshold=0.5 -0.25 0 -1 1e-40\n\
 decision_type=0 6 10 8 4\nleft_child=1 3 -3 -1 -5\nright_child=2 4 -4 -2 -6\n\

@@ -23,11 +23,11 @@ const DASHBOARD: &str = include_str!("../../../monitoring/grafana/dashboards/nov
 const NOT_EXPORTED_BY_NOVA: &[(&str, &str)] = &[
     (
         metrics_names::GRPC_REQUESTS_TOTAL,
-        "nova serves no gRPC (the per-domain shells do)",
+        "nova serves no gRPC; shells/identity-service/tests/metrics.rs reads it from identity-service",
     ),
     (
         metrics_names::GRPC_REQUEST_DURATION_SECONDS,
-        "nova serves no gRPC (the per-domain shells do)",
+        "nova serves no gRPC; shells/identity-service/tests/metrics.rs reads it from identity-service",
     ),
     (
         metrics_names::EVENTS_CONSUMER_LAG,
