@@ -427,10 +427,8 @@ mod suite {
         )
         .unwrap();
         let now = || h.clock.now().timestamp() as u64;
-        let recovery = api
-            .confirm_totp(&principal(&t), &totp.code_at(now()))
-            .await
-            .unwrap();
+        let confirming = totp.code_at(now());
+        let recovery = api.confirm_totp(&principal(&t), &confirming).await.unwrap();
         assert_eq!(recovery.len(), 10);
 
         // The confirming code cannot be replayed for a login.
@@ -440,8 +438,10 @@ mod suite {
         else {
             panic!("2FA must be required");
         };
+        // The very code used to confirm (still inside its window), not "the code now":
+        // one second later may already be the next time step.
         let replay = api
-            .login_two_factor(&challenge, &totp.code_at(now()), &ctx("10.0.0.1"))
+            .login_two_factor(&challenge, &confirming, &ctx("10.0.0.1"))
             .await
             .unwrap_err();
         assert_eq!(replay.kind(), &ErrorKind::Unauthenticated);

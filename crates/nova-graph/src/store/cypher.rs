@@ -214,6 +214,16 @@ impl GraphStore for CypherGraphStore {
         }
         let created = cell(&rows, 0, 1)?.int()? == 0;
         if created {
+            // A block written concurrently may have missed this edge: look again.
+            if self
+                .removed(queries::FOLLOW_RECHECK, follower, followee, now)
+                .await?
+            {
+                return Err(Error::new(
+                    ErrorKind::PermissionDenied,
+                    "a block between these users forbids following",
+                ));
+            }
             self.emit(&[events::follow_created(follower, followee, now)])
                 .await?;
         }

@@ -54,6 +54,21 @@ pub(super) const FOLLOW: Cypher = Cypher::new(
     ),
 );
 
+/// Second half of a follow: removes `$a -> $b` again if a block exists either way by
+/// now. FalkorDB does not isolate a query's reads from a concurrent write, so a follow
+/// and a block can each miss the other; the follow re-checks after its write and the
+/// block deletes follows after its write, so in every interleaving no follow survives a
+/// block. Returns how many edges went (0 or 1).
+pub(super) const FOLLOW_RECHECK: Cypher = Cypher::new(
+    &["removed"],
+    "MATCH (a:User {id: $a})-[f:FOLLOWS]->(b:User {id: $b}) \
+     MATCH (a)-[:BLOCKS]-(b) \
+     WITH DISTINCT a, b, f \
+     DELETE f \
+     SET a.following = a.following - 1, b.followers = b.followers - 1 \
+     RETURN count(*) AS removed",
+);
+
 /// Removes `$a -> $b`; returns how many edges went (0 or 1).
 pub(super) const UNFOLLOW: Cypher = Cypher::new(
     &["removed"],
