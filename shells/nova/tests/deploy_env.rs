@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use nova_core::config::ENV_VARS;
 use nova_identity::setup::IDENTITY_ENV_VARS;
-use nova_social::SOCIAL_ENV_VARS;
 use nova_runtime::SERVICES;
+use nova_social::SOCIAL_ENV_VARS;
 
 const ENV_EXAMPLE: &str = include_str!("../../../deploy/.env.example");
 
