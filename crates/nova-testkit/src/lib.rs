@@ -29,6 +29,7 @@
 //! ```
 
 mod postgres;
+pub mod process;
 mod redis_backend;
 
 use std::path::PathBuf;

@@ -3,31 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use nova_testkit::process::{Running, free_port};
 
 use nova_identity::IdentityApi;
 use nova_identity::grpc::IdentityGrpcClient;
 use nova_identity::model::{LoginOutcome, LoginRequest, RegisterRequest, RequestContext};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The child process, killed when the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn command(data: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_identity-service"));
