@@ -49,13 +49,17 @@ fn remote(config: &NovaConfig, var: &str) -> Result<Option<Channel>, String> {
 /// Serves until SIGTERM / SIGINT.
 async fn run(config: NovaConfig) -> Result<(), String> {
     let spec = ServiceSpec::by_name(SERVICE).ok_or("service registry has no social-service")?;
+    // Configuration first: a bad URL must stop the process before anything starts
+    // (a running JWKS refresh would already be logging).
+    let graph_channel = remote(&config, "GRAPH_SERVICE_URL")?;
+    let users_channel = remote(&config, "USER_SERVICE_URL")?;
     let mut infra = Infra::start(&config, spec.name).await?;
     let jwks = Arc::new(JwksAuthenticator::from_config(&config));
     infra.track(jwks.spawn_refresh(JWKS_REFRESH_INTERVAL, infra.shutdown_token()));
     let auth: Arc<dyn Authenticator> = jwks;
     let (db, relay) = (infra.db.clone(), infra.relay.clone());
 
-    let graph: Arc<dyn GraphApi> = match remote(&config, "GRAPH_SERVICE_URL")? {
+    let graph: Arc<dyn GraphApi> = match graph_channel {
         Some(channel) => Arc::new(GraphGrpcClient::from_channel(channel)),
         None => Arc::new(
             GraphService::new(
@@ -66,7 +70,7 @@ async fn run(config: NovaConfig) -> Result<(), String> {
             .with_relay(relay.clone()),
         ),
     };
-    let users: Arc<dyn UserApi> = match remote(&config, "USER_SERVICE_URL")? {
+    let users: Arc<dyn UserApi> = match users_channel {
         Some(channel) => Arc::new(UserGrpcClient::from_channel(channel)),
         None => Arc::new(
             UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
