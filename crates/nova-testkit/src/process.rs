@@ -61,3 +61,18 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// Polls `GET path` until the service answers (any status) or 60 s pass; panics naming
+/// `what` if it never does. For tests that just spawned a server.
+pub fn wait_for_http(port: u16, path: &str, what: &str) -> (u16, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match get(port, path) {
+            Some(answer) => return answer,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            None => panic!("{what} did not come up"),
+        }
+    }
+}

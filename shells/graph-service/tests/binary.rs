@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nova_testkit::process::{Running, free_port, get};
+use nova_testkit::process::{Running, free_port, get, wait_for_http};
 
 #[test]
 fn starts_on_an_empty_data_dir_and_answers_health() {
@@ -24,14 +24,7 @@ fn starts_on_an_empty_data_dir_and_answers_health() {
         .spawn()
         .unwrap();
     let _running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (status, body) = loop {
-        match get(http, "/api/v1/health") {
-            Some(answer) => break answer,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            None => panic!("graph-service did not come up"),
-        }
-    };
+    let (status, body) = wait_for_http(http, "/api/v1/health", "graph-service");
     assert_eq!(status, 200, "{body}");
     let (status, body) = get(http, "/api/v1/ready").unwrap();
     assert_eq!(status, 200, "{body}");

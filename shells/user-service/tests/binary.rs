@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nova_testkit::process::{Running, free_port, get, http};
+use nova_testkit::process::{Running, free_port, get, http, wait_for_http};
 
 /// A GET with extra header lines (each ending in `\r\n`).
 fn get_as(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
@@ -30,14 +30,7 @@ fn starts_on_an_empty_data_dir_and_answers_health() {
         .spawn()
         .unwrap();
     let _running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (status, body) = loop {
-        match get(http, "/api/v1/health") {
-            Some(answer) => break answer,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            None => panic!("user-service did not come up"),
-        }
-    };
+    let (status, body) = wait_for_http(http, "/api/v1/health", "user-service");
     assert_eq!(status, 200, "{body}");
     let (status, body) = get(http, "/api/v1/ready").unwrap();
     assert_eq!(status, 200, "{body}");
