@@ -1,8 +1,7 @@
-//! The persistence port for snapshots and review decisions, with PostgreSQL and SQLite
-//! adapters.
+//! The persistence port for snapshots and review decisions, with one SQL adapter for
+//! PostgreSQL and SQLite.
 
-mod postgres;
-mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 
@@ -10,8 +9,7 @@ use async_trait::async_trait;
 use nova_core::{Error, Timestamp};
 use nova_db::Db;
 
-pub use postgres::PostgresTrendingStore;
-pub use sqlite::SqliteTrendingStore;
+pub use sql::SqlTrendingStore;
 
 use crate::model::{EntityKey, ReviewState};
 use crate::snapshot::Snapshot;
@@ -41,10 +39,7 @@ pub trait TrendingStore: Send + Sync {
 
 /// The store for `db`'s engine.
 pub fn store(db: &Db) -> Arc<dyn TrendingStore> {
-    match db {
-        Db::Postgres(pool) => Arc::new(PostgresTrendingStore::new(pool.clone())),
-        Db::Sqlite(sqlite) => Arc::new(SqliteTrendingStore::new(sqlite.clone())),
-    }
+    Arc::new(SqlTrendingStore::new(db.clone()))
 }
 
 /// One `trending_scores` row as stored.
