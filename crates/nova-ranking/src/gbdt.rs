@@ -1,5 +1,5 @@
 //! Gradient-boosted decision trees, evaluated natively. Loaded from LightGBM text
-//! models ([`crate::lightgbm`]); the layout is flat arrays, so a batch walks each tree over
+//! models ([`crate::lightgbm`]) or XGBoost JSON models ([`crate::xgboost`]); the layout is flat arrays, so a batch walks each tree over
 //! every row while the tree is hot in cache.
 
 use crate::scorer::{Contribution, Explanation, Scorer, name, sort_contributions};
@@ -306,6 +306,9 @@ pub struct GbdtModel {
     pub(crate) n_features: usize,
     /// `Some(scale)`: a binary classifier (LightGBM's `sigmoid:` parameter).
     pub(crate) sigmoid: Option<f64>,
+    /// The margin every row starts from (XGBoost's base score; LightGBM folds it into
+    /// the first tree, so 0 there).
+    pub(crate) base: f64,
 }
 
 impl GbdtModel {
@@ -317,7 +320,14 @@ impl GbdtModel {
             flat,
             n_features,
             sigmoid,
+            base: 0.0,
         }
+    }
+
+    /// The same model starting every row's margin at `base`.
+    pub(crate) fn with_base(mut self, base: f64) -> Self {
+        self.base = base;
+        self
     }
 
     /// How many trees.
@@ -327,7 +337,7 @@ impl GbdtModel {
 
     /// The raw score (sum of leaves) of one row.
     pub fn raw(&self, row: &[f64]) -> f64 {
-        self.trees.iter().map(|t| t.leaf(row)).sum()
+        self.base + self.trees.iter().map(|t| t.leaf(row)).sum::<f64>()
     }
 
     #[inline]
@@ -343,7 +353,7 @@ impl GbdtModel {
         let n = self.n_features.max(1);
         let count = (rows.len() / n).min(out.len());
         let (rows, out) = (&rows[..count * n], &mut out[..count]);
-        out.iter_mut().for_each(|o| *o = 0.0);
+        out.iter_mut().for_each(|o| *o = self.base);
         for tree in &self.flat {
             tree.add(rows, n, out);
         }
@@ -368,7 +378,7 @@ impl Scorer for GbdtModel {
 
     fn explain(&self, row: &[f64], names: &[&str]) -> Explanation {
         let mut parts = vec![0.0; self.n_features];
-        let mut bias = 0.0;
+        let mut bias = self.base;
         for tree in &self.trees {
             bias += tree.expected();
             tree.attribute(row, &mut parts);

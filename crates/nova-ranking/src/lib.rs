@@ -9,8 +9,10 @@
 //!   Extraction is a separate, testable step.
 //! - **Models** behind one [`Scorer`] trait: [`LinearModel`] (linear or logistic, weights
 //!   by feature name from TOML) and [`GbdtModel`], gradient-boosted trees loaded from
-//!   LightGBM text models (`booster.save_model`) — an ML team trains in Python and Nova
-//!   serves the same predictions (parity with LightGBM within 1e-6 is tested).
+//!   LightGBM text models (`booster.save_model`) or XGBoost JSON models
+//!   (`booster.save_model("model.json")`) — an ML team trains in Python and Nova serves
+//!   the same predictions (parity with LightGBM 4.7 and XGBoost 3.2 within 1e-6 is
+//!   tested).
 //! - **Re-ranking** ([`rerank`]): per-user weights ("more from people I follow", "fewer
 //!   reposts"), already-seen suppression, at most N posts in a row by one author, a cap
 //!   on the out-of-network share.
@@ -71,6 +73,7 @@ pub mod rerank;
 pub mod scorer;
 pub mod service;
 pub mod store;
+pub mod xgboost;
 
 pub use api::RankingApi;
 pub use gbdt::GbdtModel;
