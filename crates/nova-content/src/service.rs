@@ -283,6 +283,19 @@ fn view(r: PostRow, liked: &[PostId], bookmarked: &[PostId]) -> Post {
     }
 }
 
+/// The payload of `like.created` / `like.removed`: who, which post, and the post's
+/// hashtags and language (trending counts a like for each tag of the post).
+fn like_changed(principal: &Principal, row: &PostRow) -> events::LikeChanged {
+    let found: Vec<facets::Facet> = serde_json::from_str(&row.facets).unwrap_or_default();
+    events::LikeChanged {
+        post_id: row.id.to_string(),
+        post_author_id: row.author_id.to_string(),
+        user_id: principal.user_id.to_string(),
+        hashtags: facets::hashtags(&found),
+        language: row.language.clone().unwrap_or_default(),
+    }
+}
+
 fn request_hash(post: &NewPost) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(&NewPost {
         idempotency_key: None,
@@ -532,16 +545,8 @@ impl ContentApi for ContentService {
     }
 
     async fn like(&self, principal: &Principal, id: PostId) -> Result<bool> {
-        let row = self.visible_row(Some(principal.user_id), id).await?;
-        let event = self.event(
-            "like.created",
-            id,
-            &events::LikeChanged {
-                post_id: id.to_string(),
-                post_author_id: row.author_id.to_string(),
-                user_id: principal.user_id.to_string(),
-            },
-        );
+        let row = &self.visible_row(Some(principal.user_id), id).await?;
+        let event = self.event("like.created", id, &like_changed(principal, row));
         let liked = self
             .store
             .like(principal.user_id, id, self.now(), &[event])
@@ -555,15 +560,7 @@ impl ContentApi for ContentService {
         let Some(row) = rows.first() else {
             return Ok(false);
         };
-        let event = self.event(
-            "like.removed",
-            id,
-            &events::LikeChanged {
-                post_id: id.to_string(),
-                post_author_id: row.author_id.to_string(),
-                user_id: principal.user_id.to_string(),
-            },
-        );
+        let event = self.event("like.removed", id, &like_changed(principal, row));
         let unliked = self.store.unlike(principal.user_id, id, &[event]).await?;
         self.wake();
         Ok(unliked)

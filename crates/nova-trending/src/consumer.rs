@@ -1,10 +1,16 @@
 //! Feeds trending from the content domain's events.
 //!
-//! Event types and the engagement they count as: `post.viewed` (view), `post.liked`
-//! (like), `post.commented` (comment), `post.reposted` (repost), `post.quoted` (quote),
-//! `post.bookmarked` (bookmark), `post.created` (a use of its hashtags and links). One
-//! event counts for the post, its author, and each hashtag and link. Other event types
-//! are ignored. Delivery is at-least-once: wrap the handler in
+//! The events Nova's domains publish, and what they count as:
+//! - content's `post.created` (a use of the post's hashtags by its author),
+//!   `comment.created` (a comment on the parent post), `like.created` (a like of the post
+//!   and each of its hashtags);
+//! - social's `repost.created` (a repost of the post).
+//!
+//! Other producers (views, bookmarks, quotes from an analytics pipeline) send the
+//! generic [`EngagementPayload`] as `post.viewed`, `post.liked`, `post.commented`,
+//! `post.reposted`, `post.quoted`, `post.bookmarked` or `post.used`. One event counts for
+//! the post, its author, and each hashtag and link. Other event types are ignored.
+//! Delivery is at-least-once: wrap the handler in
 //! [`nova_events::idempotency::Idempotent`] so a redelivered event is not counted twice.
 
 use std::sync::Arc;
@@ -14,6 +20,9 @@ use nova_core::Error;
 use nova_events::{EventEnvelope, EventHandler};
 use prost::Message;
 use uuid::Uuid;
+
+use nova_proto::nova::content::v1 as content;
+use nova_proto::nova::social::v1 as social;
 
 use crate::api::TrendingApi;
 use crate::model::{Code, Engagement, EngagementKind, EntityKey};
@@ -54,9 +63,67 @@ pub fn kind_of(event_type: &str) -> Option<EngagementKind> {
         "post.reposted" => EngagementKind::Repost,
         "post.quoted" => EngagementKind::Quote,
         "post.bookmarked" => EngagementKind::Bookmark,
-        "post.created" => EngagementKind::Use,
+        "post.used" => EngagementKind::Use,
         _ => return None,
     })
+}
+
+fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, Error> {
+    M::decode(event.payload.as_slice())
+        .map_err(|e| Error::invalid("payload", format!("not a {}: {e}", event.event_type)))
+}
+
+/// The domains' own events, translated into the generic engagement payload.
+fn domain_event(
+    event: &EventEnvelope,
+) -> Result<Option<(EngagementKind, EngagementPayload)>, Error> {
+    Ok(Some(match event.event_type.as_str() {
+        "post.created" => {
+            let p: content::PostCreated = decode(event)?;
+            let payload = EngagementPayload {
+                actor_id: p.author_id.clone(),
+                author_id: p.author_id,
+                hashtags: p.hashtags,
+                lang: p.language,
+                ..EngagementPayload::default()
+            };
+            (EngagementKind::Use, payload)
+        }
+        "comment.created" => {
+            let p: content::PostCreated = decode(event)?;
+            let payload = EngagementPayload {
+                actor_id: p.author_id,
+                post_id: p.reply_to_id,
+                author_id: p.reply_to_author_id,
+                lang: p.language,
+                ..EngagementPayload::default()
+            };
+            (EngagementKind::Comment, payload)
+        }
+        "like.created" => {
+            let p: content::LikeChanged = decode(event)?;
+            let payload = EngagementPayload {
+                actor_id: p.user_id,
+                post_id: p.post_id,
+                author_id: p.post_author_id,
+                hashtags: p.hashtags,
+                lang: p.language,
+                ..EngagementPayload::default()
+            };
+            (EngagementKind::Like, payload)
+        }
+        "repost.created" => {
+            let p: social::RepostChanged = decode(event)?;
+            let payload = EngagementPayload {
+                actor_id: p.user_id,
+                post_id: p.post_id,
+                author_id: p.author_id,
+                ..EngagementPayload::default()
+            };
+            (EngagementKind::Repost, payload)
+        }
+        _ => return Ok(None),
+    }))
 }
 
 fn uuid(value: &str, field: &str) -> Result<Uuid, Error> {
@@ -65,11 +132,18 @@ fn uuid(value: &str, field: &str) -> Result<Uuid, Error> {
 
 /// The engagements one event stands for (empty for other event types).
 pub fn engagements(event: &EventEnvelope) -> Result<Vec<Engagement>, Error> {
-    let Some(kind) = kind_of(&event.event_type) else {
-        return Ok(Vec::new());
+    let (kind, p) = match domain_event(event)? {
+        Some(found) => found,
+        None => {
+            let Some(kind) = kind_of(&event.event_type) else {
+                return Ok(Vec::new());
+            };
+            let p = EngagementPayload::decode(event.payload.as_slice()).map_err(|e| {
+                Error::invalid("payload", format!("not an engagement payload: {e}"))
+            })?;
+            (kind, p)
+        }
     };
-    let p = EngagementPayload::decode(event.payload.as_slice())
-        .map_err(|e| Error::invalid("payload", format!("not an engagement payload: {e}")))?;
     let account = uuid(&p.actor_id, "actor_id")?.as_u128();
     let mut entities = Vec::new();
     if kind != EngagementKind::Use {
@@ -114,5 +188,88 @@ impl EventHandler for EngagementConsumer {
             self.api.ingest(&events).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(event_type: &str, payload: &impl Message) -> EventEnvelope {
+        EventEnvelope::new(
+            event_type,
+            Uuid::now_v7().to_string(),
+            chrono::Utc::now(),
+            payload.encode_to_vec(),
+        )
+    }
+
+    #[test]
+    fn content_like_counts_for_the_post_its_author_and_each_hashtag() {
+        let (post, author, liker) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let like = content::LikeChanged {
+            post_id: post.to_string(),
+            post_author_id: author.to_string(),
+            user_id: liker.to_string(),
+            hashtags: vec!["rustlang".into(), "nova".into()],
+            language: "en".into(),
+        };
+        let found = engagements(&envelope("like.created", &like)).unwrap();
+        let entities: Vec<EntityKey> = found.iter().map(|e| e.entity).collect();
+        assert_eq!(
+            entities,
+            vec![
+                EntityKey::post(post),
+                EntityKey::creator(author),
+                EntityKey::hashtag("rustlang"),
+                EntityKey::hashtag("nova"),
+            ]
+        );
+        assert!(found.iter().all(|e| e.kind == EngagementKind::Like));
+        assert!(found.iter().all(|e| e.account == liker.as_u128()));
+        assert!(found.iter().all(|e| e.lang == Code::new("en")));
+    }
+
+    #[test]
+    fn content_post_created_is_a_use_of_its_hashtags_and_comments_count_for_the_parent() {
+        let (post, parent, author, parent_author) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let created = content::PostCreated {
+            post_id: post.to_string(),
+            author_id: author.to_string(),
+            hashtags: vec!["nova".into()],
+            reply_to_id: parent.to_string(),
+            reply_to_author_id: parent_author.to_string(),
+            ..Default::default()
+        };
+        let uses = engagements(&envelope("post.created", &created)).unwrap();
+        assert_eq!(
+            uses.iter().map(|e| e.entity).collect::<Vec<_>>(),
+            vec![EntityKey::creator(author), EntityKey::hashtag("nova")]
+        );
+        assert!(uses.iter().all(|e| e.kind == EngagementKind::Use));
+        let comments = engagements(&envelope("comment.created", &created)).unwrap();
+        assert_eq!(
+            comments.iter().map(|e| e.entity).collect::<Vec<_>>(),
+            vec![EntityKey::post(parent), EntityKey::creator(parent_author)]
+        );
+        assert!(comments.iter().all(|e| e.kind == EngagementKind::Comment));
+    }
+
+    #[test]
+    fn unrelated_events_are_ignored_and_garbage_payloads_are_errors() {
+        let other = envelope("user.registered", &content::PostDeleted::default());
+        assert!(engagements(&other).unwrap().is_empty());
+        let garbage = EventEnvelope::new(
+            "like.created",
+            "x",
+            chrono::Utc::now(),
+            vec![0xff, 0xff, 0xff],
+        );
+        assert!(engagements(&garbage).is_err());
     }
 }
