@@ -23,7 +23,9 @@ use std::time::Duration;
 use nova_core::config::NovaConfig;
 use nova_core::cursor::CursorCodec;
 use nova_db::{Db, DbOptions};
-use nova_events::{CancellationToken, OutboxLogBus, Relay, RelayWaker, outbox};
+use nova_events::{
+    CancellationToken, EventBus, EventHandler, OutboxLogBus, Relay, RelayWaker, outbox,
+};
 use nova_kv::Kv;
 use tokio::task::JoinHandle;
 
@@ -44,6 +46,8 @@ pub struct Infra {
     pub kv: Kv,
     /// Wakes the outbox relay after a commit, so events leave at once.
     pub relay: RelayWaker,
+    /// Where consumers subscribe (the embedded event log; Kafka when configured).
+    pub bus: Arc<dyn EventBus>,
     /// Where the database is, without any password (for logs).
     pub db_location: String,
     /// Where the key-value store is (`in-process` or the redacted Redis URL).
@@ -78,8 +82,9 @@ impl Infra {
 
         // Events: the outbox is the durable log; the relay moves committed events onto it.
         let store = outbox::store(&db);
-        let bus = Arc::new(OutboxLogBus::new(store.clone()).with_service(service));
-        let relay = Relay::new(store, bus).with_service(service);
+        let bus: Arc<dyn EventBus> =
+            Arc::new(OutboxLogBus::new(store.clone()).with_service(service));
+        let relay = Relay::new(store, bus.clone()).with_service(service);
         let waker = relay.waker();
         let shutdown = CancellationToken::new();
         let relay_task = {
@@ -91,6 +96,7 @@ impl Infra {
             db,
             kv,
             relay: waker,
+            bus,
             db_location,
             kv_location,
             redis: config.redis_url.is_some(),
@@ -108,6 +114,18 @@ impl Infra {
     /// Awaits `task` on [`shutdown`](Self::shutdown), after the token is cancelled.
     pub fn track(&mut self, task: JoinHandle<()>) {
         self.tasks.push(task);
+    }
+
+    /// Runs `handler` as consumer group `consumer` on [`bus`](Self::bus) until shutdown
+    /// (at-least-once; the handler deduplicates). A consumer that stops with an error is
+    /// logged, not restarted silently in a loop.
+    pub fn consume(&mut self, consumer: &'static str, handler: Arc<dyn EventHandler>) {
+        let (bus, token) = (self.bus.clone(), self.shutdown.clone());
+        self.track(tokio::spawn(async move {
+            if let Err(error) = bus.consume(consumer, handler, token).await {
+                tracing::error!(consumer, %error, "event consumer stopped");
+            }
+        }));
     }
 
     /// Adds the readiness checks of these backends to `server`: `database` (a ping), and
