@@ -1,8 +1,9 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask test [args...]`: make sure the test backends run (PostgreSQL, Redis,
-//!   ClickHouse, FalkorDB), export their `NOVA_TEST_*` URLs, then run the whole workspace
-//!   with cargo-nextest and the doc tests. Extra args go to nextest (e.g. a test filter).
+//!   ClickHouse, FalkorDB, a Kafka-protocol broker), export their `NOVA_TEST_*` URLs, then
+//!   run the whole workspace with cargo-nextest and the doc tests. Extra args go to
+//!   nextest (e.g. a test filter).
 //! - `cargo xtask services up|down|status`: the local backends, for development.
 //! - `cargo xtask gen-deploy [--check]`: regenerate (or check for drift) the deploy/ and
 //!   monitoring/ files generated from the service registry.
@@ -15,6 +16,7 @@
 mod clickhouse;
 mod deploy;
 mod falkordb;
+mod kafka;
 mod services;
 
 use std::path::PathBuf;
@@ -99,7 +101,8 @@ fn test(extra: &[String]) -> Result<(), String> {
         cmd.env("NOVA_TEST_POSTGRES_URL", &urls.postgres)
             .env("NOVA_TEST_REDIS_URL", &urls.redis)
             .env("NOVA_TEST_CLICKHOUSE_URL", &urls.clickhouse)
-            .env("NOVA_TEST_FALKORDB_URL", &urls.falkordb);
+            .env("NOVA_TEST_FALKORDB_URL", &urls.falkordb)
+            .env("NOVA_TEST_KAFKA_BROKERS", &urls.kafka);
         cmd
     };
     if !has_nextest() {

@@ -17,6 +17,7 @@ pub struct Urls {
     pub redis: String,
     pub clickhouse: String,
     pub falkordb: String,
+    pub kafka: String,
 }
 
 impl Urls {
@@ -25,6 +26,7 @@ impl Urls {
         eprintln!("xtask: NOVA_TEST_REDIS_URL={}", self.redis);
         eprintln!("xtask: NOVA_TEST_CLICKHOUSE_URL={}", self.clickhouse);
         eprintln!("xtask: NOVA_TEST_FALKORDB_URL={}", self.falkordb);
+        eprintln!("xtask: NOVA_TEST_KAFKA_BROKERS={}", self.kafka);
     }
 }
 
@@ -172,6 +174,7 @@ pub fn up() -> Result<Urls, String> {
         redis: redis()?,
         clickhouse: crate::clickhouse::url()?,
         falkordb: crate::falkordb::url()?,
+        kafka: crate::kafka::brokers()?,
     })
 }
 
@@ -180,6 +183,7 @@ pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("redis/redis.pid");
     stop_pidfile(&pidfile, "Redis")?;
     crate::falkordb::down()?;
+    crate::kafka::down()?;
     crate::clickhouse::down()
 }
 
@@ -217,5 +221,11 @@ pub fn status() {
         "FalkorDB",
         "127.0.0.1:6390",
         crate::falkordb::status()
+    );
+    eprintln!(
+        "{:<12} {:<16} {}",
+        "Kafka",
+        "127.0.0.1:19092",
+        crate::kafka::status()
     );
 }

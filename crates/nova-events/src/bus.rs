@@ -27,6 +27,20 @@ pub trait EventBus: Send + Sync {
         handler: Arc<dyn EventHandler>,
         shutdown: CancellationToken,
     ) -> Result<(), Error>;
+
+    /// Whether the bus lives outside the outbox tables (a broker). The relay then claims
+    /// its batch with row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) held while it
+    /// publishes, so several relays share the outbox without publishing the same rows.
+    /// The embedded log writes those very rows when it publishes, so it says `false`.
+    fn external(&self) -> bool {
+        false
+    }
+
+    /// Whether the bus's backend answers (a readiness check; the embedded log lives in
+    /// the database, which has its own check).
+    async fn check(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Reacts to one event. Must tolerate seeing the same event twice (see

@@ -44,12 +44,16 @@
 mod bus;
 mod envelope;
 pub mod idempotency;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod log_bus;
 pub mod outbox;
 mod relay;
 
 pub use bus::{EventBus, EventHandler, handler_fn};
 pub use envelope::{DomainEvent, EventEnvelope};
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaBus, KafkaOptions};
 pub use log_bus::{ConsumerOptions, OutboxLogBus};
 pub use outbox::{AppendEvents, DeadLetter, LogEntry, OutboxStore};
 pub use relay::{Relay, RelayOptions, RelayWaker};

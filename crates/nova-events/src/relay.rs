@@ -92,19 +92,30 @@ impl Relay {
 
     /// Publishes one batch; returns how many events it moved.
     pub async fn run_once(&self) -> Result<usize, Error> {
-        let events = self
-            .store
-            .fetch_unpublished(self.options.batch_size)
-            .await?;
-        if events.is_empty() {
-            return Ok(0);
+        let moved = if self.bus.external() {
+            // A broker: claim, publish, mark (several relays may share the outbox).
+            self.store
+                .relay_batch(self.options.batch_size, self.bus.as_ref(), self.clock.now())
+                .await?
+        } else {
+            // The embedded log stamps the rows itself while publishing.
+            let events = self
+                .store
+                .fetch_unpublished(self.options.batch_size)
+                .await?;
+            if events.is_empty() {
+                return Ok(0);
+            }
+            self.bus.publish(&events).await?;
+            let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
+            self.store.mark_published(&ids, self.clock.now()).await?;
+            events.len()
+        };
+        if moved > 0 {
+            metrics::counter!("nova_events_published_total", "service" => self.service.clone())
+                .increment(moved as u64);
         }
-        self.bus.publish(&events).await?;
-        let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
-        self.store.mark_published(&ids, self.clock.now()).await?;
-        metrics::counter!("nova_events_published_total", "service" => self.service.clone())
-            .increment(events.len() as u64);
-        Ok(events.len())
+        Ok(moved)
     }
 
     /// Runs until `shutdown`, then returns after finishing the batch in hand.

@@ -9,7 +9,9 @@
 //! - [`sqlite()`]: a migrated SQLite database file in a temporary directory (WAL, the
 //!   same writer/reader split as production);
 //! - [`redis()`]: the Redis server named by `NOVA_TEST_REDIS_URL` with a unique key prefix,
-//!   whose keys are deleted afterwards.
+//!   whose keys are deleted afterwards;
+//! - [`kafka()`]: the Kafka-protocol broker named by `NOVA_TEST_KAFKA_BROKERS` with a
+//!   unique topic prefix.
 //!
 //! When a variable is unset the backend is skipped with a message — except under
 //! `CI=true`, where a missing or unreachable backend **fails** the test and names the
@@ -28,12 +30,14 @@
 //! // → sqlite::round_trips and postgres::round_trips
 //! ```
 
+mod kafka;
 mod postgres;
 pub mod process;
 mod redis_backend;
 
 use std::path::PathBuf;
 
+pub use kafka::{TestKafka, kafka};
 pub use postgres::{TestPostgres, postgres};
 pub use redis_backend::{TestRedis, redis};
 
@@ -43,6 +47,8 @@ use nova_db::{Db, DbOptions};
 pub const POSTGRES_URL_VAR: &str = "NOVA_TEST_POSTGRES_URL";
 /// Environment variable naming the Redis server for tests.
 pub const REDIS_URL_VAR: &str = "NOVA_TEST_REDIS_URL";
+/// Environment variable naming the Kafka brokers for tests (`host:port[,...]`).
+pub const KAFKA_BROKERS_VAR: &str = "NOVA_TEST_KAFKA_BROKERS";
 
 /// Whether we run under CI (`CI=true`), where missing backends fail instead of skipping.
 pub fn in_ci() -> bool {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use nova_core::{Error, EventId, Timestamp};
 use nova_db::Db;
 
-use crate::EventEnvelope;
+use crate::{EventBus, EventEnvelope};
 
 pub use postgres::{PostgresOutbox, append_postgres};
 pub use sqlite::{SqliteOutbox, append_sqlite};
@@ -50,6 +50,28 @@ pub trait OutboxStore: Send + Sync {
 
     /// Marks events as handed to the bus.
     async fn mark_published(&self, ids: &[EventId], at: Timestamp) -> Result<(), Error>;
+
+    /// Relays one batch to an external `bus`: claims up to `limit` unpublished events,
+    /// publishes them, marks them published; returns how many. A crash between publish
+    /// and mark leaves them unpublished, so they are published again (consumers dedup).
+    ///
+    /// PostgreSQL claims with `FOR UPDATE SKIP LOCKED` inside one transaction, so
+    /// concurrent relays take disjoint batches. SQLite has a single writer and one relay.
+    async fn relay_batch(
+        &self,
+        limit: u32,
+        bus: &dyn EventBus,
+        at: Timestamp,
+    ) -> Result<usize, Error> {
+        let events = self.fetch_unpublished(limit).await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        bus.publish(&events).await?;
+        let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
+        self.mark_published(&ids, at).await?;
+        Ok(events.len())
+    }
 
     /// Gives the events (those that have none yet) the next log positions, in outbox
     /// order, and marks them published. Positions become visible in order: a reader never

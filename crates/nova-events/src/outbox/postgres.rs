@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, Row, dead_letter, envelope, log_entry,
 };
-use crate::EventEnvelope;
+use crate::{EventBus, EventEnvelope};
 
 /// Appends events inside the caller's transaction (one round trip for the batch).
 pub async fn append_postgres(
@@ -88,6 +88,41 @@ impl OutboxStore for PostgresOutbox {
         .await
         .db()?;
         Ok(())
+    }
+
+    async fn relay_batch(
+        &self,
+        limit: u32,
+        bus: &dyn EventBus,
+        at: Timestamp,
+    ) -> Result<usize, Error> {
+        let mut tx = self.pool.begin().await.db()?;
+        // Rows another relay holds are skipped, not waited for: relays share the outbox.
+        // The locks last until the batch is marked; a relay that dies releases them
+        // (rollback) and the batch is published again.
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT event_id, event_type, aggregate_id, occurred_at, payload
+             FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .db()?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let events: Vec<EventEnvelope> = rows.into_iter().map(envelope).collect();
+        bus.publish(&events).await?;
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id.as_uuid()).collect();
+        sqlx::query("UPDATE outbox SET published_at = $2 WHERE event_id = ANY($1)")
+            .bind(&ids)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(events.len())
     }
 
     async fn append_to_log(&self, ids: &[EventId], at: Timestamp) -> Result<u64, Error> {
