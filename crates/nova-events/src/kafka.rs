@@ -15,6 +15,22 @@
 //!   do not auto-create them).
 //! - **Lag**: `nova_events_consumer_lag{service, consumer}` = high watermark minus the
 //!   next offset to handle, summed over the consumer's partitions.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), nova_core::Error> {
+//! use std::sync::Arc;
+//! use nova_events::{CancellationToken, EventBus, EventEnvelope, KafkaBus, KafkaOptions, handler_fn};
+//!
+//! let bus = Arc::new(KafkaBus::new(KafkaOptions::new("127.0.0.1:19092"))?);
+//! let event = EventEnvelope::new("user.registered", "user-1", chrono::Utc::now(), vec![]);
+//! bus.publish(&[event]).await?; // → topic nova.user.v1, key user-1
+//! let handler = handler_fn(|event| async move {
+//!     println!("{} {}", event.event_type, event.id);
+//!     Ok(())
+//! });
+//! bus.consume("welcome-mailer", handler, CancellationToken::new()).await?;
+//! # Ok(()) }
+//! ```
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;

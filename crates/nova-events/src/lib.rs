@@ -14,7 +14,11 @@
 //! The embedded default bus, [`OutboxLogBus`], needs no broker: the outbox table itself is
 //! the durable log. Publishing stamps each event with a gap-free log position, consumers
 //! read by position and persist their offset, so a restart resumes exactly where it
-//! stopped. The Kafka adapter implements the same [`EventBus`] port.
+//! stopped. The Kafka adapter (`KafkaBus`, cargo feature `kafka`; selected by
+//! `KAFKA_BROKERS` in nova-runtime) implements the same [`EventBus`] port: topic per event
+//! family, consumer groups, dead-letter topics. With it, several relays may share one
+//! PostgreSQL outbox (`FOR UPDATE SKIP LOCKED`); per-aggregate order then holds within a
+//! relay's batch, so deployments that need strict per-aggregate order run one relay.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
