@@ -17,6 +17,7 @@ mod clickhouse;
 mod deploy;
 mod falkordb;
 mod kafka;
+mod schema;
 mod services;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("gen-deploy") => deploy::gen_deploy(&args[1..]),
         Some("check-deploy") => deploy::check_deploy(),
+        Some("schema") => schema::schema(&args[1..]),
         Some("services") => match args.get(1).map(String::as_str) {
             Some("up") => services::up().map(|urls| urls.print()),
             Some("down") => services::down(),
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
             _ => Err("usage: cargo xtask services up|down|status".to_owned()),
         },
         _ => Err(
-            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status\n  gen-deploy [--check]  regenerate deploy/ and monitoring/ files from the registry\n  check-deploy          validate deploy/ and monitoring/ with the real tools"
+            "usage: cargo xtask <command>\n  test [nextest args]   start backends, run every test\n  services up|down|status\n  gen-deploy [--check]  regenerate deploy/ and monitoring/ files from the registry\n  check-deploy          validate deploy/ and monitoring/ with the real tools\n  schema [--check]      write (or check for drift) schema.graphql from nova-gateway"
                 .to_owned(),
         ),
     };
@@ -125,6 +127,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         doc.args(["test", "--doc", "--workspace", "--all-features"]);
         run(with_env(doc))?;
         deploy::check_deploy()?;
+        schema::check_schema()?;
     }
     eprintln!("xtask: all tests passed in {:.0?}", started.elapsed());
     Ok(())

@@ -1,0 +1,411 @@
+//! `Mutation`: writes. Each passes the caller's principal to the domain, which decides.
+
+use async_graphql::{Context, ID, Object};
+use nova_core::{PostId, Timestamp, UserId};
+use nova_identity::model::{LoginRequest, RegisterRequest};
+
+use crate::context::{RequestCtx, caller};
+use crate::error::{GqlResult, IntoGql};
+use crate::types::{
+    Account, FollowOutcome, LoginResult, Post, PostInput, ProfileInput, Settings, TokenPair,
+    TotpEnrollment, User, parse_id,
+};
+
+/// The root of writes.
+pub struct MutationRoot;
+
+fn user_arg(id: &ID) -> GqlResult<UserId> {
+    parse_id(id, "userId")
+}
+
+fn post_arg(id: &ID) -> GqlResult<PostId> {
+    parse_id(id, "postId")
+}
+
+async fn created(
+    ctx: &Context<'_>,
+    call: &RequestCtx,
+    post: nova_content::NewPost,
+) -> GqlResult<Post> {
+    let post = call
+        .domains
+        .content
+        .create_post(call.require()?, post)
+        .await
+        .gql()?;
+    crate::types::prime(ctx, std::iter::once(&post)).await?;
+    Ok(Post(post))
+}
+
+#[Object]
+impl MutationRoot {
+    /// Creates an account (rate-limited per attempt and per IP).
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        username: String,
+        password: String,
+    ) -> GqlResult<Account> {
+        let call = caller(ctx)?;
+        let req = RegisterRequest {
+            email,
+            username,
+            password,
+        };
+        let account = call
+            .domains
+            .identity
+            .register(req, &call.request_context())
+            .await
+            .gql()?;
+        Ok(account.into())
+    }
+
+    /// Marks the email verified with the token from the email.
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> GqlResult<bool> {
+        caller(ctx)?
+            .domains
+            .identity
+            .verify_email(&token)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Password login (rate-limited per attempt); may ask for a second factor.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        identifier: String,
+        password: String,
+    ) -> GqlResult<LoginResult> {
+        let call = caller(ctx)?;
+        let req = LoginRequest {
+            identifier,
+            password,
+        };
+        let outcome = call
+            .domains
+            .identity
+            .login(req, &call.request_context())
+            .await
+            .gql()?;
+        Ok(outcome.into())
+    }
+
+    /// Completes a login with a TOTP or recovery code.
+    async fn login_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        challenge: String,
+        code: String,
+    ) -> GqlResult<TokenPair> {
+        let call = caller(ctx)?;
+        let tokens = call
+            .domains
+            .identity
+            .login_two_factor(&challenge, &code, &call.request_context())
+            .await
+            .gql()?;
+        Ok(tokens.into())
+    }
+
+    /// A new token pair for a refresh token (single use).
+    async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<TokenPair> {
+        let call = caller(ctx)?;
+        let tokens = call
+            .domains
+            .identity
+            .refresh(&refresh_token, &call.request_context())
+            .await
+            .gql()?;
+        Ok(tokens.into())
+    }
+
+    /// Ends the caller's session.
+    async fn logout(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        call.domains.identity.logout(call.require()?).await.gql()?;
+        Ok(true)
+    }
+
+    /// Ends every session of the caller; returns how many.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        let call = caller(ctx)?;
+        call.domains
+            .identity
+            .logout_everywhere(call.require()?)
+            .await
+            .gql()
+    }
+
+    /// Starts TOTP enrolment.
+    async fn enroll_totp(&self, ctx: &Context<'_>) -> GqlResult<TotpEnrollment> {
+        let call = caller(ctx)?;
+        let e = call
+            .domains
+            .identity
+            .enroll_totp(call.require()?)
+            .await
+            .gql()?;
+        Ok(TotpEnrollment {
+            secret: e.secret,
+            otpauth_uri: e.otpauth_uri,
+        })
+    }
+
+    /// Confirms TOTP with a current code; returns the recovery codes (shown once).
+    async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> GqlResult<Vec<String>> {
+        let call = caller(ctx)?;
+        call.domains
+            .identity
+            .confirm_totp(call.require()?, &code)
+            .await
+            .gql()
+    }
+
+    /// Turns TOTP off (needs a current or recovery code).
+    async fn disable_totp(&self, ctx: &Context<'_>, code: String) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        call.domains
+            .identity
+            .disable_totp(call.require()?, &code)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Changes the caller's profile.
+    async fn update_profile(&self, ctx: &Context<'_>, input: ProfileInput) -> GqlResult<User> {
+        let call = caller(ctx)?;
+        let profile = call
+            .domains
+            .users
+            .update_profile(call.require()?, input.into_update()?)
+            .await
+            .gql()?;
+        Ok(User(profile))
+    }
+
+    /// Replaces the caller's settings.
+    async fn update_settings(&self, ctx: &Context<'_>, input: Settings) -> GqlResult<Settings> {
+        let call = caller(ctx)?;
+        let settings = call
+            .domains
+            .users
+            .update_settings(call.require()?, input.into())
+            .await
+            .gql()?;
+        Ok(settings.into())
+    }
+
+    /// Follows a user, or asks to when the account is private.
+    async fn follow(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<FollowOutcome> {
+        let call = caller(ctx)?;
+        let outcome = call
+            .domains
+            .social
+            .follow(call.require()?, user_arg(&user_id)?)
+            .await
+            .gql()?;
+        Ok(outcome.into())
+    }
+
+    /// Stops following (or withdraws a request).
+    async fn unfollow(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .unfollow(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Makes a follower stop following the caller.
+    async fn remove_follower(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .remove_follower(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Approves a follow request.
+    async fn approve_follow_request(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .approve_request(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Denies a follow request.
+    async fn deny_follow_request(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .deny_request(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Blocks a user (follows both ways end).
+    async fn block(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .block(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Lifts a block.
+    async fn unblock(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .unblock(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Mutes a user, optionally until a time and optionally only their reposts.
+    async fn mute(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        until: Option<Timestamp>,
+        #[graphql(default = false)] reposts_only: bool,
+    ) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .mute(call.require()?, target, until, reposts_only)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Lifts a mute.
+    async fn unmute(&self, ctx: &Context<'_>, user_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let target = user_arg(&user_id)?;
+        call.domains
+            .social
+            .unmute(call.require()?, target)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Publishes a post (rate-limited per attempt).
+    async fn create_post(&self, ctx: &Context<'_>, input: PostInput) -> GqlResult<Post> {
+        created(ctx, caller(ctx)?, input.into_new_post(None, None)).await
+    }
+
+    /// Replies to a post the caller may see (rate-limited like posts).
+    async fn reply(&self, ctx: &Context<'_>, to: ID, input: PostInput) -> GqlResult<Post> {
+        let to = parse_id(&to, "to")?;
+        created(ctx, caller(ctx)?, input.into_new_post(Some(to), None)).await
+    }
+
+    /// Quotes a post the caller may see (rate-limited like posts).
+    async fn quote(&self, ctx: &Context<'_>, of: ID, input: PostInput) -> GqlResult<Post> {
+        let of = parse_id(&of, "of")?;
+        created(ctx, caller(ctx)?, input.into_new_post(None, Some(of))).await
+    }
+
+    /// Replaces a post's text (its author only).
+    async fn edit_post(&self, ctx: &Context<'_>, post_id: ID, text: String) -> GqlResult<Post> {
+        let call = caller(ctx)?;
+        let post = call
+            .domains
+            .content
+            .edit_post(call.require()?, post_arg(&post_id)?, &text)
+            .await
+            .gql()?;
+        Ok(Post(post))
+    }
+
+    /// Deletes a post (its author only).
+    async fn delete_post(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains
+            .content
+            .delete_post(call.require()?, id)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Likes; `false` if already liked.
+    async fn like(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains.content.like(call.require()?, id).await.gql()
+    }
+
+    /// Unlikes; `false` if not liked.
+    async fn unlike(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains.content.unlike(call.require()?, id).await.gql()
+    }
+
+    /// Bookmarks; `false` if already bookmarked.
+    async fn bookmark(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains
+            .content
+            .bookmark(call.require()?, id)
+            .await
+            .gql()
+    }
+
+    /// Removes a bookmark; `false` if there was none.
+    async fn unbookmark(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains
+            .content
+            .unbookmark(call.require()?, id)
+            .await
+            .gql()
+    }
+
+    /// Reposts; `false` if already reposted.
+    async fn repost(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains.social.repost(call.require()?, id).await.gql()
+    }
+
+    /// Undoes a repost; `false` if there was none.
+    async fn unrepost(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = post_arg(&post_id)?;
+        call.domains
+            .social
+            .unrepost(call.require()?, id)
+            .await
+            .gql()
+    }
+}

@@ -1,0 +1,135 @@
+//! `Query`: reads.
+
+use async_graphql::{Context, ID, Object};
+use nova_core::{Error, PostId, UserId};
+
+use crate::context::{caller, loaders};
+use crate::error::{GqlResult, IntoGql};
+use crate::paging::PageRequest;
+use crate::types::{
+    FeedConnection, FeedMode, Post, TrendingItem, User, Viewer, load_user, parse_id,
+};
+
+/// The root of reads.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The signed-in caller (`UNAUTHENTICATED` without a token).
+    async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<Viewer> {
+        Ok(Viewer(caller(ctx)?.require()?.clone()))
+    }
+
+    /// A user by `id` or `username` (exactly one). Missing, deactivated and blocked
+    /// (either way) users are all `NOT_FOUND`.
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        username: Option<String>,
+    ) -> GqlResult<User> {
+        let user_id: UserId = match (id, username) {
+            (Some(id), None) => parse_id(&id, "id")?,
+            (None, Some(name)) => {
+                let call = caller(ctx)?;
+                call.domains
+                    .users
+                    .profile_by_username(&name)
+                    .await
+                    .gql()?
+                    .user_id
+            }
+            _ => return Err(Error::invalid("id", "give exactly one of id and username")).gql(),
+        };
+        load_user(ctx, user_id)
+            .await?
+            .ok_or_else(Error::not_found)
+            .gql()
+    }
+
+    /// A post the viewer may see; `NOT_FOUND` otherwise, exactly like a missing id.
+    async fn post(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Post> {
+        let id: PostId = parse_id(&id, "id")?;
+        loaders(ctx)?
+            .posts
+            .load_one(id)
+            .await?
+            .map(Post)
+            .ok_or_else(Error::not_found)
+            .gql()
+    }
+
+    /// The caller's home feed.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn home_feed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "FeedMode::Chronological")] mode: FeedMode,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<FeedConnection> {
+        let req = PageRequest::new(first, after.as_deref())?;
+        let call = caller(ctx)?;
+        let page = call
+            .domains
+            .feed
+            .home(
+                call.require()?,
+                mode.into(),
+                req.fetch(),
+                req.after.as_deref(),
+            )
+            .await
+            .gql()?;
+        FeedConnection::from_page(ctx, &req, page).await
+    }
+
+    /// What the caller missed since their last visit, ranked (one page).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn catch_up(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<FeedConnection> {
+        let req = PageRequest::new(first, None)?;
+        let call = caller(ctx)?;
+        let page = call
+            .domains
+            .feed
+            .catch_up(call.require()?, req.fetch())
+            .await
+            .gql()?;
+        FeedConnection::from_page(ctx, &req, page).await
+    }
+
+    /// Trending posts for discovery (signed in or not).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn explore_feed(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<FeedConnection> {
+        let req = PageRequest::new(first, after.as_deref())?;
+        let call = caller(ctx)?;
+        let page = call
+            .domains
+            .feed
+            .explore(call.principal.as_ref(), req.fetch(), req.after.as_deref())
+            .await
+            .gql()?;
+        FeedConnection::from_page(ctx, &req, page).await
+    }
+
+    /// What is trending in `scope` (`global`, `lang:en`, `region:US`); with a `window`
+    /// (`1h`, `24h`, `7d`, as configured) the most engaged-with entities in it instead.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
+    async fn trending(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "global")] scope: String,
+        window: Option<String>,
+        #[graphql(default = 10)] first: i32,
+    ) -> GqlResult<Vec<TrendingItem>> {
+        if !(1..=100).contains(&first) {
+            return Err(Error::invalid("first", "must be 1–100")).gql();
+        }
+        crate::types::trending(ctx, &scope, window.as_deref(), first as usize).await
+    }
+}

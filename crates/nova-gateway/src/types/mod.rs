@@ -1,0 +1,25 @@
+//! The schema's object, input and enum types.
+
+mod account;
+mod enums;
+mod feed;
+mod post;
+mod user;
+
+pub(crate) use account::*;
+pub(crate) use enums::*;
+pub(crate) use feed::*;
+pub(crate) use post::*;
+pub(crate) use user::*;
+
+use async_graphql::ID;
+use nova_core::Error;
+
+use crate::error::{GqlResult, IntoGql};
+
+/// Parses an `ID` argument into a typed id (`InvalidArgument` naming `field`).
+pub(crate) fn parse_id<T: std::str::FromStr>(id: &ID, field: &str) -> GqlResult<T> {
+    id.parse::<T>()
+        .map_err(|_| Error::invalid(field, "not a valid id"))
+        .gql()
+}

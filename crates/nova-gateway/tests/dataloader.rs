@@ -1,0 +1,131 @@
+//! DataLoaders: a page of 50 posts with their authors, the authors' counts and "viewer
+//! follows author" costs a fixed handful of domain calls, not one per post.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+
+use serde_json::json;
+
+const PAGE: &str = r#"
+query Page($first: Int!) {
+  homeFeed(first: $first) {
+    edges {
+      cursor
+      reason
+      node {
+        id
+        text
+        hashtags
+        viewerFollowsAuthor
+        author { id username followerCount followingCount viewerFollows }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}"#;
+
+#[tokio::test]
+async fn a_page_of_50_posts_costs_a_bounded_number_of_domain_calls() {
+    let world = common::World::new().await;
+    let (viewer, token) = world.user("viewer").await;
+    let mut authors = Vec::new();
+    for i in 0..10 {
+        let (author, _) = world.user(&format!("author{i}")).await;
+        world.social.follow(&viewer, author.user_id).await.unwrap();
+        authors.push(author);
+    }
+    for round in 0..6 {
+        for (i, author) in authors.iter().enumerate() {
+            world
+                .post(author, &format!("post {round} by {i} #round{round}"))
+                .await;
+        }
+    }
+
+    world.calls.reset();
+    let answer = world.gql(Some(&token), PAGE, json!({ "first": 50 })).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let edges = answer["data"]["homeFeed"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 50);
+    for edge in edges {
+        let node = &edge["node"];
+        assert_eq!(node["viewerFollowsAuthor"], true, "{node}");
+        assert_eq!(node["author"]["viewerFollows"], true);
+        assert_eq!(node["author"]["followerCount"], 1);
+    }
+    assert_eq!(answer["data"]["homeFeed"]["pageInfo"]["hasNextPage"], true);
+
+    let calls = world.calls.snapshot();
+    // One feed page, and per kind of data one batched call per loader tick: the 10
+    // distinct authors in one profile batch (plus its block check), one relationship
+    // batch, one counts batch (plus privacy); posts came hydrated with the page. A slow
+    // (debug, loaded) machine may split a kind over two ticks; never per post.
+    assert_eq!(world.calls.get("FeedApi::home"), 1, "{calls:?}");
+    for batched in [
+        "UserApi::profiles",
+        "SocialApi::can_interact_many",
+        "GraphApi::relationships",
+        "GraphApi::counts",
+        "UserApi::privacy",
+    ] {
+        let n = world.calls.get(batched);
+        assert!((1..=2).contains(&n), "{batched}: {calls:?}");
+    }
+    assert_eq!(world.calls.get("ContentApi::posts"), 0, "{calls:?}");
+    assert_eq!(world.calls.get("ContentApi::post"), 0, "{calls:?}");
+    assert!(world.calls.total() <= 11, "{calls:?}");
+
+    // The next page resumes after the cursor without repeating a post.
+    let end = answer["data"]["homeFeed"]["pageInfo"]["endCursor"].clone();
+    let next = world
+        .gql(
+            Some(&token),
+            "query($after: String) { homeFeed(first: 50, after: $after) { edges { node { id } } pageInfo { hasNextPage } } }",
+            json!({ "after": end }),
+        )
+        .await;
+    let rest = next["data"]["homeFeed"]["edges"].as_array().unwrap();
+    assert_eq!(rest.len(), 10, "{next}");
+    let first_ids: Vec<_> = edges.iter().map(|e| &e["node"]["id"]).collect();
+    assert!(rest.iter().all(|e| !first_ids.contains(&&e["node"]["id"])));
+    assert_eq!(next["data"]["homeFeed"]["pageInfo"]["hasNextPage"], false);
+}
+
+#[tokio::test]
+async fn the_same_user_and_post_in_many_places_are_loaded_once() {
+    let world = common::World::new().await;
+    let (author, token) = world.user("author").await;
+    let root = world.post(&author, "root").await;
+    for i in 0..20 {
+        world
+            .post_with(
+                &author,
+                nova_content::NewPost {
+                    text: format!("reply {i}"),
+                    reply_to: Some(root),
+                    ..Default::default()
+                },
+            )
+            .await;
+    }
+    world.calls.reset();
+    let answer = world
+        .gql(
+            Some(&token),
+            "query($id: ID!) { post(id: $id) { replies(first: 20) { edges { node { author { username } root { id author { username } } replyTo { id } } } } } }",
+            json!({ "id": root.to_string() }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let edges = answer["data"]["post"]["replies"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(edges.len(), 20);
+    let calls = world.calls.snapshot();
+    // post(id) loads the root (1 batch), the thread is 1 call; every `root` and
+    // `replyTo` is that same cached post, every author the same cached user.
+    assert_eq!(world.calls.get("ContentApi::posts"), 1, "{calls:?}");
+    assert_eq!(world.calls.get("ContentApi::thread"), 1, "{calls:?}");
+    assert_eq!(world.calls.get("UserApi::profiles"), 1, "{calls:?}");
+}
