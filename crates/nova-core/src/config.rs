@@ -113,6 +113,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         "comma-separated Kafka bootstrap servers; unset: in-process event log",
         None,
     ),
+    var(
+        "TRENDING_SNAPSHOT_INTERVAL_SECS",
+        "seconds between trending snapshots to SQL (one more is written on shutdown)",
+        Some("60"),
+    ),
+    var(
+        "RANKING_MODEL_PATH",
+        "ranking model: LightGBM .txt, XGBoost .json or linear .toml; unset: the built-in logistic model",
+        None,
+    ),
 ];
 
 /// Where a value came from (for error messages).

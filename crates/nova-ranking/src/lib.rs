@@ -65,6 +65,7 @@
 pub mod api;
 pub mod features;
 pub mod gbdt;
+pub mod grpc;
 pub mod lightgbm;
 pub mod linear;
 pub mod model;
@@ -72,6 +73,7 @@ pub mod ranker;
 pub mod rerank;
 pub mod scorer;
 pub mod service;
+pub mod setup;
 pub mod store;
 pub mod xgboost;
 

@@ -1,7 +1,7 @@
 //! The trending API, as other domains and the gateway see it.
 
 use async_trait::async_trait;
-use nova_core::Error;
+use nova_core::{Error, Principal};
 
 use crate::model::{Engagement, EntityKey, Ranked, ReviewState, Scope, Trend};
 
@@ -17,8 +17,14 @@ pub trait TrendingApi: Send + Sync {
     /// The most engaged-with entities in `scope` and `window` now.
     async fn top(&self, scope: Scope, window: &str, limit: usize) -> Result<Vec<Ranked>, Error>;
 
-    /// A moderator approves or hides an entity (persisted at once).
-    async fn review(&self, entity: EntityKey, state: ReviewState) -> Result<(), Error>;
+    /// A moderator approves or hides an entity (persisted at once). `PermissionDenied`
+    /// unless `by` holds the `admin` or `moderator` scope.
+    async fn review(
+        &self,
+        by: &Principal,
+        entity: EntityKey,
+        state: ReviewState,
+    ) -> Result<(), Error>;
 
     /// Engagement velocity (weighted events per hour) of an entity, for ranking.
     async fn velocity(&self, entity: EntityKey) -> Result<f64, Error>;

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use nova_core::{Error, SharedClock};
+use nova_core::{Error, ErrorKind, Principal, SharedClock};
 
 use crate::api::TrendingApi;
 use crate::config::TrendingConfig;
@@ -79,7 +79,15 @@ impl TrendingApi for TrendingService {
         self.engine()?.top(&scope, window, limit, now)
     }
 
-    async fn review(&self, entity: EntityKey, state: ReviewState) -> Result<(), Error> {
+    async fn review(
+        &self,
+        by: &Principal,
+        entity: EntityKey,
+        state: ReviewState,
+    ) -> Result<(), Error> {
+        if !may_review(by) {
+            return Err(Error::from_kind(ErrorKind::PermissionDenied));
+        }
         self.store
             .set_review(entity, state, None, self.clock.now())
             .await?;
@@ -91,4 +99,9 @@ impl TrendingApi for TrendingService {
         let now = self.clock.now();
         Ok(self.engine()?.velocity(&entity, now))
     }
+}
+
+/// Who may review trends: principals with the `admin` or `moderator` scope.
+pub fn may_review(by: &Principal) -> bool {
+    by.has_scope("admin") || by.has_scope("moderator")
 }

@@ -33,8 +33,97 @@ fn like_event(actor: Uuid, post: Uuid, tags: &[&str], lang: &str, at: Timestamp)
     EventEnvelope::new("post.liked", post.to_string(), at, payload.encode_to_vec())
 }
 
+fn moderator() -> nova_core::Principal {
+    let id = nova_core::UserId::new();
+    let mut p = nova_core::Principal::user(id, nova_core::SessionId::from(id.as_uuid()));
+    p.scopes.push("moderator".into());
+    p
+}
+
 mod suite {
     use super::*;
+
+    /// The periodic task saves snapshots on its own and once more on shutdown; a new
+    /// instance restores the same top-K.
+    pub async fn periodic_snapshots_restore_the_same_top_k(db: nova_db::Db) {
+        let store = nova_trending::store::store(&db);
+        let clock = Arc::new(ManualClock::new(t(0)));
+        let shared: SharedClock = clock.clone();
+        let service = Arc::new(
+            TrendingService::start(TrendingConfig::default(), store.clone(), shared.clone())
+                .await
+                .unwrap(),
+        );
+        let stop = nova_events::CancellationToken::new();
+        let task = nova_trending::setup::spawn_snapshots(
+            service.clone(),
+            Duration::from_millis(50),
+            stop.clone(),
+        );
+        let consumer = EngagementConsumer::new(service.clone());
+        for i in 0..30 {
+            let tag = format!("tag{}", i % 7);
+            let ev = like_event(
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                &[tag.as_str()],
+                "pt",
+                t(60 * i),
+            );
+            consumer.handle(&ev).await.unwrap();
+        }
+        clock.set(t(3_600));
+        let before = service.top(Scope::Global, "24h", 20).await.unwrap();
+        assert!(before.len() >= 7, "{before:?}");
+        // Wait for a periodic snapshot holding everything.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let rows = store.load().await.unwrap().rows.len();
+            if rows >= before.len() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no periodic snapshot ({rows} rows)"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let restored =
+            TrendingService::start(TrendingConfig::default(), store.clone(), shared.clone())
+                .await
+                .unwrap();
+        let after = restored.top(Scope::Global, "24h", 20).await.unwrap();
+        assert_eq!(
+            before.iter().map(|r| r.entity).collect::<Vec<_>>(),
+            after.iter().map(|r| r.entity).collect::<Vec<_>>()
+        );
+        for (a, b) in before.iter().zip(&after) {
+            assert!((a.log_score - b.log_score).abs() < 1e-9);
+        }
+
+        stop.cancel();
+        task.await.unwrap();
+
+        // With an hour between ticks, only the shutdown snapshot can hold a late event.
+        let stop = nova_events::CancellationToken::new();
+        let task = nova_trending::setup::spawn_snapshots(
+            service.clone(),
+            Duration::from_secs(3_600),
+            stop.clone(),
+        );
+        let late = like_event(Uuid::now_v7(), Uuid::now_v7(), &["late"], "", t(3_600));
+        consumer.handle(&late).await.unwrap();
+        stop.cancel();
+        task.await.unwrap();
+        let restored = TrendingService::start(TrendingConfig::default(), store.clone(), shared)
+            .await
+            .unwrap();
+        let top = restored.top(Scope::Global, "24h", 50).await.unwrap();
+        assert!(
+            top.iter().any(|r| r.entity == EntityKey::hashtag("late")),
+            "{top:?}"
+        );
+    }
 
     pub async fn snapshots_survive_a_restart(db: nova_db::Db) {
         let store = nova_trending::store::store(&db);
@@ -81,7 +170,7 @@ mod suite {
         clock.set(t(86_400));
         let rust = EntityKey::hashtag("rust");
         service
-            .review(EntityKey::post(post), ReviewState::Hidden)
+            .review(&moderator(), EntityKey::post(post), ReviewState::Hidden)
             .await
             .unwrap();
         let trends = service.trends(Scope::Global, 10).await.unwrap();
@@ -134,7 +223,11 @@ mod suite {
     }
 }
 
-nova_testkit::db_conformance_suite!(suite: snapshots_survive_a_restart, reviews_and_labels);
+nova_testkit::db_conformance_suite!(
+    suite: snapshots_survive_a_restart,
+    reviews_and_labels,
+    periodic_snapshots_restore_the_same_top_k
+);
 
 async fn share_between_replicas(sets: Arc<dyn nova_kv::SortedSets>) {
     let config = TrendingConfig::default();
