@@ -109,6 +109,11 @@ pub fn brokers() -> Result<String, String> {
     if ping(ADDR) {
         return Ok(ADDR.to_owned());
     }
+    if accepts(ADDR) {
+        // Something listens (a broker starting up, or busy): wait rather than start a
+        // second one that cannot bind.
+        return wait(ADDR).map(|()| ADDR.to_owned());
+    }
     let bin = binary()?;
     let dir = crate::cache_dir().join("kafka");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -133,17 +138,32 @@ pub fn brokers() -> Result<String, String> {
         .stderr(err)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let _ = std::fs::write(dir.join("tansu.pid"), child.id().to_string());
+    let mut child = child;
+    wait(ADDR).map_err(|e| format!("{e} (log: {})", dir.join("tansu.log").display()))?;
+    // Another xtask may have won the race for the port: record our broker only if it runs.
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = std::fs::write(dir.join("tansu.pid"), child.id().to_string());
+    }
+    Ok(ADDR.to_owned())
+}
+
+/// Whether anything accepts TCP connections on `addr`.
+fn accepts(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+}
+
+/// Waits up to 30 s for the broker on `addr` to answer.
+fn wait(addr: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if ping(ADDR) {
-            return Ok(ADDR.to_owned());
+        if ping(addr) {
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(format!(
-        "tansu did not answer on {ADDR} within 30 s (log: {})",
-        dir.join("tansu.log").display()
+        "the Kafka broker on {addr} did not answer within 30 s"
     ))
 }
 

@@ -286,7 +286,14 @@ impl KafkaBus {
         loop {
             let next = tokio::time::timeout_at(deadline, reader.recv()).await;
             let Ok(message) = next else { break };
-            let message = message.map_err(|e| kafka_err("reading dead letters", e))?;
+            let message = match message {
+                Ok(message) => message,
+                // No dead-letter topic yet: nothing was dead-lettered (so far).
+                Err(KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+                    continue;
+                }
+                Err(e) => return Err(kafka_err("reading dead letters", e)),
+            };
             if header(&message, HEADER_CONSUMER).as_deref() != Some(consumer) {
                 continue;
             }
