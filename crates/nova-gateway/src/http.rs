@@ -162,11 +162,11 @@ async fn graphql(State(gateway): Shared, request: Request) -> Response {
         }
     };
     let max_batch = gateway.options.query.max_batch;
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.len() > max_batch || requests.is_empty() {
-            let error = query_rejected(format!("a batch holds 1–{max_batch} operations"));
-            return refuse(StatusCode::BAD_REQUEST, error);
-        }
+    if let BatchRequest::Batch(requests) = &batch
+        && (requests.len() > max_batch || requests.is_empty())
+    {
+        let error = query_rejected(format!("a batch holds 1–{max_batch} operations"));
+        return refuse(StatusCode::BAD_REQUEST, error);
     }
     let response = gateway.schema.execute_batch(batch.data(caller)).await;
     GraphQLResponse::from(response).into_response()

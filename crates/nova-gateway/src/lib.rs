@@ -64,6 +64,9 @@ pub use ports::{Notification, NotificationSource, TrendLabels};
 pub type NovaSchema =
     Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
+/// Builds the domains to call for one bearer token (per-token gRPC clients).
+pub type WithToken = Arc<dyn Fn(&Domains, &str) -> Domains + Send + Sync>;
+
 /// Every domain the gateway speaks to, as its API trait.
 #[derive(Clone)]
 pub struct Domains {
@@ -92,7 +95,7 @@ pub struct Domains {
     pub trend_labels: Option<Arc<dyn TrendLabels>>,
     /// For deployments whose domain clients forward the caller's token (gRPC clients
     /// built `with_token`): the domains to use for one bearer token.
-    pub with_token: Option<Arc<dyn Fn(&Domains, &str) -> Domains + Send + Sync>>,
+    pub with_token: Option<WithToken>,
 }
 
 /// The schema over `domains` with `options`' limits (introspection off in production).

@@ -272,7 +272,6 @@ impl PostInput {
             reply_policy: self.reply_policy.into(),
             quotes_allowed: self.quotes_allowed,
             idempotency_key: self.idempotency_key,
-            ..NewPost::default()
         }
     }
 }

@@ -185,7 +185,7 @@ async fn relationship(
     ctx: &Context<'_>,
     user: UserId,
 ) -> GqlResult<Option<nova_graph::Relationship>> {
-    Ok(loaders(ctx)?.relationships.load_one(user).await?)
+    loaders(ctx)?.relationships.load_one(user).await
 }
 
 /// A page of users.

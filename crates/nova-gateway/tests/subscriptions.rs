@@ -1,0 +1,148 @@
+//! Subscriptions over a real WebSocket (`graphql-transport-ws`): the token comes in
+//! `connection_init`, new posts in the caller's home feed arrive as `next` messages, and
+//! a subscription without a token is refused with `UNAUTHENTICATED`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn serve(world: &common::World) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = world.router.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+async fn connect(addr: std::net::SocketAddr, init: Value) -> Socket {
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": init });
+    socket.send(Message::text(init.to_string())).await.unwrap();
+    socket
+}
+
+/// The next JSON message that is not a keep-alive.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] != "ping" && value["type"] != "ka" {
+                return value;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn new_posts_in_the_home_feed_are_pushed() {
+    let world = common::World::new().await;
+    let (alice, _) = world.user("alice").await;
+    let (bob, b_token) = world.user("bob").await;
+    world.social.follow(&bob, alice.user_id).await.unwrap();
+    // Bob has read his feed once (fan-out only feeds timelines that exist).
+    let feed = world
+        .gql(
+            Some(&b_token),
+            "{ homeFeed { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert!(feed["errors"].is_null(), "{feed}");
+
+    let addr = serve(&world).await;
+    let mut socket = connect(
+        addr,
+        json!({ "Authorization": format!("Bearer {b_token}") }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": { "query": "subscription { homeFeedPosts { id text author { username } } }" },
+    });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    // The subscription is live once the feed's pub/sub has a subscriber; fan out until
+    // the first post arrives.
+    let mut pushed = None;
+    for i in 0..50 {
+        let id = world.post(&alice, &format!("hello #{i}")).await;
+        world.feed.fan_out(id, alice.user_id).await.unwrap();
+        if let Ok(message) =
+            tokio::time::timeout(Duration::from_millis(200), next(&mut socket)).await
+        {
+            pushed = Some((id, message));
+            break;
+        }
+    }
+    let (id, message) = pushed.expect("a pushed post");
+    assert_eq!(message["type"], "next", "{message}");
+    let post = &message["payload"]["data"]["homeFeedPosts"];
+    assert_eq!(post["id"], id.to_string(), "{message}");
+    assert_eq!(post["author"]["username"], "alice");
+}
+
+#[tokio::test]
+async fn subscriptions_need_a_token() {
+    let world = common::World::new().await;
+    let addr = serve(&world).await;
+    let mut socket = connect(addr, json!({})).await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": { "query": "subscription { homeFeedPosts { id } }" },
+    });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    let message = next(&mut socket).await;
+    let errors = if message["type"] == "error" {
+        message["payload"].clone()
+    } else {
+        message["payload"]["errors"].clone()
+    };
+    assert_eq!(
+        errors[0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{message}"
+    );
+
+    // A bad token is refused at connection time.
+    let mut socket = connect(addr, json!({ "Authorization": "Bearer forged" })).await;
+    let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .unwrap();
+    let refused = match message {
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => true,
+        Some(Ok(Message::Text(text))) => text.contains("error") || text.contains("UNAUTH"),
+        Some(Ok(_)) => false,
+    };
+    assert!(refused);
+}
