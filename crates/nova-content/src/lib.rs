@@ -17,7 +17,11 @@
 //! - events through the outbox: `post.created`, `comment.created`, `post.edited`,
 //!   `post.deleted`, `like.created`, `like.removed`;
 //! - client idempotency keys: the same key twice creates one post, a different body with
-//!   the same key is a conflict.
+//!   the same key is a conflict;
+//! - group commit: posts created at the same time share one write transaction (each
+//!   with its rows and events; nothing is acknowledged before it commits);
+//! - [`grpc`]: the API over the network (`ContentGrpcServer`, `ContentGrpcClient`), the
+//!   client also answering social's `PostAccess` for reposts.
 //!
 //! ```
 //! use nova_content::facets::{extract, hashtags};
@@ -28,7 +32,9 @@
 
 pub mod api;
 pub mod audience;
+mod batch;
 pub mod facets;
+pub mod grpc;
 pub mod http;
 pub mod model;
 mod service;

@@ -17,9 +17,10 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::api::ContentApi;
 use crate::audience::{Audience, AuthorAccess};
+use crate::batch::PostWriter;
 use crate::facets::{self, FacetKind};
 use crate::model::{Edit, NewPost, Post, ReplyPolicy, Visibility};
-use crate::store::{AuthorScope, ContentStore, PostRow, TimelineKind};
+use crate::store::{AuthorScope, ContentStore, PostInsert, PostRow, TimelineKind};
 
 /// Limits.
 #[derive(Debug, Clone)]
@@ -45,6 +46,7 @@ impl Default for ContentConfig {
 /// The content service.
 pub struct ContentService {
     store: Arc<dyn ContentStore>,
+    writer: PostWriter,
     audience: Arc<dyn Audience>,
     cursors: CursorCodec,
     clock: SharedClock,
@@ -60,6 +62,7 @@ impl ContentService {
         cursors: CursorCodec,
     ) -> Self {
         Self {
+            writer: PostWriter::new(store.clone()),
             store,
             audience,
             cursors,
@@ -375,19 +378,21 @@ impl ContentApi for ContentService {
                 .visible_row(Some(me), parent_id)
                 .await
                 .map_err(|_| Error::invalid("reply_to", "no such post"))?;
-            let access = self.audience.access(Some(me), &[parent.author_id]).await?;
-            let mentioned = self
-                .store
-                .mentions(&[parent.id])
-                .await?
-                .contains(&(parent.id, me));
+            // Only the policy in force is asked about (one look-up, or none).
             let allowed = parent.author_id == me
                 || match ReplyPolicy::parse(&parent.reply_policy) {
                     ReplyPolicy::Everyone => true,
-                    ReplyPolicy::Following => {
-                        access.first().is_some_and(|a| a.author_follows_viewer)
-                    }
-                    ReplyPolicy::Mentioned => mentioned,
+                    ReplyPolicy::Following => self
+                        .audience
+                        .access(Some(me), &[parent.author_id])
+                        .await?
+                        .first()
+                        .is_some_and(|a| a.author_follows_viewer),
+                    ReplyPolicy::Mentioned => self
+                        .store
+                        .mentions(&[parent.id])
+                        .await?
+                        .contains(&(parent.id, me)),
                     ReplyPolicy::Nobody => false,
                 };
             if !allowed {
@@ -462,11 +467,15 @@ impl ContentApi for ContentService {
         if row.reply_to.is_some() {
             outbox.push(self.event("comment.created", row.id, &payload));
         }
-        match self
-            .store
-            .insert_post(&row, &mentions, &tags, &outbox)
-            .await
-        {
+        // Just created: nobody has liked or bookmarked it yet, no need to ask.
+        let post = view(row.clone(), &[], &[]);
+        let insert = PostInsert {
+            row,
+            mentions,
+            hashtags: tags,
+            events: outbox,
+        };
+        match self.writer.insert(insert).await {
             // A concurrent request with the same key won: answer like a repeat.
             Err(e) if e.kind() == &ErrorKind::Conflict && new.idempotency_key.is_some() => {
                 return self.create_post(principal, new).await;
@@ -474,7 +483,7 @@ impl ContentApi for ContentService {
             other => other?,
         }
         self.wake();
-        Ok(self.views(Some(me), vec![row]).await?.remove(0))
+        Ok(post)
     }
 
     async fn post(&self, viewer: Option<&Principal>, id: PostId) -> Result<Post> {

@@ -626,6 +626,63 @@ mod suite {
         );
     }
 
+    /// Posts created at once share write transactions (group commit), yet each caller
+    /// gets its own answer: one bad post in a batch fails alone, and every post that
+    /// was acknowledged is stored with its `post.created` event.
+    pub async fn concurrent_creations_commit_together_and_fail_alone(db: Db) {
+        let w = world(db.clone());
+        let ann = w.user("batch").await;
+        let ghost = Principal::user(UserId::new(), nova_core::SessionId::new());
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let content = w.content.clone();
+                let author = if i == 30 { ghost.clone() } else { ann.clone() };
+                let new = NewPost {
+                    idempotency_key: (i % 20 == 0).then(|| "same-key".to_owned()),
+                    ..text(&format!("post {i} #batch"))
+                };
+                tokio::spawn(async move { (i, content.create_post(&author, new).await) })
+            })
+            .collect();
+        let mut created = Vec::new();
+        let (mut keyed, mut conflicts) = (Vec::new(), 0);
+        for t in tasks {
+            let (i, result) = t.await.unwrap();
+            match (i, result) {
+                (30, result) => assert!(result.is_err(), "an author without an account"),
+                (i, Ok(post)) if i % 20 == 0 => keyed.push(post.id),
+                (i, Err(e)) if i % 20 == 0 => {
+                    assert_eq!(e.kind(), &ErrorKind::Conflict, "{e:?}");
+                    conflicts += 1;
+                }
+                (_, result) => created.push(result.unwrap().id),
+            }
+        }
+        // Three bodies under one key: one post, the other two conflict.
+        assert_eq!((keyed.len(), conflicts), (1, 2));
+        created.extend(keyed);
+        assert_eq!(
+            created.len(),
+            60 - 1 - 2,
+            "all but the ghost's and the two conflicts"
+        );
+        let stored = w.content.posts(None, &created).await.unwrap();
+        assert_eq!(stored.len(), created.len());
+        let events = outbox::store(&db).fetch_unpublished(1000).await.unwrap();
+        let mut announced: Vec<String> = events
+            .iter()
+            .filter(|e| e.event_type == "post.created")
+            .map(|e| e.aggregate_id.clone())
+            .collect();
+        announced.sort();
+        let mut expected: Vec<String> = created.iter().map(ToString::to_string).collect();
+        expected.sort();
+        assert_eq!(
+            announced, expected,
+            "one event per stored post, none for failures"
+        );
+    }
+
     /// Paging an author's timeline while they keep posting: no duplicates, no gaps.
     pub async fn pages_have_no_gaps_or_duplicates_while_posts_arrive(db: Db) {
         let w = world(db);
@@ -692,5 +749,6 @@ nova_testkit::db_conformance_suite!(suite:
     concurrent_likes_keep_exact_counts,
     edits_keep_history_and_deletes_leave_tombstones,
     idempotency_keys_create_once,
+    concurrent_creations_commit_together_and_fail_alone,
     pages_have_no_gaps_or_duplicates_while_posts_arrive,
 );

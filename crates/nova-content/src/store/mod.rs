@@ -59,6 +59,19 @@ pub struct PostRow {
     pub request_hash: Option<Vec<u8>>,
 }
 
+/// A post to insert and what is written with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostInsert {
+    /// The row.
+    pub row: PostRow,
+    /// Resolved mentions.
+    pub mentions: Vec<UserId>,
+    /// Hashtags (lowercased, deduplicated).
+    pub hashtags: Vec<String>,
+    /// Its outbox events.
+    pub events: Vec<EventEnvelope>,
+}
+
 /// Which of an author's posts a timeline shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimelineKind {
@@ -82,15 +95,10 @@ pub struct AuthorScope {
 /// Content storage.
 #[async_trait]
 pub trait ContentStore: Send + Sync {
-    /// Inserts a post with its mentions and hashtags; bumps the parent's reply count and
-    /// the quoted post's quote count in the same transaction.
-    async fn insert_post(
-        &self,
-        row: &PostRow,
-        mentions: &[UserId],
-        hashtags: &[String],
-        events: &[EventEnvelope],
-    ) -> Result<()>;
+    /// Inserts posts with their mentions, hashtags and events, all in one transaction
+    /// (all or nothing); bumps each parent's reply count and each quoted post's quote
+    /// count in it. A reused idempotency key is `Conflict`.
+    async fn insert_posts(&self, posts: &[PostInsert]) -> Result<()>;
     /// The author's post created with `key`.
     async fn by_idempotency_key(&self, author: UserId, key: &str) -> Result<Option<PostRow>>;
     /// Posts by id (any order; missing ones absent), one query.

@@ -6,7 +6,7 @@ use nova_db::{Db, DbResultExt, is_unique_violation, on_db};
 use nova_events::{AppendEvents, EventEnvelope};
 use sqlx::QueryBuilder;
 
-use super::{AuthorScope, ContentStore, PostRow, TimelineKind};
+use super::{AuthorScope, ContentStore, PostInsert, PostRow, TimelineKind};
 use crate::model::Edit;
 
 const COLUMNS: &str = "id, author_id, text, facets, media, language, visibility, content_warning, \
@@ -34,6 +34,23 @@ fn idempotency_conflict(err: sqlx::Error) -> Error {
     }
 }
 
+/// Posts per multi-row INSERT (20 columns, 17 bound: far under both engines' limits).
+const POSTS_PER_INSERT: usize = 100;
+/// Rows per multi-row INSERT of two-column pairs (mentions, hashtags).
+const PAIRS_PER_INSERT: usize = 1000;
+
+/// How often each id occurs, in first-seen order.
+fn counts(ids: impl Iterator<Item = PostId>) -> Vec<(PostId, i64)> {
+    let mut out: Vec<(PostId, i64)> = Vec::new();
+    for id in ids {
+        match out.iter_mut().find(|(p, _)| *p == id) {
+            Some((_, n)) => *n += 1,
+            None => out.push((id, 1)),
+        }
+    }
+    out
+}
+
 /// `IN (...)` over ids.
 fn push_ids<'a, DB: sqlx::Database>(q: &mut QueryBuilder<'a, DB>, ids: &'a [PostId])
 where
@@ -49,71 +66,88 @@ where
 
 #[async_trait]
 impl ContentStore for SqlContentStore {
-    async fn insert_post(
-        &self,
-        r: &PostRow,
-        mentions: &[UserId],
-        hashtags: &[String],
-        events: &[EventEnvelope],
-    ) -> Result<()> {
+    async fn insert_posts(&self, posts: &[PostInsert]) -> Result<()> {
+        if posts.is_empty() {
+            return Ok(());
+        }
+        let mentions: Vec<(PostId, UserId)> = posts
+            .iter()
+            .flat_map(|p| p.mentions.iter().map(|u| (p.row.id, *u)))
+            .collect();
+        let hashtags: Vec<(PostId, &str)> = posts
+            .iter()
+            .flat_map(|p| p.hashtags.iter().map(|t| (p.row.id, t.as_str())))
+            .collect();
+        let replies = counts(posts.iter().filter_map(|p| p.row.reply_to));
+        let quotes = counts(posts.iter().filter_map(|p| p.row.quote_of));
+        let events: Vec<EventEnvelope> = posts.iter().flat_map(|p| p.events.clone()).collect();
+        // Multi-row statements: a batch costs a handful of round trips, not a few per post.
         on_db!(&self.db, tx, |tx| {
-            sqlx::query(
-                "INSERT INTO posts (id, author_id, text, facets, media, language, visibility, content_warning, \
-                 reply_to, root_id, depth, quote_of, reply_policy, quotes_allowed, like_count, reply_count, \
-                 quote_count, created_at, idempotency_key, request_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, 0, $15, $16, $17)",
-            )
-            .bind(r.id)
-            .bind(r.author_id)
-            .bind(&r.text)
-            .bind(&r.facets)
-            .bind(&r.media)
-            .bind(&r.language)
-            .bind(&r.visibility)
-            .bind(&r.content_warning)
-            .bind(r.reply_to)
-            .bind(r.root_id)
-            .bind(r.depth)
-            .bind(r.quote_of)
-            .bind(&r.reply_policy)
-            .bind(r.quotes_allowed)
-            .bind(r.created_at)
-            .bind(&r.idempotency_key)
-            .bind(&r.request_hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(idempotency_conflict)?;
-            for user in mentions {
-                sqlx::query("INSERT INTO post_mentions (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(r.id)
-                    .bind(*user)
+            for chunk in posts.chunks(POSTS_PER_INSERT) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO posts (id, author_id, text, facets, media, language, visibility, \
+                     content_warning, reply_to, root_id, depth, quote_of, reply_policy, quotes_allowed, \
+                     like_count, reply_count, quote_count, created_at, idempotency_key, request_hash) ",
+                );
+                q.push_values(chunk, |mut b, p| {
+                    let r = &p.row;
+                    b.push_bind(r.id)
+                        .push_bind(r.author_id)
+                        .push_bind(&r.text)
+                        .push_bind(&r.facets)
+                        .push_bind(&r.media)
+                        .push_bind(&r.language)
+                        .push_bind(&r.visibility)
+                        .push_bind(&r.content_warning)
+                        .push_bind(r.reply_to)
+                        .push_bind(r.root_id)
+                        .push_bind(r.depth)
+                        .push_bind(r.quote_of)
+                        .push_bind(&r.reply_policy)
+                        .push_bind(r.quotes_allowed)
+                        .push("0, 0, 0")
+                        .push_bind(r.created_at)
+                        .push_bind(&r.idempotency_key)
+                        .push_bind(&r.request_hash);
+                });
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(idempotency_conflict)?;
+            }
+            for chunk in mentions.chunks(PAIRS_PER_INSERT) {
+                let mut q = QueryBuilder::new("INSERT INTO post_mentions (post_id, user_id) ");
+                q.push_values(chunk, |mut b, (post, user)| {
+                    b.push_bind(*post).push_bind(*user);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *tx).await.db()?;
+            }
+            for chunk in hashtags.chunks(PAIRS_PER_INSERT) {
+                let mut q = QueryBuilder::new("INSERT INTO post_hashtags (post_id, tag) ");
+                q.push_values(chunk, |mut b, (post, tag)| {
+                    b.push_bind(*post).push_bind(*tag);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *tx).await.db()?;
+            }
+            for (parent, n) in &replies {
+                sqlx::query("UPDATE posts SET reply_count = reply_count + $2 WHERE id = $1")
+                    .bind(*parent)
+                    .bind(*n)
                     .execute(&mut *tx)
                     .await
                     .db()?;
             }
-            for tag in hashtags {
-                sqlx::query("INSERT INTO post_hashtags (post_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(r.id)
-                    .bind(tag)
+            for (quoted, n) in &quotes {
+                sqlx::query("UPDATE posts SET quote_count = quote_count + $2 WHERE id = $1")
+                    .bind(*quoted)
+                    .bind(*n)
                     .execute(&mut *tx)
                     .await
                     .db()?;
             }
-            if let Some(parent) = r.reply_to {
-                sqlx::query("UPDATE posts SET reply_count = reply_count + 1 WHERE id = $1")
-                    .bind(parent)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-            }
-            if let Some(quoted) = r.quote_of {
-                sqlx::query("UPDATE posts SET quote_count = quote_count + 1 WHERE id = $1")
-                    .bind(quoted)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-            }
-            tx.append_events(events).await?
+            tx.append_events(&events).await?
         });
         Ok(())
     }
