@@ -1,0 +1,130 @@
+//! `content-service`: posts, threads, quotes, likes, bookmarks and edits on their own,
+//! gRPC on 9082 and REST on 8082 (`CONTENT_SERVICE_GRPC_PORT` /
+//! `CONTENT_SERVICE_HTTP_PORT`), for the k8s layout. It reaches social, graph and users
+//! through their gRPC clients when `SOCIAL_SERVICE_URL` / `GRAPH_SERVICE_URL` /
+//! `USER_SERVICE_URL` are set (e.g. `http://social-service:9093`), else runs them
+//! in-process on the same database. Callers are authenticated from identity's published
+//! keys (`IDENTITY_JWKS_URL`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use nova_content::grpc::ContentGrpcServer;
+use nova_content::store::SqlContentStore;
+use nova_content::{ContentService, SocialAudience};
+use nova_core::SystemClock;
+use nova_core::config::NovaConfig;
+use nova_graph::grpc::GraphGrpcClient;
+use nova_graph::{GraphApi, GraphService, SqlGraphStore};
+use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
+use nova_runtime::{Infra, Server, ServiceSpec};
+use nova_social::grpc::SocialGrpcClient;
+use nova_social::store::SqlSocialStore;
+use nova_social::{LatePostAccess, SocialApi, SocialService};
+use nova_user::grpc::UserGrpcClient;
+use nova_user::{UserApi, UserService, store::SqlUserStore};
+use tonic::transport::{Channel, Endpoint};
+
+const SERVICE: &str = "content-service";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match NovaConfig::load() {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    nova_core::telemetry::init_tracing(&config);
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// A channel to the URL in `var`, connecting on first use; `None` when unset.
+fn remote(config: &NovaConfig, var: &str) -> Result<Option<Channel>, String> {
+    let Some((url, _)) = config.source.raw(var) else {
+        return Ok(None);
+    };
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|_| format!("{var}: expected an http:// URL such as http://host:port"))?;
+    Ok(Some(endpoint.connect_lazy()))
+}
+
+/// Serves until SIGTERM / SIGINT.
+async fn run(config: NovaConfig) -> Result<(), String> {
+    let spec = ServiceSpec::by_name(SERVICE).ok_or("service registry has no content-service")?;
+    // Configuration first: a bad URL must stop the process before anything starts.
+    let social_channel = remote(&config, "SOCIAL_SERVICE_URL")?;
+    let graph_channel = remote(&config, "GRAPH_SERVICE_URL")?;
+    let users_channel = remote(&config, "USER_SERVICE_URL")?;
+    let mut infra = Infra::start(&config, spec.name).await?;
+    let jwks = Arc::new(JwksAuthenticator::from_config(&config));
+    infra.track(jwks.spawn_refresh(JWKS_REFRESH_INTERVAL, infra.shutdown_token()));
+    let auth: Arc<dyn Authenticator> = jwks;
+    let (db, relay) = (infra.db.clone(), infra.relay.clone());
+
+    let graph: Arc<dyn GraphApi> = match graph_channel {
+        Some(channel) => Arc::new(GraphGrpcClient::from_channel(channel)),
+        None => Arc::new(
+            GraphService::new(
+                Arc::new(SqlGraphStore::new(db.clone())),
+                SystemClock::shared(),
+                Infra::cursor_codec(&config)?,
+            )
+            .with_relay(relay.clone()),
+        ),
+    };
+    let users: Arc<dyn UserApi> = match users_channel {
+        Some(channel) => Arc::new(UserGrpcClient::from_channel(channel)),
+        None => Arc::new(
+            UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
+        ),
+    };
+    // In-process social asks content about posts (reposts): wired once content exists.
+    let posts = Arc::new(LatePostAccess::default());
+    let social: Arc<dyn SocialApi> = match social_channel {
+        Some(channel) => Arc::new(SocialGrpcClient::from_channel(channel)),
+        None => Arc::new(
+            SocialService::new(
+                graph.clone(),
+                users.clone(),
+                posts.clone(),
+                Arc::new(SqlSocialStore::new(db.clone())),
+            )
+            .with_relay(relay.clone()),
+        ),
+    };
+    let content = Arc::new(
+        ContentService::new(
+            Arc::new(SqlContentStore::new(db)),
+            Arc::new(SocialAudience::new(social, graph, users)),
+            Infra::cursor_codec(&config)?,
+        )
+        .with_relay(relay),
+    );
+    posts.set(content.clone());
+
+    let server = Server::new(spec, &config)
+        .add_grpc_service(ContentGrpcServer::new(content.clone(), auth.clone()).into_service())
+        .http_routes(nova_content::http::router(content, auth));
+    let server = infra
+        .readiness_checks(server)
+        .bind()
+        .await
+        .map_err(|e| e.to_string())?;
+    let (http, grpc) = (server.http_addr(), server.grpc_addr());
+    tracing::info!(%http, ?grpc, data = %infra.db_location, "content-service is up");
+    let served = server
+        .serve_until(nova_runtime::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string());
+    infra.shutdown().await;
+    served
+}
+
+/// One line on stderr, exit code 2: what an operator needs to fix a bad start.
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    let line = error.to_string().replace('\n', " ");
+    eprintln!("{SERVICE}: {line}");
+    ExitCode::from(2)
+}
