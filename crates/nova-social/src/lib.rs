@@ -51,7 +51,8 @@ pub use service::SocialService;
 
 use nova_core::config::EnvVar;
 
-/// The variables social-service reads beside nova-core's and the token settings.
+/// The variables social-service reads beside nova-core's and the token settings, and
+/// `SOCIAL_SERVICE_URL`, which services calling social (content-service) read.
 pub const SOCIAL_ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "GRAPH_SERVICE_URL",
@@ -61,6 +62,16 @@ pub const SOCIAL_ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "USER_SERVICE_URL",
         description: "gRPC URL of user-service (http://user-service:9080); unset: users run in-process on DATABASE_URL",
+        default: None,
+    },
+    EnvVar {
+        name: "CONTENT_SERVICE_URL",
+        description: "gRPC URL of content-service (http://content-service:9082), asked before a repost; unset: no post is visible",
+        default: None,
+    },
+    EnvVar {
+        name: "SOCIAL_SERVICE_URL",
+        description: "gRPC URL of social-service (http://social-service:9093), for content-service; unset: social runs in-process on DATABASE_URL",
         default: None,
     },
 ];

@@ -3,11 +3,14 @@
 //! It reaches graph and users through their gRPC clients when `GRAPH_SERVICE_URL` /
 //! `USER_SERVICE_URL` are set (e.g. `http://graph-service:9091`), else runs them
 //! in-process on the same database. Callers are authenticated from identity's published
-//! keys (`IDENTITY_JWKS_URL`). Posts: none until the content domain is reachable.
+//! keys (`IDENTITY_JWKS_URL`). Reposts ask content-service whether the reposter may see
+//! the post (`CONTENT_SERVICE_URL`, e.g. `http://content-service:9082`); unset, no post
+//! is visible and every repost is `NotFound`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use nova_content::grpc::ContentGrpcClient;
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
 use nova_graph::grpc::GraphGrpcClient;
@@ -16,7 +19,7 @@ use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticato
 use nova_runtime::{Infra, Server, ServiceSpec};
 use nova_social::grpc::SocialGrpcServer;
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialApi, SocialService};
+use nova_social::{NoPosts, PostAccess, SocialApi, SocialService};
 use nova_user::grpc::UserGrpcClient;
 use nova_user::{UserApi, UserService, store::SqlUserStore};
 use tonic::transport::{Channel, Endpoint};
@@ -53,6 +56,7 @@ async fn run(config: NovaConfig) -> Result<(), String> {
     // (a running JWKS refresh would already be logging).
     let graph_channel = remote(&config, "GRAPH_SERVICE_URL")?;
     let users_channel = remote(&config, "USER_SERVICE_URL")?;
+    let content_channel = remote(&config, "CONTENT_SERVICE_URL")?;
     let mut infra = Infra::start(&config, spec.name).await?;
     let jwks = Arc::new(JwksAuthenticator::from_config(&config));
     infra.track(jwks.spawn_refresh(JWKS_REFRESH_INTERVAL, infra.shutdown_token()));
@@ -76,9 +80,15 @@ async fn run(config: NovaConfig) -> Result<(), String> {
             UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
         ),
     };
+    // Content asks social who may see whom and social asks content about posts: over
+    // gRPC the cycle is only two lazy channels.
+    let posts: Arc<dyn PostAccess> = match content_channel {
+        Some(channel) => Arc::new(ContentGrpcClient::from_channel(channel)),
+        None => Arc::new(NoPosts),
+    };
     let store = Arc::new(SqlSocialStore::new(db));
     let social: Arc<dyn SocialApi> =
-        Arc::new(SocialService::new(graph, users, Arc::new(NoPosts), store).with_relay(relay));
+        Arc::new(SocialService::new(graph, users, posts, store).with_relay(relay));
 
     let server = Server::new(spec, &config)
         .add_grpc_service(SocialGrpcServer::new(social.clone(), auth.clone()).into_service())
