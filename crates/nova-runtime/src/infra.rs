@@ -53,6 +53,7 @@ pub struct Infra {
     /// Where the key-value store is (`in-process` or the redacted Redis URL).
     pub kv_location: String,
     redis: bool,
+    kafka: bool,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -68,7 +69,8 @@ impl std::fmt::Debug for Infra {
 
 impl Infra {
     /// Opens and migrates the database, connects the key-value store and starts the
-    /// outbox relay (onto the embedded event log) and the pool metrics of `service`.
+    /// outbox relay (onto the embedded event log, or Kafka when `KAFKA_BROKERS` is set and
+    /// the `kafka` feature is built in) and the pool metrics of `service`.
     /// The error is one line for the operator, naming what failed and where.
     pub async fn start(config: &NovaConfig, service: &'static str) -> Result<Self, String> {
         let (db, db_location) = open_database(config).await?;
@@ -81,9 +83,12 @@ impl Infra {
             .map_or_else(|| "in-process".to_owned(), redact);
 
         // Events: the outbox is the durable log; the relay moves committed events onto it.
+        // With KAFKA_BROKERS the relay publishes to Kafka instead.
         let store = outbox::store(&db);
-        let bus: Arc<dyn EventBus> =
-            Arc::new(OutboxLogBus::new(store.clone()).with_service(service));
+        let bus: Arc<dyn EventBus> = match &config.kafka_brokers {
+            Some(brokers) => kafka_bus(brokers, service).await?,
+            None => Arc::new(OutboxLogBus::new(store.clone()).with_service(service)),
+        };
         let relay = Relay::new(store, bus.clone()).with_service(service);
         let waker = relay.waker();
         let shutdown = CancellationToken::new();
@@ -100,6 +105,7 @@ impl Infra {
             db_location,
             kv_location,
             redis: config.redis_url.is_some(),
+            kafka: config.kafka_brokers.is_some(),
             shutdown,
             tasks: vec![relay_task, pool_metrics],
         })
@@ -128,8 +134,8 @@ impl Infra {
         }));
     }
 
-    /// Adds the readiness checks of these backends to `server`: `database` (a ping), and
-    /// `redis` when Redis is configured.
+    /// Adds the readiness checks of these backends to `server`: `database` (a ping),
+    /// `redis` when Redis is configured, `kafka` when Kafka is.
     pub fn readiness_checks(&self, server: Server) -> Server {
         let db = self.db.clone();
         let mut server = server.readiness_check(
@@ -146,6 +152,16 @@ impl Infra {
                 check_fn(move || {
                     let cache = cache.clone();
                     async move { cache.get("readiness-probe").await.map(|_| ()) }
+                }),
+            );
+        }
+        if self.kafka {
+            let bus = self.bus.clone();
+            server = server.readiness_check(
+                "kafka",
+                check_fn(move || {
+                    let bus = bus.clone();
+                    async move { bus.check().await }
                 }),
             );
         }
@@ -172,6 +188,31 @@ impl Infra {
         }
         self.db.close().await;
     }
+}
+
+/// The Kafka event bus on `brokers` (`KAFKA_BROKERS`), checked to answer.
+#[cfg(feature = "kafka")]
+async fn kafka_bus(brokers: &[String], service: &'static str) -> Result<Arc<dyn EventBus>, String> {
+    use nova_events::{KafkaBus, KafkaOptions};
+    let bus = KafkaBus::new(KafkaOptions::new(brokers.join(",")))
+        .map_err(|e| format!("cannot set up Kafka for KAFKA_BROKERS: {e}"))?
+        .with_service(service);
+    bus.ping().await.map_err(|e| {
+        format!(
+            "cannot reach Kafka at KAFKA_BROKERS={}: {e}",
+            brokers.join(",")
+        )
+    })?;
+    Ok(Arc::new(bus))
+}
+
+/// Without the `kafka` feature a configured broker is an error, not silently ignored.
+#[cfg(not(feature = "kafka"))]
+async fn kafka_bus(
+    _brokers: &[String],
+    _service: &'static str,
+) -> Result<Arc<dyn EventBus>, String> {
+    Err("KAFKA_BROKERS is set but this binary was built without Kafka support (cargo feature `kafka` of nova-runtime); unset it or rebuild".to_owned())
 }
 
 /// Reads the cursor key at `path`, creating it (32 random bytes, hex) when missing.
@@ -283,6 +324,89 @@ mod tests {
         infra.db.ping().await.unwrap();
         assert_eq!(infra.kv_location, "in-process");
         assert!(infra.db_location.ends_with("nova.db"));
+        infra.shutdown().await;
+    }
+
+    fn config_with(dir: &Path, brokers: &str) -> NovaConfig {
+        let src = nova_core::config::ConfigSource::from_pairs([
+            ("NOVA_DATA_DIR", dir.display().to_string()),
+            ("KAFKA_BROKERS", brokers.to_owned()),
+        ]);
+        NovaConfig::from_source(&src).unwrap()
+    }
+
+    #[cfg(not(feature = "kafka"))]
+    #[tokio::test]
+    async fn kafka_brokers_without_the_feature_stop_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_with(dir.path(), "127.0.0.1:19092");
+        let error = Infra::start(&config, "infra-test").await.unwrap_err();
+        assert!(
+            error.contains("KAFKA_BROKERS") && error.contains("`kafka`"),
+            "{error}"
+        );
+        assert!(!error.contains('\n'));
+    }
+
+    #[cfg(feature = "kafka")]
+    #[tokio::test]
+    async fn unreachable_kafka_brokers_stop_the_start_with_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_with(dir.path(), "127.0.0.1:1");
+        let error = Infra::start(&config, "infra-test").await.unwrap_err();
+        assert!(error.contains("KAFKA_BROKERS=127.0.0.1:1"), "{error}");
+        assert!(!error.contains('\n'));
+    }
+
+    /// KAFKA_BROKERS set: committed outbox events reach a consumer through the broker.
+    #[cfg(feature = "kafka")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kafka_brokers_put_events_on_kafka() {
+        use nova_events::{AppendEvents, EventEnvelope, handler_fn};
+        let Some(kafka) = nova_testkit::kafka().await else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut infra = Infra::start(&config_with(dir.path(), kafka.brokers()), "infra-test")
+            .await
+            .unwrap();
+        assert!(infra.bus.external(), "the Kafka bus, not the embedded log");
+        infra.bus.check().await.unwrap();
+        // A family of its own: its topic is new on the shared test broker.
+        let event = EventEnvelope::new(
+            format!("{}.happened", kafka.prefix()),
+            "agg-1",
+            chrono::Utc::now(),
+            b"payload".to_vec(),
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        infra.consume(
+            "infra-test",
+            handler_fn(move |e| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(e);
+                    Ok(())
+                }
+            }),
+        );
+        let mut conn = infra.db.sqlite().unwrap().writer.begin().await.unwrap();
+        conn.append_events(std::slice::from_ref(&event))
+            .await
+            .unwrap();
+        conn.commit().await.unwrap();
+        infra.relay.wake();
+        let received = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let got = rx.recv().await.unwrap();
+                if got.id == event.id {
+                    return got;
+                }
+            }
+        })
+        .await
+        .expect("the event arrives through Kafka");
+        assert_eq!(received, event);
         infra.shutdown().await;
     }
 }
