@@ -57,7 +57,7 @@ use nova_trending::TrendingApi;
 use nova_user::UserApi;
 
 pub use http::router;
-pub use options::{GatewayOptions, QueryLimits, RateLimits};
+pub use options::{GATEWAY_ENV_VARS, GatewayOptions, QueryLimits, RateLimits};
 pub use ports::{Notification, NotificationSource, TrendLabels};
 
 /// The root types of the gateway's schema.

@@ -2,8 +2,23 @@
 
 use std::time::Duration;
 
-use nova_core::config::NovaConfig;
+use nova_core::config::{EnvVar, NovaConfig};
+use nova_core::{Error, Result};
 use nova_kv::Quota;
+
+/// The variables the gateway reads beside nova-core's (`NOVA_ENV` turns production on).
+pub const GATEWAY_ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        name: "GATEWAY_RATE_PER_PRINCIPAL",
+        description: "GraphQL operations per minute per signed-in user",
+        default: Some("3000"),
+    },
+    EnvVar {
+        name: "GATEWAY_RATE_PER_IP",
+        description: "GraphQL operations per minute per client IP",
+        default: Some("6000"),
+    },
+];
 
 /// How the gateway is served.
 #[derive(Debug, Clone, Default)]
@@ -17,12 +32,30 @@ pub struct GatewayOptions {
 }
 
 impl GatewayOptions {
-    /// Defaults, in production mode when `config` says so (`NOVA_ENV`).
-    pub fn from_config(config: &NovaConfig) -> Self {
-        Self {
+    /// Defaults, in production mode when `config` says so (`NOVA_ENV`), with the
+    /// per-principal and per-IP rates of [`GATEWAY_ENV_VARS`].
+    pub fn from_config(config: &NovaConfig) -> Result<Self> {
+        let per_minute = |name: &str, default: Quota| -> Result<Quota> {
+            let value = config
+                .source
+                .get::<u32>(name, "operations per minute, at least 1")
+                .map_err(|e| Error::invalid(name, e))?;
+            match value {
+                None => Ok(default),
+                Some(0) => Err(Error::invalid(name, "must be at least 1")),
+                Some(n) => Ok(Quota::per_minute(n)),
+            }
+        };
+        let defaults = RateLimits::default();
+        Ok(Self {
             production: config.is_production(),
-            ..Self::default()
-        }
+            query: QueryLimits::default(),
+            rates: RateLimits {
+                per_principal: per_minute("GATEWAY_RATE_PER_PRINCIPAL", defaults.per_principal)?,
+                per_ip: per_minute("GATEWAY_RATE_PER_IP", defaults.per_ip)?,
+                ..defaults
+            },
+        })
     }
 }
 
@@ -96,5 +129,34 @@ impl Default for RateLimits {
             register: Quota::new(10, Duration::from_secs(3_600)),
             post_creation: Quota::per_minute(30),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nova_core::config::{ConfigSource, NovaConfig};
+
+    use super::*;
+
+    fn options(pairs: &[(&str, &str)]) -> Result<GatewayOptions> {
+        let config = NovaConfig::from_source(&ConfigSource::from_pairs(pairs.to_vec())).unwrap();
+        GatewayOptions::from_config(&config)
+    }
+
+    #[test]
+    fn production_and_rates_come_from_the_environment() {
+        let dev = options(&[]).unwrap();
+        assert!(!dev.production);
+        assert_eq!(dev.rates, RateLimits::default());
+        let prod = options(&[
+            ("NOVA_ENV", "production"),
+            ("GATEWAY_RATE_PER_IP", "120000"),
+        ])
+        .unwrap();
+        assert!(prod.production);
+        assert_eq!(prod.rates.per_ip, Quota::per_minute(120_000));
+        let bad = options(&[("GATEWAY_RATE_PER_PRINCIPAL", "lots")]).unwrap_err();
+        assert_eq!(bad.field(), Some("GATEWAY_RATE_PER_PRINCIPAL"));
+        assert!(options(&[("GATEWAY_RATE_PER_IP", "0")]).is_err());
     }
 }
