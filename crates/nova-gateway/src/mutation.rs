@@ -37,7 +37,7 @@ async fn created(
     Ok(Post(post))
 }
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// Creates an account (rate-limited per attempt and per IP).
     async fn register(

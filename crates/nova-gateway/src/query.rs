@@ -13,7 +13,7 @@ use crate::types::{
 /// The root of reads.
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// The signed-in caller (`UNAUTHENTICATED` without a token).
     async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<Viewer> {

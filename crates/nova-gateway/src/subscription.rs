@@ -11,7 +11,7 @@ use crate::types::Post;
 /// The root of subscriptions.
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Posts entering the caller's home feed from now on. Each is fetched as the caller
     /// at delivery time, so a post they may no longer see (block, deletion) is skipped.

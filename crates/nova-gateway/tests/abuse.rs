@@ -151,7 +151,7 @@ async fn production_hides_introspection_and_graphiql() {
     let dev = common::World::new().await;
     let answer = dev.gql(None, introspect, json!({})).await;
     assert_eq!(
-        answer["data"]["__schema"]["queryType"]["name"], "QueryRoot",
+        answer["data"]["__schema"]["queryType"]["name"], "Query",
         "{answer}"
     );
     let (status, page) = dev.get("/").await;
