@@ -137,3 +137,28 @@ fn a_bad_social_service_url_stops_it_with_one_line() {
     assert!(stderr.contains("SOCIAL_SERVICE_URL"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn with_remote_social_graph_and_users_it_starts_before_they_do() {
+    let data = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let nowhere = || format!("http://127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_content-service"))
+        .env_clear()
+        .env("NOVA_DATA_DIR", data.path())
+        .env("NOVA_HTTP_PORT", http_port.to_string())
+        .env("NOVA_GRPC_PORT", free_port().to_string())
+        .env("SOCIAL_SERVICE_URL", nowhere())
+        .env("GRAPH_SERVICE_URL", nowhere())
+        .env("USER_SERVICE_URL", nowhere())
+        .env("NOVA_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let (status, body) = wait_for_http(http_port, "/api/v1/health", "content-service");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(http_port, "/api/v1/ready").unwrap();
+    assert_eq!(status, 200, "its own backends answer: {body}");
+}
