@@ -38,8 +38,11 @@
 
 pub mod api;
 pub mod fanout;
+pub mod grpc;
+pub mod http;
 pub mod model;
 mod service;
+pub mod setup;
 pub mod store;
 
 pub use api::FeedApi;

@@ -348,7 +348,7 @@ impl FeedService {
                 }
                 merged.extend(page.into_iter().map(|e| (e, *reason)));
             }
-            merged.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            merged.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
             merged.dedup_by_key(|(e, _)| e.post);
             if let Some(b) = boundary {
                 merged.retain(|(e, _)| e.post >= b);
@@ -388,7 +388,7 @@ impl FeedService {
                     score: None,
                 })
                 .collect();
-            items.sort_by(|a, b| b.post.id.cmp(&a.post.id));
+            items.sort_by_key(|i| std::cmp::Reverse(i.post.id));
             items.truncate(limit);
             return Ok(items);
         };

@@ -67,7 +67,15 @@ impl Timeline {
                 Ok(_) => {}
                 Err(at) => self.entries.insert(at, entry),
             },
-            _ => self.entries.push_back(entry),
+            _ => {
+                // The common case, a new post: drop the oldest first, so a full ring
+                // reuses the slot just freed (no growth, one cache line touched).
+                while self.entries.len() >= cap.max(1) {
+                    self.entries.pop_front();
+                }
+                self.entries.push_back(entry);
+                return;
+            }
         }
         while self.entries.len() > cap {
             self.entries.pop_front();
@@ -185,8 +193,10 @@ impl TimelineStore for MemoryTimelineStore {
         sorted.sort_unstable();
         sorted.dedup();
         let skip = sorted.len().saturating_sub(cap);
+        let mut ring = VecDeque::with_capacity(cap.max(1));
+        ring.extend(sorted.into_iter().skip(skip));
         let built = Timeline {
-            entries: sorted.into_iter().skip(skip).collect(),
+            entries: ring,
             last_used: self.tick(),
         };
         let mut shard = self.shard(shard_of(&timeline))?;
