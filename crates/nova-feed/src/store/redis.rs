@@ -8,12 +8,19 @@
 //! the same key, so a flush or an eviction loses marker and entries together. Trimming
 //! (`ZREMRANGEBYRANK key 1 -(cap+1)`) starts at rank 1 and never drops the marker.
 //! Home visits live in one hash, pulled authors in one set.
+//!
+//! Fan-out runs a small Lua script per chunk of 1,000 timelines (chunks sent
+//! concurrently on the multiplexed connection): for each key that holds the marker, `ZADD`
+//! then the trim. One script call replaces 2,000 pipelined commands, so Redis parses and
+//! answers 1 request instead of 2,000, and absent timelines get nothing. The keys of one
+//! call may live on different hash slots, so this needs a single Redis (or a proxy), not
+//! Redis Cluster.
 
 use async_trait::async_trait;
 use nova_core::id::Uuid;
 use nova_core::{Error, ErrorKind, PostId, Result, Timestamp, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Pipeline, RedisError, cmd, pipe};
+use redis::{Pipeline, RedisError, Script, cmd, pipe};
 use std::time::Duration;
 
 use super::{Entry, TimelineKey, TimelineStore};
@@ -23,11 +30,26 @@ const MARKER: &str = "";
 /// Fields per `HMGET` / members per `SMISMEMBER`.
 const CHUNK: usize = 1000;
 
+/// `KEYS` = timelines, `ARGV[1]` = member, `ARGV[2]` = trim stop rank. Materialised
+/// timelines only (they hold the marker `""`).
+const PUSH: &str = r#"
+local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('ZSCORE', key, '') then
+    redis.call('ZADD', key, 0, ARGV[1])
+    redis.call('ZREMRANGEBYRANK', key, 1, tonumber(ARGV[2]))
+    n = n + 1
+  end
+end
+return n
+"#;
+
 /// Timelines in Redis. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisTimelineStore {
     conn: ConnectionManager,
     prefix: String,
+    push: std::sync::Arc<Script>,
 }
 
 impl std::fmt::Debug for RedisTimelineStore {
@@ -111,6 +133,7 @@ impl RedisTimelineStore {
         let store = Self {
             conn,
             prefix: key_prefix.to_owned(),
+            push: std::sync::Arc::new(Script::new(PUSH)),
         };
         cmd("PING")
             .query_async::<()>(&mut store.conn())
@@ -168,15 +191,21 @@ impl RedisTimelineStore {
 #[async_trait]
 impl TimelineStore for RedisTimelineStore {
     async fn push(&self, timelines: &[TimelineKey], entry: Entry, cap: usize) -> Result<()> {
-        if timelines.is_empty() {
-            return Ok(());
-        }
-        let m = [member(&entry)];
-        let mut p = pipe();
-        for t in timelines {
-            Self::add(&mut p, &self.key(t), &m, cap);
-        }
-        p.query_async::<()>(&mut self.conn()).await.map_err(backend)
+        let m = member(&entry);
+        let stop = trim_stop(cap);
+        let calls = timelines.chunks(CHUNK).map(|chunk| {
+            let mut invocation = self.push.prepare_invoke();
+            for t in chunk {
+                invocation.key(self.key(t));
+            }
+            invocation.arg(&m).arg(stop);
+            let mut conn = self.conn();
+            async move { invocation.invoke_async::<i64>(&mut conn).await }
+        });
+        futures::future::try_join_all(calls)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn insert(&self, timeline: TimelineKey, entries: &[Entry], cap: usize) -> Result<()> {
