@@ -14,7 +14,8 @@
 //! - **Topics** are created through the admin API before first use (brokers such as tansu
 //!   do not auto-create them).
 //! - **Lag**: `nova_events_consumer_lag{service, consumer}` = high watermark minus the
-//!   next offset to handle, summed over the consumer's partitions.
+//!   next offset to handle, summed over the consumer's partitions (from librdkafka's
+//!   statistics, every 5 s).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), nova_core::Error> {
@@ -32,7 +33,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,12 +43,13 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use nova_core::{Error, EventId};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -472,37 +474,32 @@ fn envelope(message: &BorrowedMessage<'_>) -> Result<EventEnvelope, Error> {
     })
 }
 
-/// Consumer-side bookkeeping: offsets stored since the last commit, and the next offset
-/// to handle per partition (for the lag gauge).
-#[derive(Default)]
-struct Progress {
-    uncommitted: u32,
-    next: HashMap<(String, i32), i64>,
+/// Reports `nova_events_consumer_lag` from librdkafka's statistics (emitted every
+/// [`LAG_INTERVAL`] on its own thread): the sum over assigned partitions of the high
+/// watermark minus the next offset to handle. No broker round trip on the consumer path.
+struct LagContext {
+    gauge: metrics::Gauge,
 }
 
-/// How often the lag gauge asks the brokers for high watermarks.
-const LAG_INTERVAL: Duration = Duration::from_secs(2);
-
-/// Sum over the partitions handled so far of (high watermark - next offset to handle).
-/// Asks the brokers (a blocking call, so off the async threads).
-async fn lag(consumer: &Arc<StreamConsumer>, next: &HashMap<(String, i32), i64>) -> Option<i64> {
-    let (consumer, next) = (consumer.clone(), next.clone());
-    tokio::task::spawn_blocking(move || {
-        next.iter()
-            .map(|((topic, partition), next)| {
-                consumer
-                    .fetch_watermarks(topic, *partition, Duration::from_secs(1))
-                    .map(|(_, high)| (high - next).max(0))
-            })
-            .sum::<Result<i64, KafkaError>>()
-            .ok()
-    })
-    .await
-    .ok()
-    .flatten()
+impl ClientContext for LagContext {
+    fn stats(&self, statistics: Statistics) {
+        let lag: i64 = statistics
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter())
+            .filter(|(id, _)| **id >= 0)
+            .map(|(_, p)| p.consumer_lag_stored.max(0))
+            .sum();
+        self.gauge.set(lag as f64);
+    }
 }
 
-fn commit(consumer: &StreamConsumer, group: &str, mode: CommitMode) {
+impl ConsumerContext for LagContext {}
+
+/// How often librdkafka reports statistics (and so the lag gauge moves).
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
+
+fn commit(consumer: &StreamConsumer<LagContext>, group: &str, mode: CommitMode) {
     match consumer.commit_consumer_state(mode) {
         Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
         Err(e) => tracing::warn!(consumer = group, error = %e, "committing offsets failed"),
@@ -578,7 +575,12 @@ impl EventBus for KafkaBus {
         shutdown: CancellationToken,
     ) -> Result<(), Error> {
         let options = &self.options.consumer;
-        let kafka: Arc<StreamConsumer> = client_config(&self.options)
+        let gauge = metrics::gauge!(
+            "nova_events_consumer_lag",
+            "service" => self.service.clone(),
+            "consumer" => consumer.to_owned()
+        );
+        let kafka: StreamConsumer<LagContext> = client_config(&self.options)
             .set("group.id", consumer)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
@@ -587,34 +589,25 @@ impl EventBus for KafkaBus {
                 "topic.metadata.refresh.interval.ms",
                 self.options.metadata_refresh.as_millis().to_string(),
             )
-            .create()
-            .map(Arc::new)
+            .set(
+                "statistics.interval.ms",
+                LAG_INTERVAL.as_millis().to_string(),
+            )
+            .create_with_context(LagContext { gauge })
             .map_err(|e| kafka_err("cannot create the consumer", e))?;
         kafka
             .subscribe(&[self.subscription().as_str()])
             .map_err(|e| kafka_err("subscribing", e))?;
-        let lag_gauge = metrics::gauge!(
-            "nova_events_consumer_lag",
-            "service" => self.service.clone(),
-            "consumer" => consumer.to_owned()
-        );
-        let mut progress = Progress::default();
-        let mut lag_at = tokio::time::Instant::now();
+        let mut uncommitted = 0_u32;
         let mut tick = tokio::time::interval(options.poll_interval.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let message = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {
-                    if progress.uncommitted > 0 {
+                    if uncommitted > 0 {
                         commit(&kafka, consumer, CommitMode::Async);
-                        progress.uncommitted = 0;
-                    }
-                    if lag_at.elapsed() >= LAG_INTERVAL {
-                        lag_at = tokio::time::Instant::now();
-                        if let Some(behind) = lag(&kafka, &progress.next).await {
-                            lag_gauge.set(behind as f64);
-                        }
+                        uncommitted = 0;
                     }
                     continue;
                 }
@@ -622,6 +615,10 @@ impl EventBus for KafkaBus {
             };
             let message = match message {
                 Ok(message) => message,
+                // The pattern matches no topic yet: wait for the first publish.
+                Err(KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+                    continue;
+                }
                 Err(e) => {
                     // Transient (broker restart, rebalance); librdkafka reconnects.
                     tracing::warn!(consumer, error = %e, "kafka consumer error");
@@ -643,17 +640,13 @@ impl EventBus for KafkaBus {
                 tracing::warn!(consumer, error = %e, "storing the offset failed");
                 continue;
             }
-            progress.next.insert(
-                (message.topic().to_owned(), message.partition()),
-                message.offset() + 1,
-            );
-            progress.uncommitted += 1;
-            if progress.uncommitted >= options.batch_size.max(1) {
+            uncommitted += 1;
+            if uncommitted >= options.batch_size.max(1) {
                 commit(&kafka, consumer, CommitMode::Async);
-                progress.uncommitted = 0;
+                uncommitted = 0;
             }
         }
-        if progress.uncommitted > 0 {
+        if uncommitted > 0 {
             commit(&kafka, consumer, CommitMode::Sync);
         }
         Ok(())
