@@ -10,12 +10,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use nova_core::{Error, PostId, Result, UserId};
 use nova_events::{EventEnvelope, EventHandler};
-use nova_graph::model::{MAX_PAGE, Relationship};
+use nova_graph::model::MAX_PAGE;
 use nova_proto::nova::content::v1 as content_pb;
 use nova_proto::nova::graph::v1 as graph_pb;
 use prost::Message;
 
-use crate::service::{FeedService, channel, reader};
+use crate::service::{FeedService, channel, hidden, reader};
 use crate::store::{Entry, TimelineKey};
 
 /// What a fan-out did (for tests and logs).
@@ -29,11 +29,6 @@ pub struct FanOut {
     pub skipped_inactive: usize,
     /// The author has more followers than the threshold: pulled at read time instead.
     pub pulled: bool,
-}
-
-/// A followed author's post hidden from a follower who blocks or mutes them.
-fn hides(rel: &Relationship) -> bool {
-    rel.blocking || rel.blocked_by || (rel.muting && !rel.muting_reposts_only)
 }
 
 impl FeedService {
@@ -81,7 +76,7 @@ impl FeedService {
             let visits = self.store.last_visits(&page.items).await?;
             let mut targets = Vec::with_capacity(page.items.len());
             for ((follower, rel), visit) in page.items.iter().zip(&rels).zip(visits) {
-                if hides(rel) {
+                if hidden(rel) {
                     report.skipped_hidden += 1;
                 } else if visit.is_none_or(|t| now - t > self.config.inactive_after) {
                     report.skipped_inactive += 1;

@@ -41,6 +41,7 @@ pub mod fanout;
 pub mod grpc;
 pub mod http;
 pub mod model;
+mod ranked;
 mod service;
 pub mod setup;
 pub mod store;

@@ -16,9 +16,9 @@ use nova_core::{PostId, Principal, Result, SessionId, SharedClock, Timestamp, Us
 use nova_graph::GraphApi;
 use nova_graph::model::{MAX_BATCH, MAX_PAGE, Relationship};
 use nova_kv::PubSub;
-use nova_ranking::{Candidate, PostKind, RankingApi, Source, Viewer};
+use nova_ranking::RankingApi;
 use nova_trending::TrendingApi;
-use nova_trending::model::{EntityKind, Scope};
+use nova_trending::model::Scope;
 use serde::{Deserialize, Serialize};
 
 use crate::api::FeedApi;
@@ -98,8 +98,9 @@ pub(crate) fn reader(user: UserId) -> Principal {
     }
 }
 
-/// Whether the viewer must not see `author` at all (block either way or mute).
-fn hidden(rel: &Relationship) -> bool {
+/// Whether `rel.from` must not see `rel.to`'s posts at all (block either way, or a
+/// mute of more than reposts).
+pub(crate) fn hidden(rel: &Relationship) -> bool {
     rel.blocking || rel.blocked_by || (rel.muting && !rel.muting_reposts_only)
 }
 
@@ -266,7 +267,7 @@ impl FeedService {
 
     /// Filters entries at read time (blocked, muted, unfollowed authors), hydrates the
     /// rest in one batch read (deleted and invisible posts drop out) and keeps order.
-    async fn hydrate(
+    pub(crate) async fn hydrate(
         &self,
         viewer: &Principal,
         entries: &[(Entry, FeedReason)],
@@ -369,122 +370,6 @@ impl FeedService {
             before = boundary;
         }
         Ok((out, before))
-    }
-
-    /// Orders posts with the ranker (newest first without one); scores when ranked.
-    async fn rank(
-        &self,
-        viewer: UserId,
-        follows: &[UserId],
-        posts: Vec<(Post, FeedReason)>,
-        limit: usize,
-    ) -> Result<Vec<FeedItem>> {
-        let Some(ranking) = &self.ranking else {
-            let mut items: Vec<FeedItem> = posts
-                .into_iter()
-                .map(|(post, reason)| FeedItem {
-                    post,
-                    reason,
-                    score: None,
-                })
-                .collect();
-            items.sort_by_key(|i| std::cmp::Reverse(i.post.id));
-            items.truncate(limit);
-            return Ok(items);
-        };
-        let mut authors: Vec<UserId> = posts.iter().map(|(p, _)| p.author_id).collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let counts: HashMap<UserId, u64> = self
-            .graph
-            .counts(&authors)
-            .await?
-            .into_iter()
-            .map(|c| (c.user, c.followers))
-            .collect();
-        let candidates: Vec<Candidate> = posts
-            .iter()
-            .map(|(p, reason)| Candidate {
-                post_id: p.id,
-                author_id: p.author_id,
-                created_at: p.created_at,
-                kind: PostKind {
-                    media: !p.media.is_empty(),
-                    link: p
-                        .facets
-                        .iter()
-                        .any(|f| matches!(f.kind, nova_content::facets::FacetKind::Link { .. })),
-                    reply: p.reply_to.is_some(),
-                    repost: false,
-                },
-                lang: p.language.clone(),
-                author_followers: counts.get(&p.author_id).copied().unwrap_or(0),
-                likes: u64::try_from(p.like_count).unwrap_or(0),
-                replies: u64::try_from(p.reply_count).unwrap_or(0),
-                velocity: 0.0,
-                source: if *reason == FeedReason::Trending {
-                    Source::OutOfNetwork
-                } else {
-                    Source::InNetwork
-                },
-            })
-            .collect();
-        let ranked_viewer = Viewer {
-            user_id: viewer,
-            follows: follows.iter().copied().collect(),
-            ..Viewer::default()
-        };
-        let ranked = ranking.rank(&ranked_viewer, &candidates, limit).await?;
-        let mut by_id: HashMap<PostId, (Post, FeedReason)> =
-            posts.into_iter().map(|(p, r)| (p.id, (p, r))).collect();
-        Ok(ranked
-            .into_iter()
-            .filter_map(|r| {
-                by_id.remove(&r.post_id).map(|(post, reason)| FeedItem {
-                    post,
-                    reason,
-                    score: Some(r.score),
-                })
-            })
-            .collect())
-    }
-
-    /// Trending posts (ids), most engaged first.
-    async fn trending_posts(&self, scope: Scope, limit: usize) -> Result<Vec<PostId>> {
-        let Some(trending) = &self.trending else {
-            return Ok(Vec::new());
-        };
-        Ok(trending
-            .top(scope, "1h", limit)
-            .await?
-            .into_iter()
-            .filter(|r| r.entity.kind == EntityKind::Post)
-            .map(|r| PostId::from_uuid(nova_core::id::Uuid::from_u128(r.entity.id)))
-            .collect())
-    }
-
-    /// A few trending posts by authors outside `network`, visible to the viewer.
-    async fn out_of_network(
-        &self,
-        viewer: &Principal,
-        network: &HashSet<UserId>,
-        n: usize,
-    ) -> Result<Vec<(Post, FeedReason)>> {
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let ids = self.trending_posts(Scope::Global, n * 4).await?;
-        let posts = self.content.posts(Some(viewer), &ids).await?;
-        let entries: Vec<(Entry, FeedReason)> = posts
-            .iter()
-            .filter(|p| {
-                !p.deleted && p.author_id != viewer.user_id && !network.contains(&p.author_id)
-            })
-            .map(|p| (Entry::new(p.id, p.author_id), FeedReason::Trending))
-            .collect();
-        let mut visible = self.hydrate(viewer, &entries).await?;
-        visible.truncate(n);
-        Ok(visible)
     }
 
     fn is_inactive(&self, last: Option<Timestamp>, now: Timestamp) -> bool {
