@@ -4,9 +4,10 @@
 #
 #   benches/peers/run.sh
 #
-# Needs: python3 with `pip install lightgbm numpy`, redis-cli and a Redis on
-# 127.0.0.1:6379 (`cargo xtask services up`).
+# Needs: a python3 with `pip install lightgbm numpy` (PYTHON=/path/to/venv/bin/python
+# to pick one), redis-cli and a Redis on 127.0.0.1:6379 (`cargo xtask services up`).
 set -eu
+PYTHON="${PYTHON:-python3}"
 cd "$(dirname "$0")/../.."
 TARGET="${CARGO_TARGET_DIR:-$HOME/.cache/nova/target}"
 export CARGO_TARGET_DIR="$TARGET"
@@ -21,7 +22,7 @@ gbdt_ns=$(mean ranking_gbdt/100trees_1500rows)
 linear_ns=$(mean ranking_linear/1500x64)
 ingest_ns=$(mean trending_ingest/global)
 top_ns=$(mean trending_read/top10_24h)
-lgbm=$(python3 benches/peers/lightgbm_peer.py 5 | awk '{print $2}')
+lgbm=$("$PYTHON" benches/peers/lightgbm_peer.py 5 | awk '{print $2}')
 redis=$(python3 benches/peers/redis_peer.py 1000000 | awk '{print $2}')
 
 python3 - "$gbdt_ns" "$linear_ns" "$ingest_ns" "$top_ns" "$lgbm" "$redis" <<'PY'

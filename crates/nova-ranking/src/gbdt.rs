@@ -1,6 +1,7 @@
 //! Gradient-boosted decision trees, evaluated natively. Loaded from LightGBM text
-//! models ([`crate::lightgbm`]) or XGBoost JSON models ([`crate::xgboost`]); the layout is flat arrays, so a batch walks each tree over
-//! every row while the tree is hot in cache.
+//! models ([`crate::lightgbm`]) or XGBoost JSON models ([`crate::xgboost`]). A batch is
+//! evaluated in blocks of rows: every tree of one contiguous node array is walked for a
+//! block while its rows stay in L1, several rows side by side, branch-free.
 
 use crate::scorer::{Contribution, Explanation, Scorer, name, sort_contributions};
 
@@ -49,7 +50,7 @@ pub(crate) const MAX_FLAT: usize = u16::MAX as usize;
 
 /// Rows walked through a tree side by side: independent dependency chains the CPU
 /// overlaps, instead of one row's compare → load → compare chain at a time.
-const LANES: usize = 8;
+const LANES: usize = 16;
 
 /// A node of the branch-free layout: leaves are terminal nodes that point to themselves,
 /// so every row walks exactly `depth` steps.
@@ -86,21 +87,44 @@ impl FlatNode {
     }
 }
 
-/// A tree in the branch-free layout.
-#[derive(Debug, Clone, PartialEq)]
-struct FlatTree {
-    nodes: Vec<FlatNode>,
-    /// Per node: the leaf value (terminal nodes) or 0.
-    values: Vec<f64>,
-    depth: usize,
-    /// Whether any node treats zero as missing.
-    zeros: bool,
-    /// Nodes below this index are splits; from it on, leaves.
+/// One tree's place in the [`Forest`]: its nodes are `nodes[base..base + len]`, with
+/// tree-local `u16` child indices, so a node stays 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TreeSpan {
+    base: u32,
+    depth: u16,
+    /// Tree-local nodes below this index are splits; from it on, leaves.
     internal: u16,
 }
 
-impl FlatTree {
-    fn new(tree: &Tree) -> Self {
+/// Every tree in the branch-free layout, in one contiguous node array (and one leaf-value
+/// array indexed the same way), so a batch walks all trees for a block of rows while the
+/// rows stay in L1 and the whole forest (a few tens of KB) stays in L2.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Forest {
+    nodes: Vec<FlatNode>,
+    /// Per node: the leaf value (terminal nodes) or 0.
+    values: Vec<f64>,
+    trees: Vec<TreeSpan>,
+    /// Whether any node treats zero as missing.
+    zeros: bool,
+}
+
+/// Rows per block: the block's rows (`BLOCK × features × 8` bytes) stay in L1 while every
+/// tree is walked for them.
+const BLOCK: usize = 16;
+
+impl Forest {
+    fn new(trees: &[Tree]) -> Self {
+        let mut forest = Self::default();
+        for tree in trees {
+            forest.push(tree);
+        }
+        forest.zeros = forest.nodes.iter().any(|n| n.bits & ZERO_MISSING != 0);
+        forest
+    }
+
+    fn push(&mut self, tree: &Tree) {
         let internal = tree.nodes.len();
         // The loader keeps trees under 65,536 nodes and features (MAX_FLAT).
         let target = |child: i32| -> u16 {
@@ -110,57 +134,51 @@ impl FlatTree {
                 child as u16
             }
         };
-        let mut nodes: Vec<FlatNode> = tree
-            .nodes
-            .iter()
-            .map(|n| {
-                let nan_left = if n.flags & MISSING_NAN != 0 || n.flags & MISSING_ZERO != 0 {
-                    n.flags & DEFAULT_LEFT != 0
-                } else {
-                    0.0 <= n.threshold
-                };
-                let mut bits = 0;
-                if nan_left {
-                    bits |= NAN_LEFT;
-                }
-                if n.flags & DEFAULT_LEFT != 0 {
-                    bits |= FLAT_DEFAULT_LEFT;
-                }
-                if n.flags & MISSING_ZERO != 0 {
-                    bits |= ZERO_MISSING;
-                }
-                FlatNode {
-                    threshold: n.threshold,
-                    feature: n.feature as u16,
-                    left: target(n.left),
-                    right: target(n.right),
-                    bits,
-                }
-            })
-            .collect();
-        let mut values = vec![0.0; internal];
+        let base = self.nodes.len() as u32;
+        for n in &tree.nodes {
+            let nan_left = if n.flags & MISSING_NAN != 0 || n.flags & MISSING_ZERO != 0 {
+                n.flags & DEFAULT_LEFT != 0
+            } else {
+                0.0 <= n.threshold
+            };
+            let mut bits = 0;
+            if nan_left {
+                bits |= NAN_LEFT;
+            }
+            if n.flags & DEFAULT_LEFT != 0 {
+                bits |= FLAT_DEFAULT_LEFT;
+            }
+            if n.flags & MISSING_ZERO != 0 {
+                bits |= ZERO_MISSING;
+            }
+            self.nodes.push(FlatNode {
+                threshold: n.threshold,
+                feature: n.feature as u16,
+                left: target(n.left),
+                right: target(n.right),
+                bits,
+            });
+            self.values.push(0.0);
+        }
         for (i, v) in tree.leaves.iter().enumerate() {
             let me = (internal + i) as u16;
-            nodes.push(FlatNode {
+            self.nodes.push(FlatNode {
                 threshold: f64::INFINITY,
                 feature: 0,
                 left: me,
                 right: me,
                 bits: NAN_LEFT,
             });
-            values.push(*v);
+            self.values.push(*v);
         }
-        Self {
-            depth: depth(&tree.nodes, 0),
-            zeros: nodes.iter().any(|n| n.bits & ZERO_MISSING != 0),
+        self.trees.push(TreeSpan {
+            base,
+            depth: depth(&tree.nodes, 0).min(u16::MAX as usize) as u16,
             internal: internal as u16,
-            nodes,
-            values,
-        }
+        });
     }
 
-    /// Adds this tree's leaf value for each of `rows` (row-major, `n` features) to `out`.
-    #[inline]
+    /// Adds every tree's leaf value for each of `rows` (row-major, `n` features) to `out`.
     fn add(&self, rows: &[f64], n: usize, out: &mut [f64]) {
         if self.zeros {
             self.add_with::<true>(rows, n, out);
@@ -169,25 +187,35 @@ impl FlatTree {
         }
     }
 
-    #[inline]
     fn add_with<const ZEROS: bool>(&self, rows: &[f64], n: usize, out: &mut [f64]) {
-        let mut blocks = rows.chunks_exact(n * LANES);
-        let mut outs = out.chunks_exact_mut(LANES);
+        let mut blocks = rows.chunks_exact(n * BLOCK);
+        let mut outs = out.chunks_exact_mut(BLOCK);
         for (block, o) in (&mut blocks).zip(&mut outs) {
-            let mut idx = [0u16; LANES];
-            for _ in 0..self.depth {
-                for (lane, i) in idx.iter_mut().enumerate() {
-                    let node = &self.nodes[*i as usize];
-                    let x = block[lane * n + node.feature as usize];
-                    *i = node.next::<ZEROS>(x);
-                }
-                // Stop once every lane has reached a leaf (leaves follow the splits).
-                if idx.iter().all(|&i| i >= self.internal) {
-                    break;
+            let mut sums = [0.0; BLOCK];
+            for tree in &self.trees {
+                let nodes = &self.nodes[tree.base as usize..];
+                let values = &self.values[tree.base as usize..];
+                for (lanes, sums) in sums.chunks_exact_mut(LANES).enumerate() {
+                    let block = &block[lanes * LANES * n..];
+                    let mut idx = [0u16; LANES];
+                    for _ in 0..tree.depth {
+                        for (lane, i) in idx.iter_mut().enumerate() {
+                            let node = &nodes[*i as usize];
+                            let x = block[lane * n + node.feature as usize];
+                            *i = node.next::<ZEROS>(x);
+                        }
+                        // Stop once every lane has reached a leaf (leaves follow the splits).
+                        if idx.iter().all(|&i| i >= tree.internal) {
+                            break;
+                        }
+                    }
+                    for (s, i) in sums.iter_mut().zip(idx) {
+                        *s += values[i as usize];
+                    }
                 }
             }
-            for (o, i) in o.iter_mut().zip(idx) {
-                *o += self.values[i as usize];
+            for (o, s) in o.iter_mut().zip(sums) {
+                *o += s;
             }
         }
         for (row, o) in blocks
@@ -195,12 +223,17 @@ impl FlatTree {
             .chunks_exact(n)
             .zip(outs.into_remainder())
         {
-            let mut i = 0u16;
-            for _ in 0..self.depth {
-                let node = &self.nodes[i as usize];
-                i = node.next::<ZEROS>(row[node.feature as usize]);
+            let mut sum = 0.0;
+            for tree in &self.trees {
+                let nodes = &self.nodes[tree.base as usize..];
+                let mut i = 0u16;
+                for _ in 0..tree.depth {
+                    let node = &nodes[i as usize];
+                    i = node.next::<ZEROS>(row[node.feature as usize]);
+                }
+                sum += self.values[tree.base as usize + i as usize];
             }
-            *o += self.values[i as usize];
+            *o += sum;
         }
     }
 }
@@ -302,7 +335,7 @@ impl Tree {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GbdtModel {
     pub(crate) trees: Vec<Tree>,
-    flat: Vec<FlatTree>,
+    forest: Forest,
     pub(crate) n_features: usize,
     /// `Some(scale)`: a binary classifier (LightGBM's `sigmoid:` parameter).
     pub(crate) sigmoid: Option<f64>,
@@ -314,10 +347,10 @@ pub struct GbdtModel {
 impl GbdtModel {
     /// A model from validated trees (children in range, features < `n_features`).
     pub(crate) fn new(trees: Vec<Tree>, n_features: usize, sigmoid: Option<f64>) -> Self {
-        let flat = trees.iter().map(FlatTree::new).collect();
+        let forest = Forest::new(&trees);
         Self {
             trees,
-            flat,
+            forest,
             n_features,
             sigmoid,
             base: 0.0,
@@ -354,9 +387,7 @@ impl GbdtModel {
         let count = (rows.len() / n).min(out.len());
         let (rows, out) = (&rows[..count * n], &mut out[..count]);
         out.iter_mut().for_each(|o| *o = self.base);
-        for tree in &self.flat {
-            tree.add(rows, n, out);
-        }
+        self.forest.add(rows, n, out);
     }
 }
 

@@ -171,7 +171,7 @@ pub(crate) fn viewer(v: &Viewer) -> pb::Viewer {
 
 fn viewer_from(v: Option<&pb::Viewer>) -> Result<Viewer> {
     let v = v.ok_or_else(|| Error::invalid("viewer", "is required"))?;
-    let p = v.preferences.clone().unwrap_or_default();
+    let p = v.preferences.unwrap_or_default();
     Ok(Viewer {
         user_id: id(&v.user_id, "viewer.user_id")?,
         langs: v.langs.clone(),

@@ -245,8 +245,8 @@ fn convert(t: &JsonTree, n_features: usize) -> Result<Tree, Error> {
     let mut nodes = Vec::with_capacity(splits as usize);
     let mut values = Vec::with_capacity(leaves as usize);
     let mut counts = Vec::with_capacity(leaves as usize);
-    for i in 0..n {
-        if slot[i] < 0 {
+    for (i, &at) in slot.iter().enumerate() {
+        if at < 0 {
             values.push(t.split_conditions[i] as f64);
             counts.push(t.sum_hessian.get(i).copied().unwrap_or(1.0));
             continue;

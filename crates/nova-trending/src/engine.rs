@@ -38,6 +38,9 @@ pub struct TrendingEngine {
     /// (second, epoch) → exp(λₖ·(t − epoch start)).
     factor_at: (i64, u32),
     factors: [f64; MAX_WINDOWS],
+    /// The last event time seen and its Unix seconds: consecutive events mostly share a
+    /// second, and `timestamp()` is a calendar computation.
+    last_at: (Timestamp, i64),
     period_secs: i64,
     pub(crate) period: u32,
     /// The earliest event second seen (how long the engine has been observing).
@@ -82,6 +85,7 @@ impl TrendingEngine {
             epoch_decay,
             factor_at: (i64::MIN, 0),
             factors: [0.0; MAX_WINDOWS],
+            last_at: (Timestamp::default(), 0),
             period: 0,
             since: i64::MAX,
             tables: vec![global],
@@ -135,7 +139,10 @@ impl TrendingEngine {
     /// Ingests one event in O(1); `false` if it was ignored (contribution cap).
     #[inline]
     pub fn ingest(&mut self, event: &Engagement) -> bool {
-        let secs = event.at.timestamp();
+        if event.at != self.last_at.0 {
+            self.last_at = (event.at, event.at.timestamp());
+        }
+        let secs = self.last_at.1;
         self.advance(secs);
         self.since = self.since.min(secs);
         let entity_hash = event.entity.hash64();
@@ -177,6 +184,12 @@ impl TrendingEngine {
         self.stats.not_admitted += not_admitted;
         self.stats.ingested += 1;
         true
+    }
+
+    /// Ingests events in order (what the service does with a consumer's or an Ingest
+    /// call's events under one lock); returns how many counted.
+    pub fn ingest_batch(&mut self, events: &[Engagement]) -> usize {
+        events.iter().filter(|e| self.ingest(e)).count()
     }
 
     /// Sets an entity's review state.

@@ -65,8 +65,7 @@ impl TrendingService {
 #[async_trait]
 impl TrendingApi for TrendingService {
     async fn ingest(&self, events: &[Engagement]) -> Result<usize, Error> {
-        let mut engine = self.engine()?;
-        Ok(events.iter().filter(|e| engine.ingest(e)).count())
+        Ok(self.engine()?.ingest_batch(events))
     }
 
     async fn trends(&self, scope: Scope, limit: usize) -> Result<Vec<Trend>, Error> {
