@@ -87,12 +87,13 @@ impl FeedService {
             let keys: Vec<TimelineKey> = targets.iter().map(|f| TimelineKey::Home(*f)).collect();
             self.store.push(&keys, entry, cap).await?;
             report.delivered += keys.len();
+            // New-post notifications, concurrently (pipelined on one Redis connection).
             let payload = post.to_string();
-            for f in &targets {
-                self.pubsub
-                    .publish(&channel(*f), payload.clone().into_bytes())
-                    .await?;
-            }
+            futures::future::try_join_all(targets.iter().map(|f| {
+                let bytes = payload.clone().into_bytes();
+                async move { self.pubsub.publish(&channel(*f), bytes).await }
+            }))
+            .await?;
             if !page.has_next_page {
                 break;
             }
