@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use nova_db::{Db, DbOptions};
 use nova_events::{
     CancellationToken, EventBus, EventEnvelope, KafkaBus, KafkaOptions, OutboxStore, Relay,
@@ -100,6 +100,19 @@ fn batch() -> Vec<EventEnvelope> {
 }
 
 impl Setup {
+    /// Waits until the consumer has handled `target` events (fails after 2 minutes).
+    async fn wait_for(&self, target: u64, every: Duration) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.handled.load(Ordering::Relaxed) < target {
+            let handled = self.handled.load(Ordering::Relaxed);
+            assert!(
+                Instant::now() < deadline,
+                "consumer stuck at {handled} of {target}"
+            );
+            tokio::time::sleep(every).await;
+        }
+    }
+
     /// Commits a batch (untimed), then times the relay until the outbox is drained and,
     /// with `to_consumer`, until the consumer handled all of it.
     fn run(&self, iters: u64, to_consumer: bool) -> Duration {
@@ -112,15 +125,11 @@ impl Setup {
                 let started = Instant::now();
                 while self.relay.run_once().await.unwrap() > 0 {}
                 if to_consumer {
-                    while self.handled.load(Ordering::Relaxed) < target {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
+                    self.wait_for(target, Duration::from_millis(1)).await;
                 }
                 total += started.elapsed();
                 // Let the consumer catch up before the next (publish-only) round.
-                while self.handled.load(Ordering::Relaxed) < target {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
+                self.wait_for(target, Duration::from_millis(5)).await;
             });
         }
         total
@@ -138,6 +147,8 @@ fn kafka(c: &mut Criterion) {
     let mut group = c.benchmark_group("events_kafka");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.sample_size(10);
+    // One iteration per sample: each moves 10,000 events.
+    group.sampling_mode(SamplingMode::Flat);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("relay_publish", |b| {
