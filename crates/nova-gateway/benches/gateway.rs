@@ -9,6 +9,7 @@
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nova_feed::FeedApi;
 use nova_gateway::{GatewayOptions, RateLimits};
 use nova_kv::Quota;
 use serde_json::json;
@@ -42,13 +43,56 @@ fn home_feed(c: &mut Criterion) {
         }
         let warm = world.gql(Some(&token), PAGE, json!({})).await;
         assert!(warm["errors"].is_null(), "{warm}");
-        (world, token)
+        (std::sync::Arc::new(world), token)
     });
 
     let mut group = c.benchmark_group("gateway");
     group.throughput(Throughput::Elements(1));
+    // The gateway's fixed cost: body, auth, guard (parse, measure, rate limits), response.
+    group.bench_function("typename", |b| {
+        b.iter(|| rt.block_on(world.gql(Some(&token), "{ __typename }", json!({}))))
+    });
+    // The domain work under one page: the feed read alone, no GraphQL.
+    let viewer = rt.block_on(async {
+        let answer = world
+            .gql(Some(&token), "{ viewer { id } }", json!({}))
+            .await;
+        let id: nova_core::UserId = answer["data"]["viewer"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        nova_core::Principal::user(id, nova_core::SessionId::new())
+    });
+    group.bench_function("feed_home_domain_only", |b| {
+        b.iter(|| {
+            rt.block_on(
+                world
+                    .feed
+                    .home(&viewer, nova_feed::FeedMode::Chronological, 20, None),
+            )
+            .unwrap()
+        })
+    });
     group.bench_function("home_feed_page_20", |b| {
         b.iter(|| rt.block_on(world.gql(Some(&token), PAGE, json!({}))))
+    });
+    // 64 requests in flight at once: requests per second over the machine's cores.
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("home_feed_page_20_x64_concurrent", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..64)
+                    .map(|_| {
+                        let (world, token) = (world.clone(), token.clone());
+                        tokio::spawn(async move { world.gql(Some(&token), PAGE, json!({})).await })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            })
+        })
     });
     group.finish();
 }
