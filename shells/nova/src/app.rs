@@ -22,7 +22,7 @@ fn gateway_spec() -> Result<&'static ServiceSpec, String> {
 }
 
 /// Runs until SIGTERM / SIGINT.
-pub async fn run(config: NovaConfig) -> Result<(), String> {
+pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     let spec = gateway_spec()?;
     let infra = Infra::start(&config, spec.name).await?;
 
@@ -70,6 +70,28 @@ pub async fn run(config: NovaConfig) -> Result<(), String> {
         .with_relay(relay.clone()),
     );
     posts.set(content.clone());
+
+    if demo {
+        let domains = crate::demo::DemoDomains {
+            identity: identity.clone(),
+            users: users.clone(),
+            social: social.clone(),
+            content: content.clone(),
+        };
+        let seeded = crate::demo::seed(&domains).await?;
+        if seeded.accounts == 0 {
+            println!("nova demo: the demo network is already there");
+        } else {
+            println!(
+                "nova demo: seeded {} accounts, {} follows, {} posts, {} likes; log in as ada, grace, alan, ... with password {}",
+                seeded.accounts,
+                seeded.follows,
+                seeded.posts,
+                seeded.likes,
+                crate::demo::DEMO_PASSWORD
+            );
+        }
+    }
 
     let routes = nova_identity::http::router(identity)
         .merge(nova_user::http::router(users, auth.clone()))
