@@ -130,19 +130,26 @@ fn uuid(value: &str, field: &str) -> Result<Uuid, Error> {
     nova_core::id::parse_uuid(value, field)
 }
 
+/// The engagement kind and generic payload of an event: a domain's own event
+/// translated, or a generic engagement event as sent; `None` for other events.
+pub(crate) fn payload_of(
+    event: &EventEnvelope,
+) -> Result<Option<(EngagementKind, EngagementPayload)>, Error> {
+    if let Some(found) = domain_event(event)? {
+        return Ok(Some(found));
+    }
+    let Some(kind) = kind_of(&event.event_type) else {
+        return Ok(None);
+    };
+    let p = EngagementPayload::decode(event.payload.as_slice())
+        .map_err(|e| Error::invalid("payload", format!("not an engagement payload: {e}")))?;
+    Ok(Some((kind, p)))
+}
+
 /// The engagements one event stands for (empty for other event types).
 pub fn engagements(event: &EventEnvelope) -> Result<Vec<Engagement>, Error> {
-    let (kind, p) = match domain_event(event)? {
-        Some(found) => found,
-        None => {
-            let Some(kind) = kind_of(&event.event_type) else {
-                return Ok(Vec::new());
-            };
-            let p = EngagementPayload::decode(event.payload.as_slice()).map_err(|e| {
-                Error::invalid("payload", format!("not an engagement payload: {e}"))
-            })?;
-            (kind, p)
-        }
+    let Some((kind, p)) = payload_of(event)? else {
+        return Ok(Vec::new());
     };
     let account = uuid(&p.actor_id, "actor_id")?.as_u128();
     let mut entities = Vec::new();

@@ -61,6 +61,7 @@ pub mod decay;
 pub mod engine;
 pub mod grpc;
 pub mod http;
+pub mod labels;
 pub mod model;
 pub mod service;
 pub mod setup;
