@@ -6,14 +6,35 @@ use nova_content::store::SqlContentStore;
 use nova_content::{ContentService, SocialAudience};
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
+use nova_feed::store::{MemoryTimelineStore, RedisTimelineStore, TimelineStore};
+use nova_feed::{FeedEvents, FeedService};
+use nova_gateway::{Domains, GatewayOptions, TrendLabels};
 use nova_graph::{GraphApi, GraphService, SqlGraphStore};
 use nova_identity::IdentityApi;
 use nova_identity::auth::Authenticator;
 use nova_runtime::{Infra, SERVICES, Server, ServiceSpec};
 use nova_social::store::SqlSocialStore;
 use nova_social::{LatePostAccess, SocialApi, SocialService};
+use nova_trending::EntityKey;
+use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
 use nova_user::store::SqlUserStore;
 use nova_user::{UserApi, UserService};
+
+/// Home timelines kept in memory (the rest are rebuilt from SQL on their next read).
+const TIMELINES_IN_MEMORY: usize = 100_000;
+
+/// The feed's consumer group.
+const FEED_CONSUMER: &str = "feed-fanout";
+
+/// Labels of trending hashtags and links, from the SQL table trending's recorder fills.
+struct SqlTrendLabels(TrendLabelStore);
+
+#[async_trait::async_trait]
+impl TrendLabels for SqlTrendLabels {
+    async fn labels(&self, entities: &[EntityKey]) -> nova_core::Result<Vec<Option<String>>> {
+        self.0.labels(entities).await
+    }
+}
 
 /// The gateway's spec: the all-in-one answers on the gateway's port.
 fn gateway_spec() -> Result<&'static ServiceSpec, String> {
@@ -24,6 +45,10 @@ fn gateway_spec() -> Result<&'static ServiceSpec, String> {
 /// Runs until SIGTERM / SIGINT.
 pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     let spec = gateway_spec()?;
+    // Configuration first: a bad value stops nova with one line before anything starts
+    // (trending's snapshot restore would already be logging).
+    nova_runtime::resolve_ports(spec, &config).map_err(|e| e.to_string())?;
+    nova_trending::setup::snapshot_interval(&config)?;
     let infra = Infra::start(&config, spec.name).await?;
 
     // Domains: each writes through `db`, wakes the relay after commits, limits with `kv`.
@@ -64,12 +89,42 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     let content = Arc::new(
         ContentService::new(
             Arc::new(SqlContentStore::new(db.clone())),
-            Arc::new(SocialAudience::new(social.clone(), graph, users.clone())),
+            Arc::new(SocialAudience::new(
+                social.clone(),
+                graph.clone(),
+                users.clone(),
+            )),
             Infra::cursor_codec(&config)?,
         )
         .with_relay(relay.clone()),
     );
     posts.set(content.clone());
+
+    // Ranking, trending (restored from its last snapshot) and the home feed, fed by the
+    // domains' events through the embedded log.
+    let ranking = nova_ranking::setup::embedded(&config, db)?;
+    let trending = nova_trending::setup::embedded(&config, db, infra.shutdown_token()).await?;
+    let labels = TrendLabelStore::new(db.clone());
+    let timelines: Arc<dyn TimelineStore> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisTimelineStore::connect(url, "nova:feed:")
+                .await
+                .map_err(|e| format!("feed: cannot reach Redis at REDIS_URL: {e}"))?,
+        ),
+        None => Arc::new(MemoryTimelineStore::new(TIMELINES_IN_MEMORY)),
+    };
+    let feed = Arc::new(
+        FeedService::new(
+            timelines,
+            content.clone(),
+            graph.clone(),
+            infra.kv.pubsub.clone(),
+            SystemClock::shared(),
+            Infra::cursor_codec(&config)?,
+        )
+        .with_ranking(ranking)
+        .with_trending(trending.api.clone()),
+    );
 
     if demo {
         let domains = crate::demo::DemoDomains {
@@ -93,10 +148,38 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
         }
     }
 
+    let mut infra = infra;
+    infra.track(trending.snapshots);
+    infra.consume(nova_trending::setup::CONSUMER, trending.consumer);
+    infra.consume(
+        LABELS_CONSUMER,
+        Arc::new(LabelRecorder::new(labels.clone())),
+    );
+    infra.consume(FEED_CONSUMER, Arc::new(FeedEvents::new(feed.clone())));
+
+    let domains = Domains {
+        identity: identity.clone(),
+        users: users.clone(),
+        graph,
+        social: social.clone(),
+        content: content.clone(),
+        feed,
+        trending: trending.api.clone(),
+        auth: auth.clone(),
+        limits: infra.kv.rate_limiter.clone(),
+        notifications: None,
+        trend_labels: Some(Arc::new(SqlTrendLabels(labels))),
+        with_token: None,
+    };
     let routes = nova_identity::http::router(identity)
         .merge(nova_user::http::router(users, auth.clone()))
         .merge(nova_social::http::router(social, auth.clone()))
-        .merge(nova_content::http::router(content, auth));
+        .merge(nova_content::http::router(content, auth))
+        .merge(nova_trending::http::router(trending.api))
+        .merge(nova_gateway::router(
+            domains,
+            GatewayOptions::from_config(&config),
+        ));
     let server = Server::new(spec, &config).http_routes(routes);
     let server = infra
         .readiness_checks(server)
