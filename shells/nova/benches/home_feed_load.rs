@@ -150,12 +150,12 @@ async fn main() {
         &url,
         None,
         &json!({
-            "query": "mutation($login: String!, $password: String!) { login(login: $login, password: $password) { accessToken } }",
+            "query": "mutation($login: String!, $password: String!) { login(identifier: $login, password: $password) { tokens { accessToken } } }",
             "variables": { "login": "grace", "password": "nova-demo-password" }
         }),
     )
     .await;
-    let token = login["data"]["login"]["accessToken"]
+    let token = login["data"]["login"]["tokens"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("login failed: {login}"))
         .to_owned();
