@@ -49,6 +49,7 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     // (trending's snapshot restore would already be logging).
     nova_runtime::resolve_ports(spec, &config).map_err(|e| e.to_string())?;
     nova_trending::setup::snapshot_interval(&config)?;
+    let gateway_options = GatewayOptions::from_config(&config).map_err(|e| e.to_string())?;
     let infra = Infra::start(&config, spec.name).await?;
 
     // Domains: each writes through `db`, wakes the relay after commits, limits with `kv`.
@@ -176,10 +177,7 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
         .merge(nova_social::http::router(social, auth.clone()))
         .merge(nova_content::http::router(content, auth))
         .merge(nova_trending::http::router(trending.api))
-        .merge(nova_gateway::router(
-            domains,
-            GatewayOptions::from_config(&config),
-        ));
+        .merge(nova_gateway::router(domains, gateway_options));
     let server = Server::new(spec, &config).http_routes(routes);
     let server = infra
         .readiness_checks(server)
