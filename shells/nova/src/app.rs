@@ -6,8 +6,7 @@ use nova_content::store::SqlContentStore;
 use nova_content::{ContentService, SocialAudience};
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
-use nova_feed::store::{MemoryTimelineStore, RedisTimelineStore, TimelineStore};
-use nova_feed::{FeedEvents, FeedService};
+use nova_feed::setup::Domains as FeedDomains;
 use nova_gateway::{Domains, GatewayOptions, TrendLabels};
 use nova_graph::{GraphApi, GraphService, SqlGraphStore};
 use nova_identity::IdentityApi;
@@ -19,12 +18,6 @@ use nova_trending::EntityKey;
 use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
 use nova_user::store::SqlUserStore;
 use nova_user::{UserApi, UserService};
-
-/// Home timelines kept in memory (the rest are rebuilt from SQL on their next read).
-const TIMELINES_IN_MEMORY: usize = 100_000;
-
-/// The feed's consumer group.
-const FEED_CONSUMER: &str = "feed-fanout";
 
 /// Labels of trending hashtags and links, from the SQL table trending's recorder fills.
 struct SqlTrendLabels(TrendLabelStore);
@@ -50,6 +43,7 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     nova_runtime::resolve_ports(spec, &config).map_err(|e| e.to_string())?;
     nova_trending::setup::snapshot_interval(&config)?;
     let gateway_options = GatewayOptions::from_config(&config).map_err(|e| e.to_string())?;
+    nova_feed::setup::config(&config)?;
     let infra = Infra::start(&config, spec.name).await?;
 
     // Domains: each writes through `db`, wakes the relay after commits, limits with `kv`.
@@ -106,26 +100,19 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     let ranking = nova_ranking::setup::embedded(&config, db)?;
     let trending = nova_trending::setup::embedded(&config, db, infra.shutdown_token()).await?;
     let labels = TrendLabelStore::new(db.clone());
-    let timelines: Arc<dyn TimelineStore> = match &config.redis_url {
-        Some(url) => Arc::new(
-            RedisTimelineStore::connect(url, "nova:feed:")
-                .await
-                .map_err(|e| format!("feed: cannot reach Redis at REDIS_URL: {e}"))?,
-        ),
-        None => Arc::new(MemoryTimelineStore::new(TIMELINES_IN_MEMORY)),
-    };
-    let feed = Arc::new(
-        FeedService::new(
-            timelines,
-            content.clone(),
-            graph.clone(),
-            infra.kv.pubsub.clone(),
-            SystemClock::shared(),
-            Infra::cursor_codec(&config)?,
-        )
-        .with_ranking(ranking)
-        .with_trending(trending.api.clone()),
-    );
+    let feed = nova_feed::setup::embedded(
+        &config,
+        db,
+        infra.kv.pubsub.clone(),
+        FeedDomains {
+            content: content.clone(),
+            graph: graph.clone(),
+            ranking: Some(ranking),
+            trending: Some(trending.api.clone()),
+        },
+        Infra::cursor_codec(&config)?,
+    )
+    .await?;
 
     if demo {
         let domains = crate::demo::DemoDomains {
@@ -156,7 +143,9 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
         LABELS_CONSUMER,
         Arc::new(LabelRecorder::new(labels.clone())),
     );
-    infra.consume(FEED_CONSUMER, Arc::new(FeedEvents::new(feed.clone())));
+    for (consumer, handler) in feed.consumers {
+        infra.consume(consumer, handler);
+    }
 
     let domains = Domains {
         identity: identity.clone(),
@@ -164,7 +153,7 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
         graph,
         social: social.clone(),
         content: content.clone(),
-        feed,
+        feed: feed.api.clone(),
         trending: trending.api.clone(),
         auth: auth.clone(),
         limits: infra.kv.rate_limiter.clone(),
@@ -175,8 +164,9 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     let routes = nova_identity::http::router(identity)
         .merge(nova_user::http::router(users, auth.clone()))
         .merge(nova_social::http::router(social, auth.clone()))
-        .merge(nova_content::http::router(content, auth))
+        .merge(nova_content::http::router(content, auth.clone()))
         .merge(nova_trending::http::router(trending.api))
+        .merge(nova_feed::http::router(feed.api, auth))
         .merge(nova_gateway::router(domains, gateway_options));
     let server = Server::new(spec, &config).http_routes(routes);
     let server = infra

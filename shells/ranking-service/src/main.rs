@@ -50,6 +50,12 @@ async fn run(config: NovaConfig) -> Result<(), String> {
         nova_trending::setup::embedded(&config, &infra.db, infra.shutdown_token()).await?;
     infra.track(trending.snapshots);
     infra.consume(nova_trending::setup::CONSUMER, trending.consumer);
+    // The text of trending hashtags and links, for the gateway and REST readers.
+    let labels = nova_trending::labels::TrendLabelStore::new(infra.db.clone());
+    infra.consume(
+        nova_trending::labels::LABELS_CONSUMER,
+        Arc::new(nova_trending::labels::LabelRecorder::new(labels)),
+    );
 
     let server = Server::new(spec, &config)
         .add_grpc_service(RankingGrpcServer::new(ranking).into_service())

@@ -1,0 +1,132 @@
+//! The whole loop over GraphQL against the distributed layout: identity, user, graph,
+//! social, content, feed and ranking services plus the gateway, each its own process,
+//! on one PostgreSQL database and Redis, talking gRPC (the k8s shape on one machine).
+//!
+//! The service binaries are the workspace's own, next to this package's binary in the
+//! target directory (`cargo xtask test` builds every binary before the tests run).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../nova/tests/common/mod.rs"]
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use nova_testkit::process::{Running, get, wait_for_http};
+
+/// A service binary built beside this package's.
+fn binary(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_graphql-gateway")).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is not built: build the workspace first (`cargo build --workspace`; `cargo xtask test` does)",
+        path.display()
+    );
+    path
+}
+
+/// Two distinct free ports (HTTP, gRPC).
+fn ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+struct Cluster {
+    database_url: String,
+    redis_url: String,
+    data: tempfile::TempDir,
+    jwks_url: String,
+    running: Vec<Running>,
+}
+
+impl Cluster {
+    /// Starts `name` with the shared backends plus `env`; waits until it is ready.
+    fn start(&mut self, name: &str, (http, grpc): (u16, u16), env: &[(&str, String)]) {
+        let mut command = Command::new(binary(name));
+        command
+            .env_clear()
+            .env("NOVA_DATA_DIR", self.data.path().join(name))
+            .env("NOVA_HTTP_PORT", http.to_string())
+            .env("NOVA_GRPC_PORT", grpc.to_string())
+            .env("DATABASE_URL", &self.database_url)
+            .env("REDIS_URL", &self.redis_url)
+            .env("IDENTITY_JWKS_URL", &self.jwks_url)
+            .env(
+                "NOVA_CURSOR_SECRET",
+                "distributed-test-cursor-secret-0123456789",
+            )
+            .env("NOVA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (var, value) in env {
+            command.env(var, value);
+        }
+        self.running.push(Running(command.spawn().unwrap()));
+        wait_for_http(http, "/api/v1/health", name);
+        common::eventually(&format!("{name} ready"), || {
+            get(http, "/api/v1/ready").is_some_and(|(status, _)| status == 200)
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_loop_across_the_services_and_the_gateway() {
+    let Some(postgres) = nova_testkit::postgres().await else {
+        return;
+    };
+    let Some(redis) = nova_testkit::backend_url("NOVA_TEST_REDIS_URL") else {
+        return;
+    };
+    let database_url = postgres.url();
+    tokio::task::spawn_blocking(move || {
+        let (identity, users, graph, social, content, feed, ranking, gateway) = (
+            ports(),
+            ports(),
+            ports(),
+            ports(),
+            ports(),
+            ports(),
+            ports(),
+            ports(),
+        );
+        let grpc = |p: (u16, u16)| format!("http://127.0.0.1:{}", p.1);
+        let mut cluster = Cluster {
+            database_url,
+            // Its own Redis database: the services' keys use the shared `nova:` prefix.
+            redis_url: format!("{}/7", redis.trim_end_matches('/')),
+            data: tempfile::tempdir().unwrap(),
+            jwks_url: format!("http://127.0.0.1:{}/.well-known/jwks.json", identity.0),
+            running: Vec::new(),
+        };
+        // Identity first: every other service verifies tokens with its published keys.
+        cluster.start("identity-service", identity, &[]);
+        cluster.start("user-service", users, &[]);
+        cluster.start("graph-service", graph, &[]);
+        let remote = [
+            ("GRAPH_SERVICE_URL", grpc(graph)),
+            ("USER_SERVICE_URL", grpc(users)),
+            ("SOCIAL_SERVICE_URL", grpc(social)),
+            ("CONTENT_SERVICE_URL", grpc(content)),
+            ("RANKING_SERVICE_URL", grpc(ranking)),
+        ];
+        cluster.start("social-service", social, &remote);
+        cluster.start("content-service", content, &remote);
+        cluster.start("ranking-service", ranking, &[]);
+        cluster.start("feed-service", feed, &remote);
+        let mut upstreams = remote.to_vec();
+        upstreams.push(("IDENTITY_SERVICE_URL", grpc(identity)));
+        upstreams.push(("FEED_SERVICE_URL", grpc(feed)));
+        cluster.start("graphql-gateway", gateway, &upstreams);
+
+        common::whole_loop(gateway.0, "dist");
+        drop(cluster);
+    })
+    .await
+    .unwrap();
+    drop(postgres);
+}
