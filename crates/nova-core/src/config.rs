@@ -119,6 +119,21 @@ pub const ENV_VARS: &[EnvVar] = &[
         Some("60"),
     ),
     var(
+        "IDENTITY_SERVICE_URL",
+        "gRPC URL of identity-service (read by graphql-gateway); default http://identity-service:9081",
+        None,
+    ),
+    var(
+        "FEED_SERVICE_URL",
+        "gRPC URL of feed-service (read by graphql-gateway); default http://feed-service:9084",
+        None,
+    ),
+    var(
+        "RANKING_SERVICE_URL",
+        "gRPC URL of ranking-service (ranking + trending; read by feed-service and graphql-gateway); unset in feed-service: in-process",
+        None,
+    ),
+    var(
         "RANKING_MODEL_PATH",
         "ranking model: LightGBM .txt, XGBoost .json or linear .toml; unset: the built-in logistic model",
         None,

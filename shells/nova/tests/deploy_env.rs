@@ -1,5 +1,5 @@
 //! `deploy/.env.example` names every variable the code reads (nova-core's `ENV_VARS`,
-//! nova-identity's `IDENTITY_ENV_VARS`, nova-social's `SOCIAL_ENV_VARS`, the registry's port variables), each under a
+//! nova-identity's `IDENTITY_ENV_VARS`, nova-social's `SOCIAL_ENV_VARS`, nova-feed's `FEED_ENV_VARS`, nova-gateway's `GATEWAY_ENV_VARS`, the registry's port variables), each under a
 //! one-line comment; and every other variable in it says it is not read by Nova yet
 //! (`reserved: not read yet`) or is read by an infrastructure container (`infra:`).
 
@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use nova_core::config::ENV_VARS;
 use nova_identity::setup::IDENTITY_ENV_VARS;
 use nova_runtime::SERVICES;
+use nova_feed::FEED_ENV_VARS;
+use nova_gateway::GATEWAY_ENV_VARS;
 use nova_social::SOCIAL_ENV_VARS;
 
 const ENV_EXAMPLE: &str = include_str!("../../../deploy/.env.example");
@@ -48,6 +50,8 @@ fn code_vars() -> Vec<String> {
         .iter()
         .chain(IDENTITY_ENV_VARS)
         .chain(SOCIAL_ENV_VARS)
+        .chain(FEED_ENV_VARS)
+        .chain(GATEWAY_ENV_VARS)
         .map(|v| v.name.to_owned())
         .collect();
     for s in SERVICES {
