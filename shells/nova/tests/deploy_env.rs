@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use nova_core::config::ENV_VARS;
-use nova_identity::setup::IDENTITY_ENV_VARS;
-use nova_runtime::SERVICES;
 use nova_feed::FEED_ENV_VARS;
 use nova_gateway::GATEWAY_ENV_VARS;
+use nova_identity::setup::IDENTITY_ENV_VARS;
+use nova_runtime::SERVICES;
 use nova_social::SOCIAL_ENV_VARS;
 
 const ENV_EXAMPLE: &str = include_str!("../../../deploy/.env.example");
@@ -154,12 +154,30 @@ fn dockerfile_template_has_the_required_shape() {
         "USER 1000:1000",
         "HEALTHCHECK",
         "GET /api/v1/health",
+        "--features \"${CARGO_FEATURES}\"",
     ] {
         assert!(
             dockerfile.contains(needle),
             "Dockerfile.template lacks {needle:?}"
         );
     }
+    // Images build with CARGO_FEATURES (default `kafka`): every service shell must have it.
+    let mut shells = 0;
+    for service in SERVICES {
+        let manifest = format!(
+            "{}/../{}/Cargo.toml",
+            env!("CARGO_MANIFEST_DIR"),
+            service.name
+        );
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            assert!(
+                text.contains("kafka = [\"nova-runtime/kafka\"]"),
+                "{manifest} lacks the kafka feature the Dockerfile builds with"
+            );
+            shells += 1;
+        }
+    }
+    assert!(shells >= 8, "found only {shells} service shells");
     // The final stage copies exactly one file from the builder: the binary.
     let runtime = dockerfile.split("AS runtime").nth(1).unwrap();
     assert_eq!(runtime.matches("COPY").count(), 1);
