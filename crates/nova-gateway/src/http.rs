@@ -76,12 +76,27 @@ fn refuse(status: StatusCode, error: Error) -> Response {
 /// The client's address: the first `X-Forwarded-For` hop (set by the ingress), else
 /// `X-Real-IP`, else the socket peer when the server records it.
 fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
+    // X-Forwarded-For / X-Real-IP are believed only from a proxy on a private network
+    // (ingress, sidecar, loopback): from anyone else they are client-chosen, and trusting
+    // them would let one client rotate through per-IP rate-limit buckets.
+    let peer = peer.map(|p| p.ip());
+    if peer.is_some_and(|ip| !is_proxy_network(ip)) {
+        return peer;
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     header("x-forwarded-for")
         .and_then(|v| v.split(',').next())
         .or_else(|| header("x-real-ip"))
         .and_then(|v| v.trim().parse().ok())
-        .or_else(|| peer.map(|p| p.ip()))
+        .or(peer)
+}
+
+/// Loopback, RFC 1918 / unique-local and link-local addresses: where proxies live.
+fn is_proxy_network(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+    }
 }
 
 impl Gateway {
@@ -220,5 +235,33 @@ fn to_error(error: Error) -> async_graphql::Error {
         message: e.message,
         source: None,
         extensions: e.extensions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_proxy_on_a_private_network() {
+        let headers = forwarded("203.0.113.7, 10.0.0.2");
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        // Through the ingress (private address): the client it names.
+        let ingress: SocketAddr = "10.0.0.2:443".parse().unwrap();
+        assert_eq!(client_ip(&headers, Some(ingress)), Some(client));
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        assert_eq!(client_ip(&headers, Some(local)), Some(client));
+        // Straight from the internet: the header is the client's own claim, ignored.
+        let direct: SocketAddr = "198.51.100.9:5000".parse().unwrap();
+        assert_eq!(client_ip(&headers, Some(direct)), Some(direct.ip()));
+        // No header: the peer.
+        assert_eq!(client_ip(&HeaderMap::new(), Some(local)), Some(local.ip()));
+        assert_eq!(client_ip(&HeaderMap::new(), None), None);
     }
 }

@@ -328,7 +328,10 @@ impl BoundServer {
         let http_fut = {
             let stop = stopped(stop_rx.clone());
             async move {
-                axum::serve(http.0, http_app)
+                // The peer address reaches handlers (`ConnectInfo`): per-IP rate limits
+                // need it when no proxy sets X-Forwarded-For.
+                let app = http_app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                axum::serve(http.0, app)
                     .with_graceful_shutdown(stop)
                     .await
                     .map_err(ServeError::Http)

@@ -26,6 +26,30 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// Empties Redis database `db` (this test's own): rate-limit buckets of earlier runs
+/// (registrations per IP per hour) must not leak into this one.
+fn flush_redis_db(url: &str, db: u8) {
+    use std::io::{Read, Write};
+    let address = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n{db}\r\n*1\r\n$7\r\nFLUSHDB\r\n"
+    )
+    .unwrap();
+    let mut reply = [0u8; 10];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"+OK\r\n+OK\r\n", "Redis SELECT/FLUSHDB");
+}
+
 /// Two distinct free ports (HTTP, gRPC).
 fn ports() -> (u16, u16) {
     let a = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -35,6 +59,10 @@ fn ports() -> (u16, u16) {
         b.local_addr().unwrap().port(),
     )
 }
+
+/// The Redis database the services of this test share (the services' keys use the
+/// fixed `nova:` prefix, so they get a database of their own).
+const REDIS_DB: u8 = 7;
 
 struct Cluster {
     database_url: String,
@@ -83,6 +111,7 @@ async fn the_whole_loop_across_the_services_and_the_gateway() {
         return;
     };
     let database_url = postgres.url();
+    flush_redis_db(&redis, REDIS_DB);
     tokio::task::spawn_blocking(move || {
         let (identity, users, graph, social, content, feed, ranking, gateway) = (
             ports(),
@@ -98,7 +127,7 @@ async fn the_whole_loop_across_the_services_and_the_gateway() {
         let mut cluster = Cluster {
             database_url,
             // Its own Redis database: the services' keys use the shared `nova:` prefix.
-            redis_url: format!("{}/7", redis.trim_end_matches('/')),
+            redis_url: format!("{}/{REDIS_DB}", redis.trim_end_matches('/')),
             data: tempfile::tempdir().unwrap(),
             jwks_url: format!("http://127.0.0.1:{}/.well-known/jwks.json", identity.0),
             running: Vec::new(),

@@ -29,10 +29,6 @@ const NOT_EXPORTED_BY_NOVA: &[(&str, &str)] = &[
         metrics_names::GRPC_REQUEST_DURATION_SECONDS,
         "nova serves no gRPC; shells/identity-service/tests/metrics.rs reads it from identity-service",
     ),
-    (
-        metrics_names::EVENTS_CONSUMER_LAG,
-        "no event consumer runs in nova yet",
-    ),
 ];
 
 const KEYWORDS: &[&str] = &[
