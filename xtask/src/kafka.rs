@@ -147,6 +147,26 @@ pub fn brokers() -> Result<String, String> {
     Ok(ADDR.to_owned())
 }
 
+/// Stops the broker an earlier xtask started, so this test run gets an empty one.
+/// tansu's in-memory storage keeps every topic and consumer group of earlier runs, and a
+/// broker left up across many runs slowed the Kafka crash test past its timeout (7 s on
+/// a fresh broker). A broker named by `NOVA_TEST_KAFKA_BROKERS`, or one xtask did not
+/// start, is left alone.
+pub fn stop_owned() -> Result<(), String> {
+    if std::env::var("NOVA_TEST_KAFKA_BROKERS").is_ok_and(|b| !b.is_empty()) {
+        return Ok(());
+    }
+    if !crate::cache_dir().join("kafka/tansu.pid").exists() {
+        return Ok(());
+    }
+    down()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while accepts(ADDR) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 /// Whether anything accepts TCP connections on `addr`.
 fn accepts(addr: &str) -> bool {
     addr.parse::<SocketAddr>()

@@ -97,6 +97,7 @@ fn has_nextest() -> bool {
 
 fn test(extra: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
+    kafka::stop_owned()?;
     let urls = services::up()?;
     urls.print();
     let with_env = |mut cmd: Command| {
