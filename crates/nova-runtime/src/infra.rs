@@ -73,6 +73,9 @@ impl Infra {
     /// the `kafka` feature is built in) and the pool metrics of `service`.
     /// The error is one line for the operator, naming what failed and where.
     pub async fn start(config: &NovaConfig, service: &'static str) -> Result<Self, String> {
+        // The metrics recorder first: a gauge taken by a consumer or the relay before it
+        // exists is a no-op handle for good (nova's consumer lag went missing that way).
+        nova_core::telemetry::prometheus();
         let (db, db_location) = open_database(config).await?;
         let kv = Kv::from_redis_url(config.redis_url.as_deref(), "nova:")
             .await
