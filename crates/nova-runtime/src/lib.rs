@@ -62,6 +62,7 @@ mod ports;
 mod readiness;
 mod server;
 mod services;
+pub mod shell;
 mod shutdown;
 
 pub use grpc::{GrpcMetrics, GrpcMetricsLayer, code_name};

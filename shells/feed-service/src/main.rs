@@ -23,6 +23,7 @@ use nova_graph::{GraphApi, GraphService, SqlGraphStore};
 use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_ranking::RankingApi;
 use nova_ranking::grpc::RankingGrpcClient;
+use nova_runtime::shell::remote;
 use nova_runtime::{Infra, Server, ServiceSpec};
 use nova_social::grpc::SocialGrpcClient;
 use nova_social::store::SqlSocialStore;
@@ -31,31 +32,12 @@ use nova_trending::TrendingApi;
 use nova_trending::grpc::TrendingGrpcClient;
 use nova_user::grpc::UserGrpcClient;
 use nova_user::{UserApi, UserService, store::SqlUserStore};
-use tonic::transport::{Channel, Endpoint};
 
 const SERVICE: &str = "feed-service";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match NovaConfig::load() {
-        Ok(config) => config,
-        Err(e) => return fail(&e),
-    };
-    nova_core::telemetry::init_tracing(&config);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
-    }
-}
-
-/// A channel to the URL in `var`, connecting on first use; `None` when unset.
-fn remote(config: &NovaConfig, var: &str) -> Result<Option<Channel>, String> {
-    let Some((url, _)) = config.source.raw(var) else {
-        return Ok(None);
-    };
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|_| format!("{var}: expected an http:// URL such as http://host:port"))?;
-    Ok(Some(endpoint.connect_lazy()))
+    nova_runtime::shell::main(SERVICE, run).await
 }
 
 /// Serves until SIGTERM / SIGINT.
@@ -162,11 +144,4 @@ async fn run(config: NovaConfig) -> Result<(), String> {
         .map_err(|e| e.to_string());
     infra.shutdown().await;
     served
-}
-
-/// One line on stderr, exit code 2: what an operator needs to fix a bad start.
-fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let line = error.to_string().replace('\n', " ");
-    eprintln!("{SERVICE}: {line}");
-    ExitCode::from(2)
 }

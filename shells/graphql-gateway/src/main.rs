@@ -47,15 +47,7 @@ const UPSTREAMS: [(&str, &str); 7] = [
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match NovaConfig::load() {
-        Ok(config) => config,
-        Err(e) => return fail(&e),
-    };
-    nova_core::telemetry::init_tracing(&config);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
-    }
+    nova_runtime::shell::main(SERVICE, run).await
 }
 
 /// A lazily connecting channel to the service named by `var` (or its k8s default).
@@ -163,11 +155,4 @@ async fn run(config: NovaConfig) -> Result<(), String> {
         db.close().await;
     }
     served
-}
-
-/// One line on stderr, exit code 2: what an operator needs to fix a bad start.
-fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let line = error.to_string().replace('\n', " ");
-    eprintln!("{SERVICE}: {line}");
-    ExitCode::from(2)
 }

@@ -14,15 +14,7 @@ const SERVICE: &str = "identity-service";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match NovaConfig::load() {
-        Ok(config) => config,
-        Err(e) => return fail(&e),
-    };
-    nova_core::telemetry::init_tracing(&config);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
-    }
+    nova_runtime::shell::main(SERVICE, run).await
 }
 
 /// Serves until SIGTERM / SIGINT.
@@ -55,11 +47,4 @@ async fn run(config: NovaConfig) -> Result<(), String> {
         .map_err(|e| e.to_string());
     infra.shutdown().await;
     served
-}
-
-/// One line on stderr, exit code 2: what an operator needs to fix a bad start.
-fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let line = error.to_string().replace('\n', " ");
-    eprintln!("{SERVICE}: {line}");
-    ExitCode::from(2)
 }

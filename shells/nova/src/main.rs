@@ -46,7 +46,5 @@ async fn main() -> ExitCode {
 
 /// One line on stderr, exit code 2: what an operator needs to fix a bad start.
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let line = error.to_string().replace('\n', " ");
-    eprintln!("nova: {line}");
-    ExitCode::from(2)
+    nova_runtime::shell::fail("nova", error)
 }

@@ -23,15 +23,7 @@ const SERVICE: &str = "ranking-service";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match NovaConfig::load() {
-        Ok(config) => config,
-        Err(e) => return fail(&e),
-    };
-    nova_core::telemetry::init_tracing(&config);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
-    }
+    nova_runtime::shell::main(SERVICE, run).await
 }
 
 /// Serves until SIGTERM / SIGINT.
@@ -75,11 +67,4 @@ async fn run(config: NovaConfig) -> Result<(), String> {
     // Stops the consumer, writes the last trending snapshot, closes the database.
     infra.shutdown().await;
     served
-}
-
-/// One line on stderr, exit code 2: what an operator needs to fix a bad start.
-fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let line = error.to_string().replace('\n', " ");
-    eprintln!("{SERVICE}: {line}");
-    ExitCode::from(2)
 }
