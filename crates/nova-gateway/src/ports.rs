@@ -32,3 +32,11 @@ pub trait TrendLabels: Send + Sync {
     /// The label of each entity, in order (`None` when unknown).
     async fn labels(&self, entities: &[EntityKey]) -> Result<Vec<Option<String>>>;
 }
+
+/// Trending's own label table (filled by its `LabelRecorder`) answers directly.
+#[async_trait]
+impl TrendLabels for nova_trending::labels::TrendLabelStore {
+    async fn labels(&self, entities: &[EntityKey]) -> Result<Vec<Option<String>>> {
+        nova_trending::labels::TrendLabelStore::labels(self, entities).await
+    }
+}

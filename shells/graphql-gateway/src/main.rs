@@ -26,7 +26,6 @@ use nova_identity::grpc::IdentityGrpcClient;
 use nova_kv::Kv;
 use nova_runtime::{Server, ServiceSpec};
 use nova_social::grpc::SocialGrpcClient;
-use nova_trending::EntityKey;
 use nova_trending::grpc::TrendingGrpcClient;
 use nova_trending::labels::TrendLabelStore;
 use nova_user::grpc::UserGrpcClient;
@@ -64,16 +63,6 @@ fn upstream(config: &NovaConfig, var: &str, service: &str) -> Result<Channel, St
     let endpoint = Endpoint::from_shared(url)
         .map_err(|_| format!("{var}: expected an http:// URL such as http://host:port"))?;
     Ok(endpoint.connect_lazy())
-}
-
-/// Labels of trending hashtags and links from the shared database.
-struct SqlTrendLabels(TrendLabelStore);
-
-#[async_trait::async_trait]
-impl TrendLabels for SqlTrendLabels {
-    async fn labels(&self, entities: &[EntityKey]) -> nova_core::Result<Vec<Option<String>>> {
-        self.0.labels(entities).await
-    }
 }
 
 /// Serves until SIGTERM / SIGINT.
@@ -125,7 +114,7 @@ async fn run(config: NovaConfig) -> Result<(), String> {
         notifications: None,
         trend_labels: labels
             .clone()
-            .map(|db| Arc::new(SqlTrendLabels(TrendLabelStore::new(db))) as Arc<dyn TrendLabels>),
+            .map(|db| Arc::new(TrendLabelStore::new(db)) as Arc<dyn TrendLabels>),
         // Each request's domains carry its caller's token, so the services authenticate
         // the caller themselves (the gateway is never the only check).
         with_token: Some(Arc::new(move |base: &Domains, token: &str| Domains {

@@ -7,27 +7,16 @@ use nova_content::{ContentService, SocialAudience};
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
 use nova_feed::setup::Domains as FeedDomains;
-use nova_gateway::{Domains, GatewayOptions, TrendLabels};
+use nova_gateway::{Domains, GatewayOptions};
 use nova_graph::{GraphApi, GraphService, SqlGraphStore};
 use nova_identity::IdentityApi;
 use nova_identity::auth::Authenticator;
 use nova_runtime::{Infra, SERVICES, Server, ServiceSpec};
 use nova_social::store::SqlSocialStore;
 use nova_social::{LatePostAccess, SocialApi, SocialService};
-use nova_trending::EntityKey;
 use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
 use nova_user::store::SqlUserStore;
 use nova_user::{UserApi, UserService};
-
-/// Labels of trending hashtags and links, from the SQL table trending's recorder fills.
-struct SqlTrendLabels(TrendLabelStore);
-
-#[async_trait::async_trait]
-impl TrendLabels for SqlTrendLabels {
-    async fn labels(&self, entities: &[EntityKey]) -> nova_core::Result<Vec<Option<String>>> {
-        self.0.labels(entities).await
-    }
-}
 
 /// The gateway's spec: the all-in-one answers on the gateway's port.
 fn gateway_spec() -> Result<&'static ServiceSpec, String> {
@@ -158,7 +147,7 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
         auth: auth.clone(),
         limits: infra.kv.rate_limiter.clone(),
         notifications: None,
-        trend_labels: Some(Arc::new(SqlTrendLabels(labels))),
+        trend_labels: Some(Arc::new(labels)),
         with_token: None,
     };
     let routes = nova_identity::http::router(identity)
