@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_core::{PostId, Principal, Result, UserId};
-use nova_identity::auth::{Authenticator, authenticate_metadata};
+use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::content::v1 as pb;
 use pb::content_service_server::{ContentService as GrpcContentService, ContentServiceServer};
 use tonic::metadata::MetadataMap;
@@ -70,11 +70,7 @@ impl ContentGrpcServer {
 
     /// The caller when the request carries a token; anonymous otherwise.
     async fn viewer(&self, metadata: &MetadataMap) -> Result<Option<Principal>> {
-        if metadata.contains_key("authorization") {
-            self.principal(metadata).await.map(Some)
-        } else {
-            Ok(None)
-        }
+        authenticate_metadata_optional(self.auth.as_ref(), metadata).await
     }
 
     /// Runs an action on the post named by the request for the authenticated caller.

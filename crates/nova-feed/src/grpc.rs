@@ -14,7 +14,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use nova_core::{Error, PostId, Principal, Result};
-use nova_identity::auth::{Authenticator, authenticate_metadata, bearer_request};
+use nova_identity::auth::{
+    Authenticator, authenticate_metadata, authenticate_metadata_optional, bearer_request,
+};
 use nova_proto::nova::feed::v1 as pb;
 use pb::feed_service_client::FeedServiceClient;
 use pb::feed_service_server::{FeedService as GrpcFeedService, FeedServiceServer};
@@ -158,11 +160,8 @@ impl GrpcFeedService for FeedGrpcServer {
     async fn explore(&self, request: Request<pb::ExploreRequest>) -> GrpcResult<pb::FeedPage> {
         answer(
             async {
-                let viewer = if request.metadata().contains_key("authorization") {
-                    Some(self.principal(request.metadata()).await?)
-                } else {
-                    None
-                };
+                let viewer =
+                    authenticate_metadata_optional(self.auth.as_ref(), request.metadata()).await?;
                 let r = request.get_ref();
                 let page = self
                     .api

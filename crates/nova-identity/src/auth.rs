@@ -87,6 +87,20 @@ pub async fn authenticate_metadata(
     Ok(principal)
 }
 
+/// The caller of a gRPC request that may be anonymous: `None` without `authorization`
+/// metadata; with it, exactly [`authenticate_metadata`] (a bad token is refused, never
+/// downgraded to anonymous).
+pub async fn authenticate_metadata_optional(
+    auth: &dyn Authenticator,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<Option<Principal>> {
+    if metadata.contains_key("authorization") {
+        authenticate_metadata(auth, metadata).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// A gRPC request acting for `principal`: `authorization: Bearer <token>` and its
 /// session id. Without a token it is `Unauthenticated` before anything is sent.
 pub fn bearer_request<T>(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_core::{Error, PostId, Principal, Result, UserId};
-use nova_identity::auth::{Authenticator, authenticate_metadata};
+use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_server::{SocialService as GrpcSocialService, SocialServiceServer};
 use tonic::metadata::MetadataMap;
@@ -54,11 +54,7 @@ impl SocialGrpcServer {
 
     /// The caller when the request carries a token; anonymous otherwise.
     async fn viewer(&self, metadata: &MetadataMap) -> Result<Option<Principal>> {
-        if metadata.contains_key("authorization") {
-            self.principal(metadata).await.map(Some)
-        } else {
-            Ok(None)
-        }
+        authenticate_metadata_optional(self.auth.as_ref(), metadata).await
     }
 
     /// Runs an action on the user named by `user_id` for the authenticated caller.
