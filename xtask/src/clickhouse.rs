@@ -83,7 +83,7 @@ pub fn url() -> Result<String, String> {
 /// Stops the server if this tool started it.
 pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("clickhouse/runuser.pid");
-    crate::services::stop_pidfile(&pidfile, "ClickHouse")
+    crate::services::stop_pidfile(&pidfile, "ClickHouse", "clickhouse-server")
 }
 
 /// `up`/`down` for `services status`.

@@ -120,7 +120,7 @@ pub fn url() -> Result<String, String> {
 /// Stops the server if this tool started it.
 pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("falkordb/falkordb.pid");
-    crate::services::stop_pidfile(&pidfile, "FalkorDB")
+    crate::services::stop_pidfile(&pidfile, "FalkorDB", "redis-server")
 }
 
 /// `up`/`down` for `services status`.

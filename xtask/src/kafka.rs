@@ -190,7 +190,7 @@ fn wait(addr: &str) -> Result<(), String> {
 /// Stops the broker if this tool started it.
 pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("kafka/tansu.pid");
-    crate::services::stop_pidfile(&pidfile, "tansu")
+    crate::services::stop_pidfile(&pidfile, "tansu", "tansu")
 }
 
 /// `up`/`down` for `services status`.

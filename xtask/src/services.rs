@@ -181,27 +181,44 @@ pub fn up() -> Result<Urls, String> {
 /// Stops the backends this tool started (never ones it found running).
 pub fn down() -> Result<(), String> {
     let pidfile = crate::cache_dir().join("redis/redis.pid");
-    stop_pidfile(&pidfile, "Redis")?;
+    stop_pidfile(&pidfile, "Redis", "redis-server")?;
     crate::falkordb::down()?;
     crate::kafka::down()?;
     crate::clickhouse::down()
 }
 
-pub(crate) fn stop_pidfile(pidfile: &Path, what: &str) -> Result<(), String> {
-    match std::fs::read_to_string(pidfile) {
-        Ok(pid) => {
+/// Stops the process a pidfile names, if it still runs and is still `program` (its
+/// command line contains it: after a reboot the pid may belong to something else).
+pub(crate) fn stop_pidfile(pidfile: &Path, what: &str, program: &str) -> Result<(), String> {
+    let Ok(contents) = std::fs::read_to_string(pidfile) else {
+        eprintln!("xtask: {what} was not started by xtask; leaving it alone");
+        return Ok(());
+    };
+    // A pidfile outlives its process when the machine rebooted or the cache directory
+    // was carried to another machine: then there is nothing to stop.
+    let running = |pid: u32| {
+        std::fs::read(Path::new("/proc").join(pid.to_string()).join("cmdline"))
+            .is_ok_and(|cmd| cmd.windows(program.len()).any(|w| w == program.as_bytes()))
+    };
+    match contents.trim().parse::<u32>() {
+        Ok(pid) if running(pid) => {
             let mut kill = Command::new("kill");
-            kill.arg(pid.trim());
-            run(kill)?;
-            let _ = std::fs::remove_file(pidfile);
+            kill.arg(pid.to_string());
+            // It may exit on its own between the check and the signal.
+            if let Err(e) = run(kill)
+                && running(pid)
+            {
+                return Err(e);
+            }
             eprintln!("xtask: stopped {what}");
-            Ok(())
         }
-        Err(_) => {
-            eprintln!("xtask: {what} was not started by xtask; leaving it alone");
-            Ok(())
-        }
+        _ => eprintln!(
+            "xtask: {what} (pidfile {}) no longer runs; removing the stale pidfile",
+            pidfile.display()
+        ),
     }
+    let _ = std::fs::remove_file(pidfile);
+    Ok(())
 }
 
 /// Prints which backends answer.
