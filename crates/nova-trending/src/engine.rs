@@ -12,6 +12,49 @@ use crate::model::{Engagement, EntityKey, Ranked, ReviewState, Scope, Trend};
 use crate::sketch::CapSketch;
 use crate::table::{ScopeTable, Tick};
 
+/// How many events apart [`TrendingEngine::ingest_batch`]'s pipeline stages run: enough
+/// prefetches in flight to hide memory latency, few enough that the lines stay in L1.
+pub const AHEAD: usize = 8;
+
+/// The pipeline's ring (a power of two above `2 * AHEAD`).
+const RING: usize = 32;
+
+/// A scope table not looked up yet.
+const UNRESOLVED: usize = usize::MAX;
+
+/// An event of a batch waiting for its group to be loaded.
+#[derive(Debug, Clone, Copy, Default)]
+struct Queued {
+    event: usize,
+    secs: i64,
+    entity_hash: u64,
+    account_hash: u64,
+    /// The language and region tables, once looked up.
+    scopes: [usize; 2],
+}
+
+/// The entity's [`EntityKey::hash64`] and the account's hash.
+#[inline]
+fn hashes(event: &Engagement) -> (u64, u64) {
+    let account = event.account;
+    (
+        event.entity.hash64(),
+        mix64(account as u64 ^ mix64((account >> 64) as u64)),
+    )
+}
+
+/// The contribution-cap sketch's key of an (entity, account) pair.
+#[inline]
+fn cap_hash(entity_hash: u64, account_hash: u64) -> u64 {
+    entity_hash ^ account_hash.rotate_left(17)
+}
+
+/// The event's scopes besides global: language, region.
+#[inline]
+fn event_scopes(event: &Engagement) -> [Option<Scope>; 2] {
+    [event.lang.map(Scope::Lang), event.region.map(Scope::Region)]
+}
+
 /// Counters of what the engine did with events.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -139,20 +182,156 @@ impl TrendingEngine {
     /// Ingests one event in O(1); `false` if it was ignored (contribution cap).
     #[inline]
     pub fn ingest(&mut self, event: &Engagement) -> bool {
+        let secs = self.event_secs(event);
+        self.advance(secs);
+        self.since = self.since.min(secs);
+        let (entity_hash, account_hash) = hashes(event);
+        if self.capped(entity_hash, account_hash) {
+            return false;
+        }
+        self.apply(event, secs, entity_hash, account_hash, [UNRESOLVED; 2]);
+        true
+    }
+
+    /// Ingests events in order (what the service does with a consumer's or an Ingest
+    /// call's events under one lock); returns how many counted.
+    ///
+    /// Same result as [`Self::ingest`] on each event in turn, but pipelined so that
+    /// memory latency overlaps instead of adding up: an event's cap-sketch and index
+    /// lines are prefetched 2·[`AHEAD`] events before it is applied, its entry's lines
+    /// (found through the then cached index) [`AHEAD`] events before. Events are applied
+    /// in order, and the clock (epochs, periods) only moves on with the pipeline empty.
+    pub fn ingest_batch(&mut self, events: &[Engagement]) -> usize {
+        let mut ring = [Queued::default(); RING];
+        // Queued events: [applied, located) located, [located, queued) prefetched.
+        let (mut applied, mut located, mut queued) = (0usize, 0usize, 0usize);
+        let mut counted = 0;
+        for (i, event) in events.iter().enumerate() {
+            let new_second = event.at != self.last_at.0;
+            let secs = self.event_secs(event);
+            if new_second && self.would_advance(secs) {
+                while located < queued {
+                    self.locate(&mut ring[located % RING]);
+                    located += 1;
+                }
+                while applied < queued {
+                    counted += usize::from(self.apply_queued(events, &ring[applied % RING]));
+                    applied += 1;
+                }
+                self.advance(secs);
+            }
+            self.since = self.since.min(secs);
+            let (entity_hash, account_hash) = hashes(event);
+            let mut q = Queued {
+                event: i,
+                secs,
+                entity_hash,
+                account_hash,
+                scopes: [UNRESOLVED; 2],
+            };
+            self.prefetch_index(event, &mut q);
+            ring[queued % RING] = q;
+            queued += 1;
+            if queued - located > AHEAD {
+                self.locate(&mut ring[located % RING]);
+                located += 1;
+            }
+            if located - applied > AHEAD {
+                counted += usize::from(self.apply_queued(events, &ring[applied % RING]));
+                applied += 1;
+            }
+        }
+        while located < queued {
+            self.locate(&mut ring[located % RING]);
+            located += 1;
+        }
+        while applied < queued {
+            counted += usize::from(self.apply_queued(events, &ring[applied % RING]));
+            applied += 1;
+        }
+        counted
+    }
+
+    /// Pipeline stage 1: prefetches the cap-sketch line and the scope tables' index lines
+    /// of a queued event (and looks its language and region tables up).
+    #[inline]
+    fn prefetch_index(&self, event: &Engagement, q: &mut Queued) {
+        self.caps.prefetch(cap_hash(q.entity_hash, q.account_hash));
+        self.tables[0].prefetch_index(q.entity_hash);
+        for (n, scope) in event_scopes(event).into_iter().enumerate() {
+            if let Some(&t) = scope.and_then(|s| self.scope_index.get(&s)) {
+                q.scopes[n] = t;
+                self.tables[t].prefetch_index(q.entity_hash);
+            }
+        }
+    }
+
+    /// Pipeline stage 2: prefetches the entry lines of a queued event.
+    #[inline]
+    fn locate(&self, q: &mut Queued) {
+        self.tables[0].prefetch_entry(q.entity_hash, q.account_hash);
+        for &t in &q.scopes {
+            if t != UNRESOLVED {
+                self.tables[t].prefetch_entry(q.entity_hash, q.account_hash);
+            }
+        }
+    }
+
+    /// Pipeline stage 3: applies a queued event; `false` if capped.
+    #[inline]
+    fn apply_queued(&mut self, events: &[Engagement], q: &Queued) -> bool {
+        if self.capped(q.entity_hash, q.account_hash) {
+            return false;
+        }
+        self.apply(
+            &events[q.event],
+            q.secs,
+            q.entity_hash,
+            q.account_hash,
+            q.scopes,
+        );
+        true
+    }
+
+    /// The event's Unix seconds (cached: consecutive events mostly share a second).
+    #[inline]
+    fn event_secs(&mut self, event: &Engagement) -> i64 {
         if event.at != self.last_at.0 {
             self.last_at = (event.at, event.at.timestamp());
         }
-        let secs = self.last_at.1;
-        self.advance(secs);
-        self.since = self.since.min(secs);
-        let entity_hash = event.entity.hash64();
-        let account_hash = mix64(event.account as u64 ^ mix64((event.account >> 64) as u64));
-        if u32::from(self.caps.add(entity_hash ^ account_hash.rotate_left(17)))
-            > self.config.account_cap
-        {
+        self.last_at.1
+    }
+
+    /// Whether [`Self::advance`] to `secs` would start a new epoch or period.
+    #[inline]
+    fn would_advance(&self, secs: i64) -> bool {
+        let epoch = (secs.max(0) as f64 / self.epoch_secs) as u32;
+        let period = (secs.max(0) / self.period_secs).min(u32::MAX as i64) as u32;
+        epoch > self.epoch || period > self.period
+    }
+
+    /// Counts the event against its account's cap for the entity; `true` (and counted
+    /// as capped) if over it.
+    #[inline]
+    fn capped(&mut self, entity_hash: u64, account_hash: u64) -> bool {
+        if u32::from(self.caps.add(cap_hash(entity_hash, account_hash))) > self.config.account_cap {
             self.stats.capped += 1;
-            return false;
+            return true;
         }
+        false
+    }
+
+    /// Adds an accepted event to its scopes' tables. `scopes` are the language and
+    /// region tables if already looked up ([`UNRESOLVED`] otherwise).
+    #[inline]
+    fn apply(
+        &mut self,
+        event: &Engagement,
+        secs: i64,
+        entity_hash: u64,
+        account_hash: u64,
+        scopes: [usize; 2],
+    ) {
         let w = self.weights[event.kind as usize];
         let mut add = self.factors(secs);
         add.iter_mut().for_each(|f| *f *= w);
@@ -166,30 +345,27 @@ impl TrendingEngine {
         };
         let admit = self.config.admit_after;
         let mut not_admitted = 0;
-        if !self.tables[0].update(event.entity, account_hash, &tick, admit) {
+        if !self.tables[0].update(event.entity, entity_hash, account_hash, &tick, admit) {
             not_admitted += 1;
         }
-        for scope in [event.lang.map(Scope::Lang), event.region.map(Scope::Region)]
-            .into_iter()
-            .flatten()
-        {
-            let Some(idx) = self.scope_slot(scope) else {
+        for (scope, known) in event_scopes(event).into_iter().zip(scopes) {
+            let Some(scope) = scope else {
+                continue;
+            };
+            let idx = if known != UNRESOLVED {
+                known
+            } else if let Some(idx) = self.scope_slot(scope) {
+                idx
+            } else {
                 self.stats.scope_overflow += 1;
                 continue;
             };
-            if !self.tables[idx].update(event.entity, account_hash, &tick, admit) {
+            if !self.tables[idx].update(event.entity, entity_hash, account_hash, &tick, admit) {
                 not_admitted += 1;
             }
         }
         self.stats.not_admitted += not_admitted;
         self.stats.ingested += 1;
-        true
-    }
-
-    /// Ingests events in order (what the service does with a consumer's or an Ingest
-    /// call's events under one lock); returns how many counted.
-    pub fn ingest_batch(&mut self, events: &[Engagement]) -> usize {
-        events.iter().filter(|e| self.ingest(e)).count()
     }
 
     /// Sets an entity's review state.

@@ -1,13 +1,15 @@
 //! One scope's entities: bounded, with leaderboards per window.
 
-use std::collections::HashMap;
+mod index;
+pub(crate) mod prefetch;
 
 use crate::board::{Board, OFF_BOARD, Offer};
 use crate::config::MAX_WINDOWS;
-use crate::hash::{FastBuild, mix64};
+use crate::hash::mix64;
 use crate::model::{EntityKey, Scope};
 use crate::sketch::{CountMin, Distinct};
-
+use index::Index;
+use prefetch::prefetch;
 /// What every event touches, in one cache line.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
@@ -23,14 +25,15 @@ pub(crate) struct Hot {
     pub(crate) id: u128,
 }
 
-/// One tracked entity in one scope; `repr(C)` keeps the distinct counter right after the
-/// hot line.
+/// One tracked entity in one scope; `repr(C)` keeps the current period's distinct counter
+/// (its length and first words) right after the hot line, so an update touches two
+/// adjacent lines while the counter is small.
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub(crate) struct Entry {
     pub(crate) hot: Hot,
-    pub(crate) key: EntityKey,
     pub(crate) cur: Distinct,
+    pub(crate) key: EntityKey,
     pub(crate) prev: Distinct,
     pub(crate) trending: bool,
     /// Seconds since the Unix epoch before which it may not trend.
@@ -47,8 +50,8 @@ impl Entry {
                 board_pos: [OFF_BOARD; MAX_WINDOWS],
                 id: key.id,
             },
-            key,
             cur: Distinct::default(),
+            key,
             prev: Distinct::default(),
             trending: false,
             cooldown_until: i64::MIN,
@@ -96,8 +99,8 @@ pub(crate) struct Tick<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct ScopeTable {
     pub(crate) scope: Scope,
-    /// By [`EntityKey::hash64`]; the entry's key is checked on every hit.
-    pub(crate) index: HashMap<u64, u32, FastBuild>,
+    /// By [`EntityKey::hash64`]; the entry's id is checked on every hit.
+    index: Index,
     pub(crate) entries: Vec<Entry>,
     pub(crate) boards: Vec<Board>,
     pub(crate) trending: Vec<u32>,
@@ -111,7 +114,7 @@ impl ScopeTable {
     pub(crate) fn new(scope: Scope, capacity: usize, board: usize, windows: usize) -> Self {
         Self {
             scope,
-            index: HashMap::with_capacity_and_hasher(capacity.min(4096), FastBuild::default()),
+            index: Index::with_capacity(capacity.min(4096)),
             entries: Vec::new(),
             boards: (0..windows).map(|_| Board::new(board)).collect(),
             trending: Vec::new(),
@@ -129,25 +132,45 @@ impl ScopeTable {
         }
     }
 
-    /// Adds one event; `false` if the entity was not admitted (scope full).
+    /// Prefetches the index line an update of the entity with `hash` starts at.
+    #[inline]
+    pub(crate) fn prefetch_index(&self, hash: u64) {
+        self.index.prefetch(hash);
+    }
+
+    /// Prefetches the lines an update of the entity with `hash` by the account with
+    /// `account_hash` writes, if it is tracked (once [`Self::prefetch_index`]'s line has
+    /// arrived).
+    #[inline]
+    pub(crate) fn prefetch_entry(&self, hash: u64, account_hash: u64) {
+        if let Some(slot) = self.index.get(hash) {
+            prefetch(&self.entries, slot as usize);
+            if let Some(e) = self.entries.get(slot as usize) {
+                e.cur.prefetch(account_hash);
+            }
+        }
+    }
+
+    /// Adds one event for `key` (whose [`EntityKey::hash64`] is `hash`); `false` if the
+    /// entity was not admitted (scope full).
     #[inline]
     pub(crate) fn update(
         &mut self,
         key: EntityKey,
+        hash: u64,
         account_hash: u64,
         tick: &Tick<'_>,
         admit_after: u32,
     ) -> bool {
-        let hash = key.hash64();
-        let slot = match self.index.get(&hash) {
-            Some(&slot) if self.entries[slot as usize].hot.id == key.id => slot,
+        let slot = match self.index.get(hash) {
+            Some(slot) if self.entries[slot as usize].hot.id == key.id => slot,
             // A 64-bit hash collision: too rare to be worth a second table.
             Some(_) => return false,
-            None => match self.admit(key, tick, admit_after) {
+            None => match self.admit(key, hash, tick, admit_after) {
                 Some(slot) => slot,
                 None => {
                     // Long tail: only the sketch remembers it.
-                    self.newcomers.add(key.hash64(), 1);
+                    self.newcomers.add(hash, 1);
                     return false;
                 }
             },
@@ -178,25 +201,30 @@ impl ScopeTable {
     /// The slot of `key`, if tracked.
     pub(crate) fn slot(&self, key: &EntityKey) -> Option<u32> {
         self.index
-            .get(&key.hash64())
-            .copied()
+            .get(key.hash64())
             .filter(|&s| self.entries[s as usize].key == *key)
     }
 
     /// Finds a slot for a new entity: a free one, or (when full) a cold entry's, if the
     /// newcomer has been seen often enough.
-    fn admit(&mut self, key: EntityKey, tick: &Tick<'_>, admit_after: u32) -> Option<u32> {
+    fn admit(
+        &mut self,
+        key: EntityKey,
+        hash: u64,
+        tick: &Tick<'_>,
+        admit_after: u32,
+    ) -> Option<u32> {
         if self.entries.len() < self.capacity {
             let slot = self.entries.len() as u32;
             self.entries.push(Entry::new(key, tick.epoch, tick.period));
-            self.index.insert(key.hash64(), slot);
+            self.index.insert(hash, slot);
             return Some(slot);
         }
         self.misses += 1;
         if self.misses.is_multiple_of(self.capacity as u64 * 10) {
             self.newcomers.halve();
         }
-        let seen = self.newcomers.estimate(key.hash64());
+        let seen = self.newcomers.estimate(hash);
         let victim = self.coldest(tick)?;
         let victim_mass = self.entries[victim as usize].hot.mass[0];
         // `seen` events outside vs the victim's decayed activity (fastest window).
@@ -204,9 +232,9 @@ impl ScopeTable {
             return None;
         }
         let old = self.entries[victim as usize].key;
-        self.index.remove(&old.hash64());
+        self.index.remove(old.hash64());
         self.entries[victim as usize] = Entry::new(key, tick.epoch, tick.period);
-        self.index.insert(key.hash64(), victim);
+        self.index.insert(hash, victim);
         Some(victim)
     }
 
@@ -233,7 +261,7 @@ impl ScopeTable {
     /// Inserts restored state (snapshot restore); leaders are recomputed.
     pub(crate) fn restore(&mut self, entry: Entry) -> bool {
         let hash = entry.key.hash64();
-        if self.entries.len() >= self.capacity || self.index.contains_key(&hash) {
+        if self.entries.len() >= self.capacity || self.index.contains(hash) {
             return false;
         }
         let slot = self.entries.len() as u32;
