@@ -1,9 +1,16 @@
 //! Gradient-boosted decision trees, evaluated natively. Loaded from LightGBM text
 //! models ([`crate::lightgbm`]) or XGBoost JSON models ([`crate::xgboost`]). A batch is
-//! evaluated in blocks of rows: every tree of one contiguous node array is walked for a
-//! block while its rows stay in L1, several rows side by side, branch-free.
+//! evaluated QuickScorer-style over binned feature values when every tree has at most 64
+//! leaves ([`quick`]: exact integer forms of the same decisions, 64 rows side by side);
+//! larger trees are walked, a block of rows at a time, branch-free. Single rows and
+//! explanations use the plain walk of [`Tree`], the reference the batch paths are tested
+//! against.
 
 use crate::scorer::{Contribution, Explanation, Scorer, name, sort_contributions};
+
+mod quick;
+
+use quick::Quick;
 
 /// Go left when the value is missing.
 pub(crate) const DEFAULT_LEFT: u8 = 1;
@@ -331,11 +338,51 @@ impl Tree {
     }
 }
 
+/// How a batch is evaluated: bit vectors over binned values when every tree has at
+/// most 64 leaves ([`quick`]), else the branch-free walk.
+#[derive(Debug, Clone, PartialEq)]
+enum Engine {
+    Quick16(Quick<u16>),
+    Quick32(Quick<u32>),
+    Quick64(Quick<u64>),
+    Walk(Forest),
+}
+
+impl Engine {
+    fn new(trees: &[Tree], n_features: usize) -> Self {
+        let leaves = trees.iter().map(|t| t.nodes.len() + 1).max().unwrap_or(1);
+        let quick = if leaves <= 16 {
+            Quick::new(trees, n_features).map(Self::Quick16)
+        } else {
+            None
+        };
+        let quick = quick.or_else(|| {
+            if leaves <= 32 {
+                Quick::new(trees, n_features).map(Self::Quick32)
+            } else {
+                None
+            }
+        });
+        quick
+            .or_else(|| Quick::new(trees, n_features).map(Self::Quick64))
+            .unwrap_or_else(|| Self::Walk(Forest::new(trees)))
+    }
+
+    fn add(&self, rows: &[f64], n: usize, out: &mut [f64]) {
+        match self {
+            Self::Quick16(q) => q.add(rows, n, out),
+            Self::Quick32(q) => q.add(rows, n, out),
+            Self::Quick64(q) => q.add(rows, n, out),
+            Self::Walk(f) => f.add(rows, n, out),
+        }
+    }
+}
+
 /// An ensemble: `raw = Σ leaf values`, `score = sigmoid(scale · raw)` for binary models.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GbdtModel {
     pub(crate) trees: Vec<Tree>,
-    forest: Forest,
+    engine: Engine,
     pub(crate) n_features: usize,
     /// `Some(scale)`: a binary classifier (LightGBM's `sigmoid:` parameter).
     pub(crate) sigmoid: Option<f64>,
@@ -347,10 +394,10 @@ pub struct GbdtModel {
 impl GbdtModel {
     /// A model from validated trees (children in range, features < `n_features`).
     pub(crate) fn new(trees: Vec<Tree>, n_features: usize, sigmoid: Option<f64>) -> Self {
-        let forest = Forest::new(&trees);
+        let engine = Engine::new(&trees, n_features);
         Self {
             trees,
-            forest,
+            engine,
             n_features,
             sigmoid,
             base: 0.0,
@@ -387,7 +434,7 @@ impl GbdtModel {
         let count = (rows.len() / n).min(out.len());
         let (rows, out) = (&rows[..count * n], &mut out[..count]);
         out.iter_mut().for_each(|o| *o = self.base);
-        self.forest.add(rows, n, out);
+        self.engine.add(rows, n, out);
     }
 }
 
@@ -430,6 +477,190 @@ impl Scorer for GbdtModel {
             raw,
             score: self.link(raw),
             contributions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const LGBM: &str = include_str!("../tests/data/lgbm_model.txt");
+    const XGB: &str = include_str!("../tests/data/xgb_model.json");
+    const ROWS: &str = include_str!("../tests/data/rows.csv");
+    /// The hand-written model of `tests/models.rs`: every missing-value mode.
+    const MISSING_MODES: &str = "tree\nversion=v4\nnum_class=1\nmax_feature_idx=2\nobjective=regression\n\n\
+Tree=0\nnum_leaves=6\nnum_cat=0\nsplit_feature=0 1 2 0 1\nthreshold=0.5 -0.25 0 -1 1e-40\n\
+decision_type=0 6 10 8 4\nleft_child=1 3 -3 -1 -5\nright_child=2 4 -4 -2 -6\n\
+leaf_value=1 2 3 4 5 6\nleaf_count=1 1 1 1 1 1\nis_linear=0\nshrinkage=1\n\n\
+Tree=1\nnum_leaves=1\nnum_cat=0\nleaf_value=0.25\n\nend of trees\n";
+
+    /// A small deterministic generator (no test-time randomness to chase).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+    }
+
+    /// Rows made of the model's own thresholds, their neighbours, zeros, tiny values,
+    /// infinities and NaN: every place where a decision can flip.
+    fn hard_rows(model: &GbdtModel, count: usize) -> Vec<f64> {
+        let n = model.n_features;
+        let mut per_feature: Vec<Vec<f64>> = vec![
+            vec![
+                f64::NAN,
+                0.0,
+                -0.0,
+                1e-36,
+                -1e-36,
+                1e-35,
+                1e-34,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                1.0,
+                -1.0,
+            ];
+            n
+        ];
+        for tree in &model.trees {
+            for node in &tree.nodes {
+                let t = node.threshold;
+                let values = &mut per_feature[node.feature as usize];
+                values.extend([t, t.next_up(), t.next_down(), t as f32 as f64]);
+            }
+        }
+        let mut rng = Lcg(7);
+        (0..count * n)
+            .map(|i| {
+                let values = &per_feature[i % n];
+                values[rng.next() as usize % values.len()]
+            })
+            .collect()
+    }
+
+    /// Every engine that can hold `model` gives exactly the single-row walk's sums.
+    fn engines_agree(model: &GbdtModel, rows: &[f64]) -> usize {
+        let n = model.n_features;
+        let expected: Vec<f64> = rows.chunks_exact(n).map(|r| model.raw(r)).collect();
+        let mut engines = vec![Engine::Walk(Forest::new(&model.trees))];
+        engines.extend(Quick::new(&model.trees, n).map(Engine::Quick16));
+        engines.extend(Quick::new(&model.trees, n).map(Engine::Quick32));
+        engines.extend(Quick::new(&model.trees, n).map(Engine::Quick64));
+        for (which, engine) in engines.iter().enumerate() {
+            // Every batch length: full blocks and the padded remainder.
+            for len in [1, 7, 63, 64, 65, 130, expected.len()] {
+                let len = len.min(expected.len());
+                let mut out = vec![model.base; len];
+                engine.add(&rows[..len * n], n, &mut out);
+                for (i, (o, e)) in out.iter().zip(&expected).enumerate() {
+                    assert!(o == e, "engine {which}, row {i}: {o} vs {e}");
+                }
+            }
+        }
+        engines.len()
+    }
+
+    fn test_rows(n: usize) -> Vec<f64> {
+        let rows: Vec<f64> = ROWS
+            .lines()
+            .flat_map(|l| {
+                l.split(',')
+                    .map(|v| v.parse().unwrap_or(f64::NAN))
+                    .collect::<Vec<f64>>()
+            })
+            .collect();
+        assert_eq!(rows.len() % n, 0);
+        rows
+    }
+
+    #[test]
+    fn every_engine_matches_the_walk_on_lightgbm() {
+        let model = GbdtModel::from_lightgbm(LGBM).unwrap();
+        assert!(matches!(model.engine, Engine::Quick16(_)));
+        let mut rows = test_rows(model.n_features);
+        rows.extend(hard_rows(&model, 300));
+        assert_eq!(engines_agree(&model, &rows), 4);
+    }
+
+    #[test]
+    fn every_engine_matches_the_walk_on_xgboost() {
+        let model = GbdtModel::from_xgboost_json(XGB).unwrap();
+        let mut rows = test_rows(model.n_features);
+        rows.extend(hard_rows(&model, 300));
+        assert!(engines_agree(&model, &rows) >= 2);
+    }
+
+    #[test]
+    fn every_engine_matches_the_walk_on_every_missing_mode() {
+        let model = GbdtModel::from_lightgbm(MISSING_MODES).unwrap();
+        let rows = hard_rows(&model, 2000);
+        assert_eq!(engines_agree(&model, &rows), 4);
+    }
+
+    /// A tree of `leaves` leaves: a left spine on features 0, 1, 2, … with thresholds
+    /// 0, 1, 2, … (so deep and wide trees both get tested).
+    fn spine(leaves: usize, flags: u8) -> Tree {
+        let splits = leaves - 1;
+        let nodes = (0..splits)
+            .map(|i| Node {
+                threshold: i as f64,
+                feature: (i % 3) as u32,
+                left: if i + 1 < splits {
+                    i as i32 + 1
+                } else {
+                    !(i as i32 + 1)
+                },
+                right: !(i as i32),
+                flags,
+            })
+            .collect();
+        let values = (0..leaves).map(|i| i as f64 * 0.5 + 0.125).collect();
+        Tree::new(nodes, values, &[])
+    }
+
+    #[test]
+    fn wide_trees_pick_wider_words_or_the_walk() {
+        for (leaves, want) in [
+            (16, "Quick16"),
+            (17, "Quick32"),
+            (40, "Quick64"),
+            (65, "Walk"),
+        ] {
+            let model = GbdtModel::new(vec![spine(leaves, DEFAULT_LEFT | MISSING_NAN)], 3, None);
+            let name = format!("{:?}", model.engine);
+            assert!(name.starts_with(want), "{leaves} leaves: {name}");
+            let mut rng = Lcg(leaves as u64);
+            let rows: Vec<f64> = (0..3 * 200)
+                .map(|_| match rng.next() % 5 {
+                    0 => f64::NAN,
+                    _ => (rng.next() % (leaves as u64 + 2)) as f64 - 1.5,
+                })
+                .collect();
+            engines_agree(&model, &rows);
+        }
+    }
+
+    #[test]
+    fn nan_thresholds_send_every_value_right() {
+        for flags in [
+            0,
+            MISSING_NAN,
+            MISSING_NAN | DEFAULT_LEFT,
+            MISSING_ZERO | DEFAULT_LEFT,
+        ] {
+            let mut tree = spine(4, flags);
+            tree.nodes[1].threshold = f64::NAN;
+            let model = GbdtModel::new(vec![tree], 3, None);
+            let rows = hard_rows(&model, 500);
+            engines_agree(&model, &rows);
         }
     }
 }
