@@ -176,8 +176,15 @@ impl Distinct {
     pub fn insert(&mut self, hash: u64) {
         if self.len == HLL {
             hll_add(&mut self.words, hash);
-            return;
+        } else {
+            self.insert_exact(hash);
         }
+    }
+
+    /// [`Self::insert`] while exact (kept out of line: the common case of a busy entity
+    /// is the HyperLogLog's few instructions).
+    #[inline(never)]
+    fn insert_exact(&mut self, hash: u64) {
         let len = self.len as usize;
         if self.words[..len].contains(&hash) {
             return;
