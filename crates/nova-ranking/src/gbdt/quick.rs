@@ -443,7 +443,7 @@ impl<W: Word> Quick<W> {
 }
 
 /// Rows binned side by side.
-const CHUNK: usize = 8;
+const CHUNK: usize = 16;
 
 /// Up to this many thresholds, a feature's ranks are counted with one compare per
 /// threshold (vectorised across rows); above, binary search.
