@@ -138,9 +138,13 @@ fn fan_out_redis(c: &mut Criterion) {
         .map(|i| format!("{prefix}peer:{i}"))
         .collect();
     let author = UserId::new();
+    // Full timelines, as in-process: every push then trims (or grows toward the trim).
     rt.block_on(async {
         for k in &keys {
-            store.rebuild(*k, &[], CAP).await.unwrap();
+            let seed: Vec<Entry> = (0..CAP)
+                .map(|_| Entry::new(PostId::new(), author))
+                .collect();
+            store.rebuild(*k, &seed, CAP).await.unwrap();
         }
     });
 

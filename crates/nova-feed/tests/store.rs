@@ -125,6 +125,66 @@ mod cases {
         assert_eq!(s.page(other, None, 100).await.unwrap().unwrap().len(), 3);
     }
 
+    /// Entries beyond the cap are gone for good: a removal, a larger cap or an older
+    /// post never brings back one that an earlier write trimmed.
+    pub async fn trimmed_entries_stay_gone(s: Arc<dyn TimelineStore>) {
+        let all = posts(UserId::new(), 40);
+        let home = TimelineKey::Home(UserId::new());
+        s.rebuild(home, &all[..2], 5).await.unwrap();
+        for e in &all[2..30] {
+            s.push(&[home], *e, 5).await.unwrap();
+        }
+        let newest_five: Vec<PostId> = all[25..30].iter().rev().map(|e| e.post).collect();
+        assert_eq!(
+            ids(&s.page(home, None, 100).await.unwrap().unwrap()),
+            newest_five
+        );
+        // Below a cursor, too, only what the cap kept.
+        let below = s
+            .page(home, Some(all[27].post), 100)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&below), [all[26].post, all[25].post]);
+        // A removal leaves four, not the fifth newest of before.
+        s.remove(&[home], all[29]).await.unwrap();
+        assert_eq!(
+            ids(&s.page(home, None, 100).await.unwrap().unwrap()),
+            newest_five[1..]
+        );
+        // A larger cap keeps what was there and grows from the next posts on.
+        s.push(&[home], all[30], 8).await.unwrap();
+        s.push(&[home], all[31], 8).await.unwrap();
+        let page = s.page(home, None, 100).await.unwrap().unwrap();
+        assert_eq!(
+            ids(&page),
+            [
+                all[31].post,
+                all[30].post,
+                all[28].post,
+                all[27].post,
+                all[26].post,
+                all[25].post
+            ]
+        );
+        // An older post lands in order; a smaller cap trims to it at once.
+        s.insert(home, &[all[3]], 8).await.unwrap();
+        assert_eq!(s.page(home, None, 100).await.unwrap().unwrap().len(), 7);
+        s.push(&[home], all[32], 3).await.unwrap();
+        assert_eq!(
+            ids(&s.page(home, None, 100).await.unwrap().unwrap()),
+            [all[32].post, all[31].post, all[30].post]
+        );
+        // Removing an author's posts does not bring older ones back either.
+        assert_eq!(s.remove_author(home, all[0].author).await.unwrap(), 3);
+        assert_eq!(s.page(home, None, 100).await.unwrap(), Some(vec![]));
+        s.push(&[home], all[33], 3).await.unwrap();
+        assert_eq!(
+            ids(&s.page(home, None, 100).await.unwrap().unwrap()),
+            [all[33].post]
+        );
+    }
+
     pub async fn visits_and_pulled(s: Arc<dyn TimelineStore>) {
         let (a, b) = (UserId::new(), UserId::new());
         let t1 = Utc::now() - Duration::days(2);
@@ -172,6 +232,7 @@ suite!(
     pages_below_a_cursor,
     fan_out_to_many,
     removes_an_author,
+    trimmed_entries_stay_gone,
     visits_and_pulled,
 );
 
