@@ -33,8 +33,9 @@ pub(crate) struct Hot {
 pub(crate) struct Entry {
     pub(crate) hot: Hot,
     pub(crate) cur: Distinct,
-    pub(crate) key: EntityKey,
     pub(crate) prev: Distinct,
+    /// After both counters: a 16-byte-aligned key there keeps the entry at 384 bytes.
+    pub(crate) key: EntityKey,
     pub(crate) trending: bool,
     /// Seconds since the Unix epoch before which it may not trend.
     pub(crate) cooldown_until: i64,
@@ -295,4 +296,14 @@ fn rebase(entry: &mut Entry, tick: &Tick<'_>) {
         entry.hot.mass[k] *= tick.epoch_decay[k].powi(steps.min(i32::MAX as u32) as i32);
     }
     entry.hot.epoch = tick.epoch;
+}
+
+#[cfg(test)]
+mod layout {
+    #[test]
+    fn entry_is_six_lines_with_the_counter_after_the_hot_line() {
+        assert_eq!(std::mem::size_of::<super::Hot>(), 64);
+        assert_eq!(std::mem::size_of::<super::Entry>(), 384);
+        assert_eq!(std::mem::offset_of!(super::Entry, cur), 64);
+    }
 }
