@@ -7,12 +7,12 @@
 //! nova-ranking's parity test; its peer, LightGBM's own `predict` on the same rows (whole
 //! batch, one thread), runs in `benches/peers/run.sh`.
 //!
-//! GBDT figures (2-core machine shared with other builds, load average 3.6–4.7; issue #7,
-//! QuickScorer over exact bins): `ranking_gbdt/100trees_1500rows` 0.46–0.82 µs/row
-//! (criterion mean; the previous walk 2.0–2.75 µs/row in the same window), best-of-2000
-//! 0.29–0.35 µs/row (walk 1.14–1.23). LightGBM 4.7 `predict` in the same window: median
-//! 2.1–5.5 µs/row, best 1.67 µs/row → 3.3–7.9× per paired run, 4.8× best to best.
-//! ≤ 1 µs/row: met. ≥ 3×: met in every paired run, with little margin under load.
+//! GBDT figures (2-core machine shared with other builds, load average 3.7–4.2; issue #7,
+//! QuickScorer over exact bins): `ranking_gbdt/100trees_1500rows` 0.33–0.51 µs/row
+//! (criterion mean; the previous walk 1.39–1.94 µs/row in the same window), best-of-2000
+//! 0.27 µs/row (walk 1.14). LightGBM 4.7 `predict` (whole batch, one thread) in the same
+//! window: median 1.74–5.37 µs/row (best 1.67) → 4.4–10.5× per paired run, ~6× best to
+//! best. ≤ 1 µs/row: met. ≥ 3× LightGBM: met.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches: a failed unwrap is a failed run
 #![allow(missing_docs)] // criterion_group! generates an undocumented fn
