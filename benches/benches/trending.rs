@@ -5,16 +5,17 @@
 //! events per second of event time. Peer: `benches/peers/run.sh` feeds the same stream to
 //! Redis `ZINCRBY` (pipelined).
 //!
-//! Figures (2-core box shared with other builds, load average 4-5; old and new binaries
-//! run alternately in the same window, `nice -n -20`): `ingest_batch` is pipelined with
-//! software prefetch (cap-sketch and index lines 16 events ahead, entry lines 8 ahead).
-//! - global: 5.7-7.0 M events/s (before: 1.0-3.5 M/s in the same window; 8.2 M/s on a
+//! Figures (2-core box shared with other builds, load average 3.9-5.3; old and new
+//! binaries run alternately in the same window, `nice -n -20`): `ingest_batch` is
+//! pipelined with software prefetch (cap-sketch and index lines 16 events ahead, entry
+//! lines 8 ahead).
+//! - global: 5.7-10.8 M events/s (before: 1.0-4.8 M/s in the same windows; 8.2 M/s on a
 //!   quieter box) — ≥ 20 M/s NOT met. About 630 instructions per event remain
-//!   (cachegrind), so even with memory latency hidden the floor is ~100 ns/event on
-//!   this box; the next step is fewer instructions, not fewer misses.
-//! - global+lang: 4.0-4.7 M/s (before: 0.7-1.4 M/s).
-//! - Redis `ZINCRBY` pipelined peer at the same time: 0.29-0.37 M/s → 17-21× (target ≥ 20×:
-//!   at the edge, met only on the better runs).
+//!   (cachegrind), so with memory latency hidden the floor is ~100 ns/event on this box;
+//!   the next step is fewer instructions, not fewer misses.
+//! - global+lang: 4.0-5.7 M/s (before: 0.7-2.0 M/s).
+//! - Redis `ZINCRBY` pipelined peer in the same windows: 0.29-0.51 M/s → 12-29× per
+//!   paired run, typically ~17× (target ≥ 20×: met only on the better runs).
 //! - top-10 read: 5-8 µs under this load (2.4 µs quiet) — ≤ 50 µs met.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches: a failed unwrap is a failed run
