@@ -72,4 +72,4 @@ pub use api::GraphApi;
 pub use grpc::{GraphGrpcClient, GraphGrpcServer};
 pub use model::{FollowCounts, Page, Relationship, Suggestion};
 pub use service::GraphService;
-pub use store::{GraphStore, SqlGraphStore};
+pub use store::{CachedGraphStore, GraphStore, SqlGraphStore};

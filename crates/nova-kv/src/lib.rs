@@ -58,6 +58,7 @@ pub mod conformance;
 pub mod fallback;
 pub mod pubsub;
 pub mod rate_limit;
+pub mod read_cache;
 pub mod redis;
 pub mod sorted_sets;
 
@@ -69,6 +70,7 @@ pub use crate::cache::{Cache, CacheExt, InProcessCache};
 pub use crate::fallback::FallbackRateLimiter;
 pub use crate::pubsub::{InProcessPubSub, Message, MessageStream, PubSub};
 pub use crate::rate_limit::{Decision, InProcessRateLimiter, Quota, RateLimiter};
+pub use crate::read_cache::{ReadCache, Ticket};
 pub use crate::redis::RedisStore;
 pub use crate::sorted_sets::{InProcessSortedSets, ScoreRange, ScoredMember, SortedSets};
 

@@ -6,6 +6,7 @@
 //!
 //! Every mutation is atomic with its count changes, and (SQL) with its outbox events.
 
+mod cached;
 mod sql;
 
 #[cfg(feature = "cypher")]
@@ -16,13 +17,14 @@ use nova_core::{Result, Timestamp, UserId};
 
 use crate::model::{CountDrift, FollowCounts, MuteSettings, Relationship, Suggestion};
 
+pub use cached::CachedGraphStore;
 pub use sql::SqlGraphStore;
 
 /// A position in a list: `(created_at, user id)` of the last item seen.
 pub type Position = (Timestamp, UserId);
 
 /// Which list of a user to page through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EdgeList {
     /// Who follows the user (ordered by the follow's time).
     Followers,

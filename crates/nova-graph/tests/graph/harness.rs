@@ -7,7 +7,8 @@ use nova_core::{ManualClock, UserId};
 use nova_db::Db;
 use nova_events::{EventEnvelope, OutboxStore, outbox};
 use nova_graph::{
-    GraphApi, GraphGrpcClient, GraphGrpcServer, GraphService, GraphStore, SqlGraphStore,
+    CachedGraphStore, GraphApi, GraphGrpcClient, GraphGrpcServer, GraphService, GraphStore,
+    SqlGraphStore,
 };
 
 pub struct Harness {
@@ -100,6 +101,18 @@ pub fn sql(db: Db) -> Harness {
         _keep: None,
         _graph: None,
     }
+}
+
+/// The SQLite store behind [`CachedGraphStore`] (reads warm the cache, so every case
+/// checks that writes invalidate what they change).
+pub fn cached(db: Db) -> Harness {
+    let mut harness = sql(db);
+    let store: Arc<dyn GraphStore> = Arc::new(CachedGraphStore::new(harness.store.clone(), 10_000));
+    let (graph, clock) = build(store.clone());
+    harness.store = store;
+    harness.graph = graph;
+    harness.clock = clock;
+    harness
 }
 
 impl Harness {

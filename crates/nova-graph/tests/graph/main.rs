@@ -1,5 +1,5 @@
 //! The graph conformance suite: the same cases on SQLite, PostgreSQL, through gRPC (on
-//! SQLite), on FalkorDB (feature `cypher`; `NOVA_TEST_FALKORDB_URL`, started by
+//! SQLite), through the in-process read cache (on SQLite), on FalkorDB (feature `cypher`; `NOVA_TEST_FALKORDB_URL`, started by
 //! `cargo xtask test`) and on Neo4j (feature `neo4j`) when `NOVA_TEST_NEO4J_URI` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
@@ -27,6 +27,18 @@ macro_rules! graph_suite {
                     let backend = nova_testkit::sqlite().await;
                     let harness = crate::harness::grpc(backend.db().clone()).await;
                     crate::cases::$case(harness).await;
+                }
+            )+
+        }
+
+        /// The same cases through the in-process read cache, on SQLite (the `nova`
+        /// all-in-one's store): a cached answer must never differ from the store's.
+        mod cached {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = nova_testkit::sqlite().await;
+                    crate::cases::$case(crate::harness::cached(backend.db().clone())).await;
                 }
             )+
         }
