@@ -9,6 +9,7 @@ use nova_core::{
 };
 use nova_events::{EventEnvelope, RelayWaker};
 use nova_graph::{GraphApi, Page};
+use nova_kv::ReadCache;
 use nova_proto::nova::social::v1 as events;
 use nova_user::UserApi;
 use prost::Message;
@@ -26,6 +27,8 @@ pub struct SocialService {
     store: Arc<dyn SocialStore>,
     clock: SharedClock,
     relay: Option<RelayWaker>,
+    /// `(viewer, target)` → a block list separates them (see [`Self::with_read_cache`]).
+    listed: Option<Arc<ReadCache<(UserId, UserId), bool>>>,
 }
 
 impl SocialService {
@@ -43,6 +46,7 @@ impl SocialService {
             store,
             clock: SystemClock::shared(),
             relay: None,
+            listed: None,
         }
     }
 
@@ -56,6 +60,46 @@ impl SocialService {
     pub fn with_relay(mut self, relay: RelayWaker) -> Self {
         self.relay = Some(relay);
         self
+    }
+
+    /// Keeps up to `capacity` block-list answers in memory (every interaction check asks
+    /// one). Only for a process that is the sole writer of block lists (the embedded
+    /// `nova`): list changes here drop the whole cache, other processes' changes would not.
+    pub fn with_read_cache(mut self, capacity: u64) -> Self {
+        self.listed = Some(Arc::new(ReadCache::new(capacity)));
+        self
+    }
+
+    /// Which of `targets` a block list separates from `viewer`.
+    async fn list_blocked(&self, viewer: UserId, targets: &[UserId]) -> Result<Vec<UserId>> {
+        let Some(cache) = &self.listed else {
+            return self.store.list_blocked(viewer, targets).await;
+        };
+        let mut listed = Vec::new();
+        let mut missing = Vec::new();
+        for t in targets {
+            match cache.get(&(viewer, *t)) {
+                Some(true) => listed.push(*t),
+                Some(false) => {}
+                None => missing.push(*t),
+            }
+        }
+        if !missing.is_empty() {
+            let ticket = cache.ticket();
+            let found = self.store.list_blocked(viewer, &missing).await?;
+            for t in missing {
+                cache.fill(ticket, (viewer, t), found.contains(&t));
+            }
+            listed.extend(found);
+        }
+        Ok(listed)
+    }
+
+    /// After a block-list change: who it separates is not worth working out here.
+    fn lists_changed(&self) {
+        if let Some(cache) = &self.listed {
+            cache.invalidate_all();
+        }
     }
 
     fn now(&self) -> Timestamp {
@@ -304,7 +348,7 @@ impl SocialApi for SocialService {
     async fn can_interact_many(&self, viewer: UserId, targets: &[UserId]) -> Result<Vec<bool>> {
         let pairs: Vec<(UserId, UserId)> = targets.iter().map(|t| (viewer, *t)).collect();
         let relationships = self.graph.relationships(&pairs).await?;
-        let listed = self.store.list_blocked(viewer, targets).await?;
+        let listed = self.list_blocked(viewer, targets).await?;
         Ok(targets
             .iter()
             .map(|t| {
@@ -438,9 +482,9 @@ impl SocialApi for SocialService {
             return Err(Error::not_found());
         }
         let event = self.list_event(list, principal.user_id, "entry_added", Some(user));
-        self.store
-            .add_entry(list, user, self.now(), &[event])
-            .await?;
+        let result = self.store.add_entry(list, user, self.now(), &[event]).await;
+        self.lists_changed();
+        result?;
         self.wake();
         Ok(())
     }
@@ -453,7 +497,9 @@ impl SocialApi for SocialService {
     ) -> Result<()> {
         self.owned_list(principal, list).await?;
         let event = self.list_event(list, principal.user_id, "entry_removed", Some(user));
-        self.store.remove_entry(list, user, &[event]).await?;
+        let result = self.store.remove_entry(list, user, &[event]).await;
+        self.lists_changed();
+        result?;
         self.wake();
         Ok(())
     }
@@ -463,18 +509,24 @@ impl SocialApi for SocialService {
             return Err(Error::not_found());
         }
         let event = self.list_event(list, principal.user_id, "subscribed", None);
-        self.store
+        let result = self
+            .store
             .subscribe(list, principal.user_id, self.now(), &[event])
-            .await?;
+            .await;
+        self.lists_changed();
+        result?;
         self.wake();
         Ok(())
     }
 
     async fn unsubscribe_block_list(&self, principal: &Principal, list: BlockListId) -> Result<()> {
         let event = self.list_event(list, principal.user_id, "unsubscribed", None);
-        self.store
+        let result = self
+            .store
             .unsubscribe(list, principal.user_id, &[event])
-            .await?;
+            .await;
+        self.lists_changed();
+        result?;
         self.wake();
         Ok(())
     }

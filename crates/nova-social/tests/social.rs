@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use nova_core::cursor::CursorCodec;
 use nova_core::{Error, ErrorKind, PostId, Principal, SystemClock, UserId};
-use nova_db::Db;
+use nova_db::{Db, DbKind};
 use nova_events::outbox;
-use nova_graph::{GraphApi, GraphService, SqlGraphStore};
+use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_social::store::SqlSocialStore;
 use nova_social::{FollowOutcome, PostAccess, SocialApi, SocialService};
 use nova_user::store::SqlUserStore;
@@ -41,20 +41,31 @@ struct World {
     db: Db,
 }
 
+/// On SQLite the world runs as the embedded `nova` does, with the in-process read
+/// caches of graph and social; on PostgreSQL without (as replicated services do). So
+/// every case checks that a write is visible to the very next read through the caches.
 fn world(db: Db) -> World {
+    let embedded = db.kind() == DbKind::Sqlite;
+    let mut graph_store: Arc<dyn GraphStore> = Arc::new(SqlGraphStore::new(db.clone()));
+    if embedded {
+        graph_store = Arc::new(CachedGraphStore::new(graph_store, 10_000));
+    }
     let graph = Arc::new(GraphService::new(
-        Arc::new(SqlGraphStore::new(db.clone())),
+        graph_store,
         SystemClock::shared(),
         CursorCodec::new(b"test key, long enough for hmac!!"),
     ));
     let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
     let posts = Arc::new(Posts::default());
-    let social = SocialService::new(
+    let mut social = SocialService::new(
         graph.clone(),
         users.clone(),
         posts.clone(),
         Arc::new(SqlSocialStore::new(db.clone())),
     );
+    if embedded {
+        social = social.with_read_cache(10_000);
+    }
     World {
         social,
         graph,
