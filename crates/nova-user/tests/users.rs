@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{Duration, SubsecRound, Utc};
 use nova_core::{ErrorKind, ManualClock, MediaId, Principal, SessionId, UserId};
-use nova_db::Db;
+use nova_db::{Db, DbKind};
 use nova_events::outbox;
 use nova_identity::store::{
     AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
 };
-use nova_user::store::SqlUserStore;
+use nova_user::store::{CachedUserStore, SqlUserStore, UserStore};
 use nova_user::{MessagePolicy, ProfileUpdate, Settings, UserApi, UserService};
 
 struct World {
@@ -20,10 +20,17 @@ struct World {
     clock: ManualClock,
 }
 
+/// On SQLite the store runs as in the embedded `nova`, behind its in-process read cache;
+/// on PostgreSQL without (as replicated services do): every case then checks that a
+/// write is visible to the very next read through the cache.
 fn world(db: Db) -> World {
     let clock = ManualClock::new(Utc::now().trunc_subsecs(6));
+    let mut store: Arc<dyn UserStore> = Arc::new(SqlUserStore::new(db.clone()));
+    if db.kind() == DbKind::Sqlite {
+        store = Arc::new(CachedUserStore::new(store, 10_000));
+    }
     World {
-        users: UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_clock(clock.shared()),
+        users: UserService::new(store).with_clock(clock.shared()),
         identity: SqlIdentityStore::new(db),
         clock,
     }

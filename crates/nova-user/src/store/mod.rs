@@ -1,6 +1,7 @@
-//! The users Store port and its SQL adapter (PostgreSQL and SQLite through
-//! [`nova_db::on_db!`]).
+//! The users Store port, its SQL adapter (PostgreSQL and SQLite through
+//! [`nova_db::on_db!`]) and an in-process read cache for the single-process `nova`.
 
+mod cached;
 mod sql;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use nova_events::EventEnvelope;
 
 use crate::model::{DeletedBy, Settings};
 
+pub use cached::CachedUserStore;
 pub use sql::SqlUserStore;
 
 /// A profile joined with its account row.
