@@ -120,6 +120,7 @@ impl Db {
         if in_memory {
             // Each in-memory connection is its own database: keep exactly one, forever.
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -135,13 +136,17 @@ impl Db {
             }));
         }
         let connect = connect.journal_mode(SqliteJournalMode::Wal);
+        // No ping before each acquire: a local file connection cannot go stale, and the
+        // ping was one more round trip to the connection's thread for every query.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect.clone())
             .await
             .map_err(map_err)?;
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect.read_only(true))
