@@ -6,16 +6,17 @@ use nova_content::store::SqlContentStore;
 use nova_content::{ContentService, SocialAudience};
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
+use nova_db::DbKind;
 use nova_feed::setup::Domains as FeedDomains;
 use nova_gateway::{Domains, GatewayOptions};
-use nova_graph::{GraphApi, GraphService, SqlGraphStore};
+use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_identity::IdentityApi;
 use nova_identity::auth::Authenticator;
 use nova_runtime::{Infra, SERVICES, Server, ServiceSpec};
 use nova_social::store::SqlSocialStore;
 use nova_social::{LatePostAccess, SocialApi, SocialService};
 use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
-use nova_user::store::SqlUserStore;
+use nova_user::store::{CachedUserStore, SqlUserStore, UserStore};
 use nova_user::{UserApi, UserService};
 
 /// The gateway's spec: the all-in-one answers on the gateway's port.
@@ -23,6 +24,9 @@ fn gateway_spec() -> Result<&'static ServiceSpec, String> {
     ServiceSpec::by_name("graphql-gateway")
         .ok_or_else(|| "service registry has no graphql-gateway".to_owned())
 }
+
+/// Entries per in-process read cache (about 100 bytes each).
+const READ_CACHE_ENTRIES: u64 = 100_000;
 
 /// Runs until SIGTERM / SIGINT.
 pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
@@ -47,12 +51,22 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     // In one process the identity service verifies tokens itself (ended sessions at once).
     let auth: Arc<dyn Authenticator> = Arc::new(identity.clone());
     let (db, relay) = (&infra.db, &infra.relay);
-    let users: Arc<dyn UserApi> = Arc::new(
-        UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
-    );
+    // On SQLite this process is the only writer, so hot reads (profiles, settings,
+    // relationships, follow and block lists) may be served from memory, invalidated by
+    // the writes here.
+    let sole_writer = db.kind() == DbKind::Sqlite;
+    let mut user_store: Arc<dyn UserStore> = Arc::new(SqlUserStore::new(db.clone()));
+    if sole_writer {
+        user_store = Arc::new(CachedUserStore::new(user_store, READ_CACHE_ENTRIES));
+    }
+    let users: Arc<dyn UserApi> = Arc::new(UserService::new(user_store).with_relay(relay.clone()));
+    let mut graph_store: Arc<dyn GraphStore> = Arc::new(SqlGraphStore::new(db.clone()));
+    if sole_writer {
+        graph_store = Arc::new(CachedGraphStore::new(graph_store, READ_CACHE_ENTRIES));
+    }
     let graph: Arc<dyn GraphApi> = Arc::new(
         GraphService::new(
-            Arc::new(SqlGraphStore::new(db.clone())),
+            graph_store,
             SystemClock::shared(),
             Infra::cursor_codec(&config)?,
         )
@@ -61,15 +75,17 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
     // Social asks content whether a post may be reposted, content asks social who may
     // see whom: content is wired into social once both exist.
     let posts = Arc::new(LatePostAccess::default());
-    let social: Arc<dyn SocialApi> = Arc::new(
-        SocialService::new(
-            graph.clone(),
-            users.clone(),
-            posts.clone(),
-            Arc::new(SqlSocialStore::new(db.clone())),
-        )
-        .with_relay(relay.clone()),
-    );
+    let mut social_service = SocialService::new(
+        graph.clone(),
+        users.clone(),
+        posts.clone(),
+        Arc::new(SqlSocialStore::new(db.clone())),
+    )
+    .with_relay(relay.clone());
+    if sole_writer {
+        social_service = social_service.with_read_cache(READ_CACHE_ENTRIES);
+    }
+    let social: Arc<dyn SocialApi> = Arc::new(social_service);
     let content = Arc::new(
         ContentService::new(
             Arc::new(SqlContentStore::new(db.clone())),
