@@ -14,6 +14,7 @@
 mod client;
 mod convert;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,14 +23,12 @@ use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_met
 use nova_proto::nova::content::v1 as pb;
 use pb::content_service_server::{ContentService as GrpcContentService, ContentServiceServer};
 use tonic::metadata::MetadataMap;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 pub use client::ContentGrpcClient;
 
 use crate::api::ContentApi;
 use convert::id_arg;
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Page size when a request leaves `first` at 0 (the REST default too).
 const DEFAULT_PAGE: u32 = 20;
@@ -85,12 +84,8 @@ impl ContentGrpcServer {
     }
 }
 
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 fn changed(result: Result<bool>) -> GrpcResult<pb::ChangedResponse> {
-    answer(result.map(|changed| pb::ChangedResponse { changed }))
+    grpc_answer(result.map(|changed| pb::ChangedResponse { changed }))
 }
 
 fn first_or_default(first: u32) -> u32 {
@@ -105,7 +100,7 @@ impl GrpcContentService for ContentGrpcServer {
             let new = convert::new_post_arg(request.into_inner())?;
             self.api.create_post(&p, new).await
         };
-        answer(result.await.map(convert::post))
+        grpc_answer(result.await.map(convert::post))
     }
 
     async fn get_post(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::Post> {
@@ -114,7 +109,7 @@ impl GrpcContentService for ContentGrpcServer {
             let id = id_arg(&request.get_ref().post_id, "post_id")?;
             self.api.post(viewer.as_ref(), id).await
         };
-        answer(result.await.map(convert::post))
+        grpc_answer(result.await.map(convert::post))
     }
 
     async fn get_posts(&self, request: Request<pb::GetPostsRequest>) -> GrpcResult<pb::PostList> {
@@ -128,7 +123,7 @@ impl GrpcContentService for ContentGrpcServer {
                 .collect::<Result<Vec<PostId>>>()?;
             self.api.posts(viewer.as_ref(), &ids).await
         };
-        answer(result.await.map(|posts| pb::PostList {
+        grpc_answer(result.await.map(|posts| pb::PostList {
             posts: posts.into_iter().map(convert::post).collect(),
         }))
     }
@@ -140,7 +135,7 @@ impl GrpcContentService for ContentGrpcServer {
             let id = id_arg(&r.post_id, "post_id")?;
             self.api.edit_post(&p, id, &r.text).await
         };
-        answer(result.await.map(convert::post))
+        grpc_answer(result.await.map(convert::post))
     }
 
     async fn edit_history(
@@ -152,7 +147,7 @@ impl GrpcContentService for ContentGrpcServer {
             let id = id_arg(&request.get_ref().post_id, "post_id")?;
             self.api.edit_history(viewer.as_ref(), id).await
         };
-        answer(result.await.map(|edits| pb::EditHistoryResponse {
+        grpc_answer(result.await.map(|edits| pb::EditHistoryResponse {
             edits: edits.into_iter().map(convert::edit).collect(),
         }))
     }
@@ -163,7 +158,7 @@ impl GrpcContentService for ContentGrpcServer {
                 api.delete_post(&p, id).await
             })
             .await;
-        answer(result.map(|()| pb::Empty {}))
+        grpc_answer(result.map(|()| pb::Empty {}))
     }
 
     async fn like(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
@@ -212,7 +207,7 @@ impl GrpcContentService for ContentGrpcServer {
             let first = first_or_default(request.get_ref().first);
             self.api.bookmarks(&p, first).await
         };
-        answer(result.await.map(|posts| pb::PostList {
+        grpc_answer(result.await.map(|posts| pb::PostList {
             posts: posts.into_iter().map(convert::post).collect(),
         }))
     }
@@ -228,7 +223,7 @@ impl GrpcContentService for ContentGrpcServer {
                 .thread(viewer.as_ref(), root, first_or_default(page.first), after)
                 .await
         };
-        answer(result.await.map(convert::page))
+        grpc_answer(result.await.map(convert::page))
     }
 
     async fn author_timeline(
@@ -252,7 +247,7 @@ impl GrpcContentService for ContentGrpcServer {
                 )
                 .await
         };
-        answer(result.await.map(convert::page))
+        grpc_answer(result.await.map(convert::page))
     }
 
     async fn visible_post_author(
@@ -265,7 +260,7 @@ impl GrpcContentService for ContentGrpcServer {
             let post = id_arg(&r.post_id, "post_id")?;
             self.posts.visible_post_author(viewer, post).await
         };
-        answer(result.await.map(|author| pb::VisiblePostAuthorResponse {
+        grpc_answer(result.await.map(|author| pb::VisiblePostAuthorResponse {
             author_id: author.map(|a| a.to_string()),
         }))
     }

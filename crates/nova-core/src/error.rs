@@ -239,6 +239,16 @@ impl std::error::Error for Error {
     }
 }
 
+/// What a tonic handler returns.
+pub type GrpcResult<T> = std::result::Result<tonic::Response<T>, tonic::Status>;
+
+/// A domain result as a gRPC handler's answer (errors become their status, field kept).
+pub fn grpc_answer<T>(result: Result<T>) -> GrpcResult<T> {
+    result
+        .map(tonic::Response::new)
+        .map_err(tonic::Status::from)
+}
+
 impl From<Error> for tonic::Status {
     fn from(err: Error) -> Self {
         err.log_if_server_error();

@@ -8,6 +8,7 @@
 //! [`FeedGrpcClient::with_token`]; without one such calls fail with `Unauthenticated`
 //! before anything is sent. Explore sends the token when there is one.
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -22,12 +23,10 @@ use pb::feed_service_client::FeedServiceClient;
 use pb::feed_service_server::{FeedService as GrpcFeedService, FeedServiceServer};
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
 
 use crate::api::FeedApi;
 use crate::model::{FeedItem, FeedMode, FeedPage, FeedReason};
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 fn mode_to_pb(mode: FeedMode) -> pb::FeedMode {
     match mode {
@@ -124,16 +123,12 @@ impl FeedGrpcServer {
     }
 }
 
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 type NewPostStream = Pin<Box<dyn Stream<Item = std::result::Result<pb::NewPost, Status>> + Send>>;
 
 #[async_trait]
 impl GrpcFeedService for FeedGrpcServer {
     async fn home(&self, request: Request<pb::HomeRequest>) -> GrpcResult<pb::FeedPage> {
-        answer(
+        grpc_answer(
             async {
                 let p = self.principal(request.metadata()).await?;
                 let r = request.get_ref();
@@ -148,7 +143,7 @@ impl GrpcFeedService for FeedGrpcServer {
     }
 
     async fn catch_up(&self, request: Request<pb::CatchUpRequest>) -> GrpcResult<pb::FeedPage> {
-        answer(
+        grpc_answer(
             async {
                 let p = self.principal(request.metadata()).await?;
                 page_to_pb(self.api.catch_up(&p, request.get_ref().first).await?)
@@ -158,7 +153,7 @@ impl GrpcFeedService for FeedGrpcServer {
     }
 
     async fn explore(&self, request: Request<pb::ExploreRequest>) -> GrpcResult<pb::FeedPage> {
-        answer(
+        grpc_answer(
             async {
                 let viewer =
                     authenticate_metadata_optional(self.auth.as_ref(), request.metadata()).await?;
@@ -179,7 +174,7 @@ impl GrpcFeedService for FeedGrpcServer {
         &self,
         request: Request<pb::NewPostsRequest>,
     ) -> GrpcResult<Self::NewPostsStream> {
-        answer(
+        grpc_answer(
             async {
                 let p = self.principal(request.metadata()).await?;
                 let ids = self.api.new_posts(&p).await?;

@@ -8,6 +8,7 @@
 
 mod client;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,14 +16,12 @@ use nova_core::{Error, Result, Timestamp, UserId};
 use nova_proto::nova::common::v1::PageInfo;
 use nova_proto::nova::graph::v1 as pb;
 use pb::graph_service_server::{GraphService as GrpcGraphService, GraphServiceServer};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 pub use client::GraphGrpcClient;
 
 use crate::api::GraphApi;
 use crate::model::Page;
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Serves a [`GraphApi`] as the `nova.graph.v1.GraphService` gRPC service.
 #[derive(Clone)]
@@ -47,10 +46,6 @@ impl GraphGrpcServer {
     pub fn into_service(self) -> GraphServiceServer<Self> {
         GraphServiceServer::new(self)
     }
-}
-
-fn reply<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 fn user(id: &str, field: &str) -> Result<UserId> {
@@ -98,7 +93,7 @@ fn list_args(req: &pb::ListRequest) -> Result<(UserId, u32, Option<&str>)> {
 }
 
 fn changed(result: Result<bool>) -> GrpcResult<pb::ChangeResponse> {
-    reply(result.map(|changed| pb::ChangeResponse { changed }))
+    grpc_answer(result.map(|changed| pb::ChangeResponse { changed }))
 }
 
 #[async_trait]
@@ -150,7 +145,7 @@ impl GrpcGraphService for GraphGrpcServer {
             .iter()
             .map(edge)
             .collect::<Result<Vec<_>>>()?;
-        reply(self.api.relationships(&pairs).await.map(|rels| {
+        grpc_answer(self.api.relationships(&pairs).await.map(|rels| {
             pb::RelationshipsResponse {
                 relationships: rels
                     .into_iter()
@@ -171,17 +166,17 @@ impl GrpcGraphService for GraphGrpcServer {
 
     async fn followers(&self, req: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
         let (u, first, after) = list_args(req.get_ref())?;
-        reply(self.api.followers(u, first, after).await.map(page))
+        grpc_answer(self.api.followers(u, first, after).await.map(page))
     }
 
     async fn following(&self, req: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
         let (u, first, after) = list_args(req.get_ref())?;
-        reply(self.api.following(u, first, after).await.map(page))
+        grpc_answer(self.api.following(u, first, after).await.map(page))
     }
 
     async fn mutual_follows(&self, req: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
         let (u, first, after) = list_args(req.get_ref())?;
-        reply(self.api.mutual_follows(u, first, after).await.map(page))
+        grpc_answer(self.api.mutual_follows(u, first, after).await.map(page))
     }
 
     async fn counts(&self, req: Request<pb::CountsRequest>) -> GrpcResult<pb::CountsResponse> {
@@ -191,7 +186,7 @@ impl GrpcGraphService for GraphGrpcServer {
             .iter()
             .map(|id| user(id, "user_ids"))
             .collect::<Result<Vec<_>>>()?;
-        reply(self.api.counts(&users).await.map(|counts| {
+        grpc_answer(self.api.counts(&users).await.map(|counts| {
             pb::CountsResponse {
                 counts: counts
                     .into_iter()
@@ -210,7 +205,7 @@ impl GrpcGraphService for GraphGrpcServer {
         req: Request<pb::SuggestionsRequest>,
     ) -> GrpcResult<pb::SuggestionsResponse> {
         let u = user(&req.get_ref().user_id, "user_id")?;
-        reply(
+        grpc_answer(
             self.api
                 .suggestions(u, req.get_ref().limit)
                 .await
@@ -228,7 +223,7 @@ impl GrpcGraphService for GraphGrpcServer {
 
     async fn blocked_either_way(&self, req: Request<pb::UserRequest>) -> GrpcResult<pb::UserIds> {
         let u = user(&req.get_ref().user_id, "user_id")?;
-        reply(self.api.blocked_either_way(u).await.map(|ids| pb::UserIds {
+        grpc_answer(self.api.blocked_either_way(u).await.map(|ids| pb::UserIds {
             user_ids: ids.iter().map(ToString::to_string).collect(),
         }))
     }

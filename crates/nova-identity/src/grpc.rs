@@ -31,6 +31,7 @@
 mod client;
 mod convert;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -38,7 +39,7 @@ use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
 use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_server::{IdentityService as GrpcIdentityService, IdentityServiceServer};
 use tonic::metadata::MetadataMap;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 pub use client::IdentityGrpcClient;
 
@@ -48,8 +49,6 @@ use crate::model::{LoginRequest, RegisterRequest};
 
 /// Metadata key carrying the principal's session id next to the bearer token.
 pub const SESSION_ID_METADATA: &str = "nova-session-id";
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Serves an [`IdentityApi`] as the `nova.identity.v1.IdentityService` gRPC service.
 #[derive(Clone)]
@@ -92,10 +91,6 @@ impl IdentityGrpcServer {
 }
 
 /// Wraps a domain result into a gRPC answer.
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 #[async_trait]
 impl GrpcIdentityService for IdentityGrpcServer {
     async fn register(&self, request: Request<pb::RegisterRequest>) -> GrpcResult<pb::Account> {
@@ -109,7 +104,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             };
             self.api.register(req, &ctx).await.map(convert::account)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn verify_email(
@@ -117,7 +112,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
         request: Request<pb::VerifyEmailRequest>,
     ) -> GrpcResult<pb::VerifyEmailResponse> {
         let token = request.into_inner().token;
-        answer(
+        grpc_answer(
             self.api
                 .verify_email(&token)
                 .await
@@ -133,7 +128,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.resend_verification(&p).await
         };
-        answer(result.await.map(|()| pb::ResendVerificationResponse {}))
+        grpc_answer(result.await.map(|()| pb::ResendVerificationResponse {}))
     }
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> GrpcResult<pb::LoginResponse> {
@@ -146,7 +141,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             };
             self.api.login(req, &ctx).await.map(convert::login_outcome)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn login_two_factor(
@@ -162,7 +157,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
                 .await?;
             Ok(convert::token_pair(pair))
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn refresh(&self, request: Request<pb::RefreshRequest>) -> GrpcResult<pb::TokenPair> {
@@ -172,7 +167,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let pair = self.api.refresh(&r.refresh_token, &ctx).await?;
             Ok(convert::token_pair(pair))
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> GrpcResult<pb::LogoutResponse> {
@@ -180,7 +175,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.logout(&p).await
         };
-        answer(result.await.map(|()| pb::LogoutResponse {}))
+        grpc_answer(result.await.map(|()| pb::LogoutResponse {}))
     }
 
     async fn logout_everywhere(
@@ -191,7 +186,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.logout_everywhere(&p).await
         };
-        answer(
+        grpc_answer(
             result
                 .await
                 .map(|ended| pb::LogoutEverywhereResponse { ended }),
@@ -206,7 +201,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.sessions(&p).await
         };
-        answer(result.await.map(|sessions| pb::ListSessionsResponse {
+        grpc_answer(result.await.map(|sessions| pb::ListSessionsResponse {
             sessions: sessions.into_iter().map(convert::session).collect(),
         }))
     }
@@ -220,7 +215,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let session = SessionId::parse_field(&request.get_ref().session_id, "session_id")?;
             self.api.revoke_session(&p, session).await
         };
-        answer(result.await.map(|()| pb::RevokeSessionResponse {}))
+        grpc_answer(result.await.map(|()| pb::RevokeSessionResponse {}))
     }
 
     async fn get_account(
@@ -231,7 +226,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.account(&p).await
         };
-        answer(result.await.map(convert::account))
+        grpc_answer(result.await.map(convert::account))
     }
 
     async fn change_password(
@@ -245,7 +240,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
                 .change_password(&p, &r.current_password, &r.new_password)
                 .await
         };
-        answer(result.await.map(|()| pb::ChangePasswordResponse {}))
+        grpc_answer(result.await.map(|()| pb::ChangePasswordResponse {}))
     }
 
     async fn request_password_reset(
@@ -257,7 +252,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let ctx = convert::context_from(r.context)?;
             self.api.request_password_reset(&r.email, &ctx).await
         };
-        answer(result.await.map(|()| pb::RequestPasswordResetResponse {}))
+        grpc_answer(result.await.map(|()| pb::RequestPasswordResetResponse {}))
     }
 
     async fn reset_password(
@@ -266,7 +261,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
     ) -> GrpcResult<pb::ResetPasswordResponse> {
         let r = request.into_inner();
         let result = self.api.reset_password(&r.token, &r.new_password).await;
-        answer(result.map(|()| pb::ResetPasswordResponse {}))
+        grpc_answer(result.map(|()| pb::ResetPasswordResponse {}))
     }
 
     async fn enroll_totp(
@@ -277,7 +272,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.enroll_totp(&p).await
         };
-        answer(result.await.map(convert::totp_enrollment))
+        grpc_answer(result.await.map(convert::totp_enrollment))
     }
 
     async fn confirm_totp(
@@ -288,7 +283,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.confirm_totp(&p, &request.get_ref().code).await
         };
-        answer(
+        grpc_answer(
             result
                 .await
                 .map(|recovery_codes| pb::ConfirmTotpResponse { recovery_codes }),
@@ -303,7 +298,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.disable_totp(&p, &request.get_ref().code).await
         };
-        answer(result.await.map(|()| pb::DisableTotpResponse {}))
+        grpc_answer(result.await.map(|()| pb::DisableTotpResponse {}))
     }
 
     async fn verify_access_token(
@@ -311,7 +306,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
         request: Request<pb::VerifyAccessTokenRequest>,
     ) -> GrpcResult<pb::Principal> {
         let token = request.into_inner().access_token;
-        answer(
+        grpc_answer(
             self.api
                 .verify_access_token(&token)
                 .await
@@ -328,7 +323,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let jwks_json = serde_json::to_string(&jwks).map_err(Error::internal)?;
             Ok(pb::GetJwksResponse { jwks_json })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn oauth_start(
@@ -337,7 +332,7 @@ impl GrpcIdentityService for IdentityGrpcServer {
     ) -> GrpcResult<pb::OauthStartResponse> {
         let r = request.into_inner();
         let result = self.api.oauth_start(&r.provider, &r.redirect_uri).await;
-        answer(result.map(convert::oauth_start))
+        grpc_answer(result.map(convert::oauth_start))
     }
 
     async fn oauth_callback(
@@ -353,6 +348,6 @@ impl GrpcIdentityService for IdentityGrpcServer {
                 .await?;
             Ok(convert::token_pair(pair))
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 }

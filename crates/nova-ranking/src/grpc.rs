@@ -8,6 +8,7 @@
 
 mod client;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::collections::HashSet;
 use std::hash::Hash;
 use std::str::FromStr;
@@ -17,7 +18,7 @@ use async_trait::async_trait;
 use nova_core::{Error, Result, Timestamp};
 use nova_proto::nova::ranking::v1 as pb;
 use pb::ranking_service_server::{RankingService as GrpcRankingService, RankingServiceServer};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 pub use client::RankingGrpcClient;
 
@@ -26,8 +27,6 @@ use crate::model::{Candidate, PostKind, Preferences, RankedItem, Source, Viewer}
 use crate::scorer::{Contribution, Explanation};
 use crate::service::MAX_CANDIDATES;
 use crate::store::Interaction;
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Serves a [`RankingApi`] as the `nova.ranking.v1.RankingService` gRPC service.
 #[derive(Clone)]
@@ -45,10 +44,6 @@ impl RankingGrpcServer {
     pub fn into_service(self) -> RankingServiceServer<Self> {
         RankingServiceServer::new(self)
     }
-}
-
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[async_trait]
@@ -78,7 +73,7 @@ impl GrpcRankingService for RankingGrpcServer {
                 items: items.iter().map(ranked).collect(),
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn explain(&self, request: Request<pb::ExplainRequest>) -> GrpcResult<pb::Explanation> {
@@ -92,7 +87,7 @@ impl GrpcRankingService for RankingGrpcServer {
             )?;
             self.api.explain(&viewer, &candidate).await
         };
-        answer(result.await.map(|e| explanation(&e)))
+        grpc_answer(result.await.map(|e| explanation(&e)))
     }
 
     async fn record(&self, request: Request<pb::RecordRequest>) -> GrpcResult<pb::Empty> {
@@ -107,7 +102,7 @@ impl GrpcRankingService for RankingGrpcServer {
             };
             self.api.record(viewer, author, interaction).await
         };
-        answer(result.await.map(|()| pb::Empty {}))
+        grpc_answer(result.await.map(|()| pb::Empty {}))
     }
 }
 

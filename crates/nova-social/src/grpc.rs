@@ -12,6 +12,7 @@
 mod client;
 mod convert;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,15 +21,13 @@ use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_met
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_server::{SocialService as GrpcSocialService, SocialServiceServer};
 use tonic::metadata::MetadataMap;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 pub use client::SocialGrpcClient;
 
 use crate::api::SocialApi;
 use crate::model::BlockListId;
 use convert::id_arg;
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Serves a [`SocialApi`] as the `nova.social.v1.SocialService` gRPC service.
 #[derive(Clone)]
@@ -69,12 +68,8 @@ impl SocialGrpcServer {
     }
 }
 
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 fn empty(result: Result<()>) -> GrpcResult<pb::Empty> {
-    answer(result.map(|()| pb::Empty {}))
+    grpc_answer(result.map(|()| pb::Empty {}))
 }
 
 #[async_trait]
@@ -83,7 +78,7 @@ impl GrpcSocialService for SocialGrpcServer {
         let result = self
             .on_user(request, |api, p, u| async move { api.follow(&p, u).await })
             .await;
-        answer(result.map(|o| pb::FollowResponse {
+        grpc_answer(result.map(|o| pb::FollowResponse {
             outcome: convert::outcome(o) as i32,
         }))
     }
@@ -118,7 +113,7 @@ impl GrpcSocialService for SocialGrpcServer {
                 requests: requests.into_iter().map(convert::request).collect(),
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn approve_request(&self, request: Request<pb::UserTarget>) -> GrpcResult<pb::Empty> {
@@ -188,7 +183,7 @@ impl GrpcSocialService for SocialGrpcServer {
             let target = id_arg(&r.target_id, "target_id")?;
             self.api.can_interact(viewer, target).await
         };
-        answer(
+        grpc_answer(
             result
                 .await
                 .map(|allowed| pb::CanInteractResponse { allowed }),
@@ -209,7 +204,7 @@ impl GrpcSocialService for SocialGrpcServer {
                 .collect::<Result<Vec<UserId>>>()?;
             self.api.can_interact_many(viewer, &targets).await
         };
-        answer(
+        grpc_answer(
             result
                 .await
                 .map(|allowed| pb::CanInteractManyResponse { allowed }),
@@ -229,7 +224,7 @@ impl GrpcSocialService for SocialGrpcServer {
             let author = id_arg(&r.author_id, "author_id")?;
             self.api.can_view(viewer, author).await
         };
-        answer(result.await.map(|allowed| pb::CanViewResponse { allowed }))
+        grpc_answer(result.await.map(|allowed| pb::CanViewResponse { allowed }))
     }
 
     async fn followers(&self, request: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
@@ -243,7 +238,7 @@ impl GrpcSocialService for SocialGrpcServer {
                 .followers(viewer.as_ref(), user, page.first, after)
                 .await
         };
-        answer(result.await.map(convert::page))
+        grpc_answer(result.await.map(convert::page))
     }
 
     async fn following(&self, request: Request<pb::ListRequest>) -> GrpcResult<pb::UserPage> {
@@ -257,7 +252,7 @@ impl GrpcSocialService for SocialGrpcServer {
                 .following(viewer.as_ref(), user, page.first, after)
                 .await
         };
-        answer(result.await.map(convert::page))
+        grpc_answer(result.await.map(convert::page))
     }
 
     async fn repost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
@@ -266,7 +261,7 @@ impl GrpcSocialService for SocialGrpcServer {
             let post: PostId = id_arg(&request.get_ref().post_id, "post_id")?;
             self.api.repost(&p, post).await
         };
-        answer(result.await.map(|changed| pb::ChangedResponse { changed }))
+        grpc_answer(result.await.map(|changed| pb::ChangedResponse { changed }))
     }
 
     async fn unrepost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
@@ -275,7 +270,7 @@ impl GrpcSocialService for SocialGrpcServer {
             let post: PostId = id_arg(&request.get_ref().post_id, "post_id")?;
             self.api.unrepost(&p, post).await
         };
-        answer(result.await.map(|changed| pb::ChangedResponse { changed }))
+        grpc_answer(result.await.map(|changed| pb::ChangedResponse { changed }))
     }
 
     async fn create_block_list(
@@ -289,7 +284,7 @@ impl GrpcSocialService for SocialGrpcServer {
                 .create_block_list(&p, &r.name, &r.description)
                 .await
         };
-        answer(result.await.map(convert::block_list))
+        grpc_answer(result.await.map(convert::block_list))
     }
 
     async fn add_to_block_list(

@@ -10,6 +10,7 @@
 
 mod client;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use nova_core::{Error, Result, Timestamp};
 use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::ranking::v1 as pb;
 use pb::trending_service_server::{TrendingService as GrpcTrendingService, TrendingServiceServer};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 use uuid::Uuid;
 
 pub use client::TrendingGrpcClient;
@@ -26,8 +27,6 @@ use crate::api::TrendingApi;
 use crate::model::{
     Code, Engagement, EngagementKind, EntityKey, Ranked, ReviewState, Scope, Trend,
 };
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Most events one Ingest call may carry.
 pub const MAX_INGEST: usize = 100_000;
@@ -54,10 +53,6 @@ impl TrendingGrpcServer {
     }
 }
 
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 #[async_trait]
 impl GrpcTrendingService for TrendingGrpcServer {
     async fn ingest(&self, request: Request<pb::IngestRequest>) -> GrpcResult<pb::IngestResponse> {
@@ -78,7 +73,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
                 counted: counted as u64,
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn trends(&self, request: Request<pb::TrendsRequest>) -> GrpcResult<pb::TrendsResponse> {
@@ -92,7 +87,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
                 trends: trends.iter().map(trend).collect(),
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn top(&self, request: Request<pb::TopRequest>) -> GrpcResult<pb::TopResponse> {
@@ -106,7 +101,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
                 items: top.iter().map(ranked).collect(),
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn review(&self, request: Request<pb::ReviewRequest>) -> GrpcResult<pb::Empty> {
@@ -117,7 +112,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
             let state = review_from(r.state)?;
             self.api.review(&by, entity, state).await
         };
-        answer(result.await.map(|()| pb::Empty {}))
+        grpc_answer(result.await.map(|()| pb::Empty {}))
     }
 
     async fn velocity(
@@ -128,7 +123,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
             let entity = entity_from(&request.get_ref().entity)?;
             self.api.velocity(entity).await
         };
-        answer(
+        grpc_answer(
             result
                 .await
                 .map(|per_hour| pb::VelocityResponse { per_hour }),

@@ -11,6 +11,7 @@
 mod client;
 mod convert;
 
+use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,13 +20,11 @@ use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::user::v1 as pb;
 use pb::user_service_server::{UserService as GrpcUserService, UserServiceServer};
 use tonic::metadata::MetadataMap;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 pub use client::UserGrpcClient;
 
 use crate::api::UserApi;
-
-type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 /// Serves a [`UserApi`] as the `nova.user.v1.UserService` gRPC service.
 #[derive(Clone)]
@@ -51,10 +50,6 @@ impl UserGrpcServer {
 }
 
 /// Wraps a domain result into a gRPC answer.
-fn answer<T>(result: Result<T>) -> GrpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 #[async_trait]
 impl GrpcUserService for UserGrpcServer {
     async fn get_profile(
@@ -66,7 +61,7 @@ impl GrpcUserService for UserGrpcServer {
             let id: UserId = convert::id_arg(&r.user_id, "user_id")?;
             self.api.profile(id).await.map(convert::profile)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn get_profile_by_username(
@@ -74,7 +69,7 @@ impl GrpcUserService for UserGrpcServer {
         request: Request<pb::GetProfileByUsernameRequest>,
     ) -> GrpcResult<pb::Profile> {
         let r = request.into_inner();
-        answer(
+        grpc_answer(
             self.api
                 .profile_by_username(&r.username)
                 .await
@@ -94,7 +89,7 @@ impl GrpcUserService for UserGrpcServer {
                 profiles: profiles.into_iter().map(convert::profile).collect(),
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn update_profile(
@@ -109,7 +104,7 @@ impl GrpcUserService for UserGrpcServer {
                 .await
                 .map(convert::profile)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn get_settings(
@@ -120,7 +115,7 @@ impl GrpcUserService for UserGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.settings(&p).await.map(convert::settings)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn update_settings(
@@ -135,7 +130,7 @@ impl GrpcUserService for UserGrpcServer {
                 .await
                 .map(convert::settings)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn get_privacy(
@@ -150,7 +145,7 @@ impl GrpcUserService for UserGrpcServer {
                 settings: settings.into_iter().map(convert::privacy).collect(),
             })
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn change_username(
@@ -165,7 +160,7 @@ impl GrpcUserService for UserGrpcServer {
                 .await
                 .map(convert::profile)
         };
-        answer(result.await)
+        grpc_answer(result.await)
     }
 
     async fn deactivate(
@@ -176,7 +171,7 @@ impl GrpcUserService for UserGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.deactivate(&p).await
         };
-        answer(result.await.map(|()| pb::DeactivateResponse {}))
+        grpc_answer(result.await.map(|()| pb::DeactivateResponse {}))
     }
 
     async fn reactivate(
@@ -187,7 +182,7 @@ impl GrpcUserService for UserGrpcServer {
             let p = self.principal(request.metadata()).await?;
             self.api.reactivate(&p).await
         };
-        answer(result.await.map(|()| pb::ReactivateResponse {}))
+        grpc_answer(result.await.map(|()| pb::ReactivateResponse {}))
     }
 
     async fn delete_account(
@@ -199,7 +194,7 @@ impl GrpcUserService for UserGrpcServer {
             let reason = request.into_inner().reason;
             self.api.delete_account(&p, &reason).await
         };
-        answer(result.await.map(|()| pb::DeleteAccountResponse {}))
+        grpc_answer(result.await.map(|()| pb::DeleteAccountResponse {}))
     }
 
     async fn moderator_delete(
@@ -212,6 +207,6 @@ impl GrpcUserService for UserGrpcServer {
             let user: UserId = convert::id_arg(&r.user_id, "user_id")?;
             self.api.moderator_delete(&p, user, &r.reason).await
         };
-        answer(result.await.map(|()| pb::ModeratorDeleteResponse {}))
+        grpc_answer(result.await.map(|()| pb::ModeratorDeleteResponse {}))
     }
 }
