@@ -22,8 +22,8 @@ use nova_core::{PostId, Principal, Result, UserId};
 use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::content::v1 as pb;
 use pb::content_service_server::{ContentService as GrpcContentService, ContentServiceServer};
-use tonic::metadata::MetadataMap;
 use tonic::Request;
+use tonic::metadata::MetadataMap;
 
 pub use client::ContentGrpcClient;
 

@@ -7,7 +7,7 @@
 //!   followers), skipping followers who block or mute the author and followers with no
 //!   home read for `FEED_INACTIVE_DAYS`; authors with more than `FEED_FANOUT_THRESHOLD`
 //!   followers are pulled and merged at read time instead;
-//! - **timeline store** port ([`store`]): Redis sorted sets or in-process (memory
+//! - **timeline store** port ([`store`]): Redis lists or in-process (memory
 //!   bounded), one conformance suite; a lost timeline (flushed Redis, new replica,
 //!   evicted) is rebuilt from SQL on its next read;
 //! - **consistency with the graph**: follow backfills, unfollow / block / mute remove the

@@ -25,7 +25,7 @@ use crate::store::{MemoryTimelineStore, RedisTimelineStore, TimelineStore};
 /// The consumer (group) name of the feed's event handler.
 pub const CONSUMER: &str = "feed";
 
-/// Prefix of the feed's Redis keys (`nova:feed:h:{user}`, ...).
+/// Prefix of the feed's Redis keys (`nova:feed:l:h:{user}`, ...).
 pub const REDIS_PREFIX: &str = "nova:";
 
 /// The feed settings from `FEED_FANOUT_THRESHOLD`, `FEED_TIMELINE_CAP` and

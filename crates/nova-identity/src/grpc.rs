@@ -38,8 +38,8 @@ use async_trait::async_trait;
 use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
 use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_server::{IdentityService as GrpcIdentityService, IdentityServiceServer};
-use tonic::metadata::MetadataMap;
 use tonic::Request;
+use tonic::metadata::MetadataMap;
 
 pub use client::IdentityGrpcClient;
 

@@ -71,6 +71,31 @@ impl GbdtModel {
     }
 }
 
+/// Whether the child links (in range) form one tree rooted at split 0: every split and
+/// every leaf reached exactly once. A cycle would otherwise recurse without end when the
+/// tree is walked.
+fn is_tree(left: &[i32], right: &[i32], n_leaves: usize) -> bool {
+    let mut splits_seen = vec![false; left.len()];
+    let mut leaves_seen = vec![false; n_leaves];
+    let mut stack = vec![0_i32];
+    while let Some(c) = stack.pop() {
+        let seen = if c < 0 {
+            leaves_seen.get_mut(!c as usize)
+        } else {
+            splits_seen.get_mut(c as usize)
+        };
+        match seen {
+            Some(seen) if !*seen => *seen = true,
+            _ => return false,
+        }
+        if c >= 0 {
+            stack.push(left[c as usize]);
+            stack.push(right[c as usize]);
+        }
+    }
+    splits_seen.iter().chain(&leaves_seen).all(|s| *s)
+}
+
 fn parse_tree(fields: &HashMap<&str, &str>, n_features: usize) -> Result<Tree, Error> {
     if fields.get("num_cat").is_some_and(|v| v.trim() != "0") {
         return Err(bad("categorical splits are not supported"));
@@ -105,6 +130,11 @@ fn parse_tree(fields: &HashMap<&str, &str>, n_features: usize) -> Result<Tree, E
         return Err(bad("inconsistent tree arrays"));
     }
     let child_ok = |c: i32| (c >= 0 && (c as usize) < n) || (c < 0 && (!c as usize) < leaves.len());
+    if left.iter().chain(&right).all(|&c| child_ok(c)) && !is_tree(&left, &right, leaves.len()) {
+        return Err(bad(
+            "child links do not form a tree (a cycle or a shared node)",
+        ));
+    }
     let mut nodes = Vec::with_capacity(n);
     for i in 0..n {
         if feature[i] as usize >= n_features || !child_ok(left[i]) || !child_ok(right[i]) {

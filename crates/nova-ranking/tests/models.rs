@@ -95,6 +95,16 @@ fn rejects_what_it_cannot_evaluate() {
             "max_feature_idx=1\n\nTree=0\nnum_leaves=2\nsplit_feature=7\nthreshold=0\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\n",
             "outside",
         ),
+        // Split 1 is its own child: walking it would never end (was a stack overflow).
+        (
+            "max_feature_idx=1\n\nTree=0\nnum_leaves=3\nsplit_feature=0 1\nthreshold=0 0\ndecision_type=2 2\nleft_child=1 1\nright_child=-1 -2\nleaf_value=1 2 3\n",
+            "cycle",
+        ),
+        // Both children of the root are one leaf; another leaf is never reached.
+        (
+            "max_feature_idx=1\n\nTree=0\nnum_leaves=2\nsplit_feature=0\nthreshold=0\ndecision_type=2\nleft_child=-1\nright_child=-1\nleaf_value=1 2\n",
+            "form a tree",
+        ),
     ] {
         let err = GbdtModel::from_lightgbm(text).unwrap_err();
         assert!(err.message().contains(why), "{}", err.message());

@@ -20,8 +20,8 @@ use nova_core::{Error, PostId, Principal, Result, UserId};
 use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_server::{SocialService as GrpcSocialService, SocialServiceServer};
-use tonic::metadata::MetadataMap;
 use tonic::Request;
+use tonic::metadata::MetadataMap;
 
 pub use client::SocialGrpcClient;
 

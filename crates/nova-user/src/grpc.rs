@@ -19,8 +19,8 @@ use nova_core::{Principal, Result, UserId};
 use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::user::v1 as pb;
 use pb::user_service_server::{UserService as GrpcUserService, UserServiceServer};
-use tonic::metadata::MetadataMap;
 use tonic::Request;
+use tonic::metadata::MetadataMap;
 
 pub use client::UserGrpcClient;
 
