@@ -1,5 +1,6 @@
-//! [`CachedGraphStore`]: relationships and first pages of follow lists served from
-//! memory, for the single-process `nova` where every graph write passes through here.
+//! [`CachedGraphStore`]: relationships, follow counts and first pages of follow lists
+//! served from memory, for the single-process `nova` where every graph write passes
+//! through here.
 //!
 //! A home-feed page asks for the viewer's relationships three times (feed filtering,
 //! content visibility, the gateway's author check) and for the viewer's follow list
@@ -34,6 +35,7 @@ pub struct CachedGraphStore {
     inner: Arc<dyn GraphStore>,
     relationships: ReadCache<(UserId, UserId), Relationship>,
     first_pages: ReadCache<(EdgeList, UserId), FirstPage>,
+    counts: ReadCache<UserId, FollowCounts>,
 }
 
 impl std::fmt::Debug for CachedGraphStore {
@@ -49,17 +51,19 @@ impl CachedGraphStore {
             inner,
             relationships: ReadCache::new(capacity),
             first_pages: ReadCache::new((capacity / 4).max(1)),
+            counts: ReadCache::new(capacity),
         }
     }
 
     /// After a write between `a` and `b`: their relationship both ways and, when
-    /// `lists` is set, every list of either.
+    /// `lists` is set (the write may change follows), every list and the counts of either.
     fn forget(&self, a: UserId, b: UserId, lists: bool) {
         self.relationships.invalidate([&(a, b), &(b, a)]);
         if lists {
             let keys: Vec<(EdgeList, UserId)> =
                 LISTS.iter().flat_map(|l| [(*l, a), (*l, b)]).collect();
             self.first_pages.invalidate(keys.iter());
+            self.counts.invalidate([&a, &b]);
         }
     }
 }
@@ -168,7 +172,28 @@ impl GraphStore for CachedGraphStore {
     }
 
     async fn counts(&self, users: &[UserId]) -> Result<Vec<FollowCounts>> {
-        self.inner.counts(users).await
+        let mut found: Vec<Option<FollowCounts>> =
+            users.iter().map(|u| self.counts.get(u)).collect();
+        let missing: Vec<UserId> = users
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(u, _)| *u)
+            .collect();
+        if missing.is_empty() {
+            return Ok(found.into_iter().flatten().collect());
+        }
+        let ticket = self.counts.ticket();
+        // In order, one per user (the store's contract).
+        let mut fetched = self.inner.counts(&missing).await?.into_iter();
+        for slot in found.iter_mut().filter(|f| f.is_none()) {
+            let counts = fetched.next().ok_or_else(|| {
+                nova_core::Error::internal("graph store answered fewer counts than users")
+            })?;
+            self.counts.fill(ticket, counts.user, counts);
+            *slot = Some(counts);
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn suggestions(
