@@ -116,6 +116,8 @@ impl FeedService {
             return Ok(Vec::new());
         }
         let ids = self.trending_posts(Scope::Global, n * 4).await?;
+        // One batch read: content already checked the viewer may see each post; what is
+        // left is the feed's own filter on the authors (blocks and mutes either way).
         let posts = self.content.posts(Some(viewer), &ids).await?;
         let entries: Vec<(Entry, FeedReason)> = posts
             .iter()
@@ -124,8 +126,17 @@ impl FeedService {
             })
             .map(|p| (Entry::new(p.id, p.author_id), FeedReason::Trending))
             .collect();
-        let mut visible = self.hydrate(viewer, &entries).await?;
-        visible.truncate(n);
-        Ok(visible)
+        let keep: HashSet<PostId> = self
+            .visible_entries(viewer.user_id, &entries)
+            .await?
+            .iter()
+            .map(|(e, _)| e.post)
+            .collect();
+        Ok(posts
+            .into_iter()
+            .filter(|p| keep.contains(&p.id))
+            .take(n)
+            .map(|p| (p, FeedReason::Trending))
+            .collect())
     }
 }

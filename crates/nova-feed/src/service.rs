@@ -272,7 +272,25 @@ impl FeedService {
         viewer: &Principal,
         entries: &[(Entry, FeedReason)],
     ) -> Result<Vec<(Post, FeedReason)>> {
-        let me = viewer.user_id;
+        let keep = self.visible_entries(viewer.user_id, entries).await?;
+        let ids: Vec<PostId> = keep.iter().map(|(e, _)| e.post).collect();
+        let reasons: HashMap<PostId, FeedReason> = keep.iter().map(|(e, r)| (e.post, *r)).collect();
+        let posts = self.content.posts(Some(viewer), &ids).await?;
+        Ok(posts
+            .into_iter()
+            .filter(|p| !p.deleted)
+            .filter_map(|p| reasons.get(&p.id).map(|r| (*r, p)))
+            .map(|(r, p)| (p, r))
+            .collect())
+    }
+
+    /// The entries whose author may appear in `me`'s feed: their own, and others' unless
+    /// blocked or muted (either way) or no longer followed (trending ones need no follow).
+    pub(crate) async fn visible_entries<'e>(
+        &self,
+        me: UserId,
+        entries: &'e [(Entry, FeedReason)],
+    ) -> Result<Vec<&'e (Entry, FeedReason)>> {
         let mut authors: Vec<UserId> = entries
             .iter()
             .map(|(e, _)| e.author)
@@ -281,7 +299,7 @@ impl FeedService {
         authors.sort_unstable();
         authors.dedup();
         let rels = self.relationships(me, &authors).await?;
-        let keep: Vec<&(Entry, FeedReason)> = entries
+        Ok(entries
             .iter()
             .filter(|(e, reason)| {
                 if e.author == me {
@@ -291,15 +309,6 @@ impl FeedService {
                     !hidden(rel) && (rel.following || *reason == FeedReason::Trending)
                 })
             })
-            .collect();
-        let ids: Vec<PostId> = keep.iter().map(|(e, _)| e.post).collect();
-        let reasons: HashMap<PostId, FeedReason> = keep.iter().map(|(e, r)| (e.post, *r)).collect();
-        let posts = self.content.posts(Some(viewer), &ids).await?;
-        Ok(posts
-            .into_iter()
-            .filter(|p| !p.deleted)
-            .filter_map(|p| reasons.get(&p.id).map(|r| (*r, p)))
-            .map(|(r, p)| (p, r))
             .collect())
     }
 
