@@ -210,14 +210,7 @@ impl TrendingEngine {
             let new_second = event.at != self.last_at.0;
             let secs = self.event_secs(event);
             if new_second && self.would_advance(secs) {
-                while located < queued {
-                    self.locate(&mut ring[located % RING]);
-                    located += 1;
-                }
-                while applied < queued {
-                    counted += usize::from(self.apply_queued(events, &ring[applied % RING]));
-                    applied += 1;
-                }
+                counted += self.drain(events, &mut ring, &mut located, &mut applied, queued);
                 self.advance(secs);
             }
             self.since = self.since.min(secs);
@@ -241,14 +234,7 @@ impl TrendingEngine {
                 applied += 1;
             }
         }
-        while located < queued {
-            self.locate(&mut ring[located % RING]);
-            located += 1;
-        }
-        while applied < queued {
-            counted += usize::from(self.apply_queued(events, &ring[applied % RING]));
-            applied += 1;
-        }
+        counted += self.drain(events, &mut ring, &mut located, &mut applied, queued);
         counted
     }
 
@@ -275,6 +261,28 @@ impl TrendingEngine {
                 self.tables[t].prefetch_entry(q.entity_hash, q.account_hash);
             }
         }
+    }
+
+    /// Empties the pipeline: locates and applies every queued event, in order; how many
+    /// counted (were not capped).
+    fn drain(
+        &mut self,
+        events: &[Engagement],
+        ring: &mut [Queued; RING],
+        located: &mut usize,
+        applied: &mut usize,
+        queued: usize,
+    ) -> usize {
+        while *located < queued {
+            self.locate(&mut ring[*located % RING]);
+            *located += 1;
+        }
+        let mut counted = 0;
+        while *applied < queued {
+            counted += usize::from(self.apply_queued(events, &ring[*applied % RING]));
+            *applied += 1;
+        }
+        counted
     }
 
     /// Pipeline stage 3: applies a queued event; `false` if capped.
