@@ -38,6 +38,7 @@ pub mod grpc;
 pub mod http;
 pub mod model;
 mod service;
+pub mod setup;
 pub mod store;
 
 pub use api::ContentApi;

@@ -10,20 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use nova_content::grpc::ContentGrpcServer;
-use nova_content::store::SqlContentStore;
-use nova_content::{ContentService, SocialAudience};
-use nova_core::SystemClock;
+use nova_content::setup::Remotes;
 use nova_core::config::NovaConfig;
-use nova_graph::grpc::GraphGrpcClient;
-use nova_graph::{GraphApi, GraphService, SqlGraphStore};
 use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_runtime::shell::remote;
 use nova_runtime::{Infra, Server, ServiceSpec};
-use nova_social::grpc::SocialGrpcClient;
-use nova_social::store::SqlSocialStore;
-use nova_social::{LatePostAccess, SocialApi, SocialService};
-use nova_user::grpc::UserGrpcClient;
-use nova_user::{UserApi, UserService, store::SqlUserStore};
 
 const SERVICE: &str = "content-service";
 
@@ -43,48 +34,18 @@ async fn run(config: NovaConfig) -> Result<(), String> {
     let jwks = Arc::new(JwksAuthenticator::from_config(&config));
     infra.track(jwks.spawn_refresh(JWKS_REFRESH_INTERVAL, infra.shutdown_token()));
     let auth: Arc<dyn Authenticator> = jwks;
-    let (db, relay) = (infra.db.clone(), infra.relay.clone());
-
-    let graph: Arc<dyn GraphApi> = match graph_channel {
-        Some(channel) => Arc::new(GraphGrpcClient::from_channel(channel)),
-        None => Arc::new(
-            GraphService::new(
-                Arc::new(SqlGraphStore::new(db.clone())),
-                SystemClock::shared(),
-                Infra::cursor_codec(&config)?,
-            )
-            .with_relay(relay.clone()),
-        ),
+    let remotes = Remotes {
+        graph: graph_channel,
+        users: users_channel,
+        social: social_channel,
     };
-    let users: Arc<dyn UserApi> = match users_channel {
-        Some(channel) => Arc::new(UserGrpcClient::from_channel(channel)),
-        None => Arc::new(
-            UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
-        ),
-    };
-    // In-process social asks content about posts (reposts): wired once content exists.
-    let posts = Arc::new(LatePostAccess::default());
-    let social: Arc<dyn SocialApi> = match social_channel {
-        Some(channel) => Arc::new(SocialGrpcClient::from_channel(channel)),
-        None => Arc::new(
-            SocialService::new(
-                graph.clone(),
-                users.clone(),
-                posts.clone(),
-                Arc::new(SqlSocialStore::new(db.clone())),
-            )
-            .with_relay(relay.clone()),
-        ),
-    };
-    let content = Arc::new(
-        ContentService::new(
-            Arc::new(SqlContentStore::new(db)),
-            Arc::new(SocialAudience::new(social, graph, users)),
-            Infra::cursor_codec(&config)?,
-        )
-        .with_relay(relay),
-    );
-    posts.set(content.clone());
+    let content = nova_content::setup::content(
+        &infra.db,
+        &infra.relay,
+        Infra::cursor_codec(&config)?,
+        remotes,
+    )
+    .content;
 
     let server = Server::new(spec, &config)
         .add_grpc_service(ContentGrpcServer::new(content.clone(), auth.clone()).into_service())

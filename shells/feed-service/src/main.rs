@@ -12,26 +12,18 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use nova_content::store::SqlContentStore;
-use nova_content::{ContentApi, ContentService, SocialAudience};
-use nova_core::SystemClock;
+use nova_content::ContentApi;
+use nova_content::setup::Remotes;
 use nova_core::config::NovaConfig;
 use nova_feed::grpc::FeedGrpcServer;
 use nova_feed::setup::Domains;
-use nova_graph::grpc::GraphGrpcClient;
-use nova_graph::{GraphApi, GraphService, SqlGraphStore};
 use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_ranking::RankingApi;
 use nova_ranking::grpc::RankingGrpcClient;
 use nova_runtime::shell::remote;
 use nova_runtime::{Infra, Server, ServiceSpec};
-use nova_social::grpc::SocialGrpcClient;
-use nova_social::store::SqlSocialStore;
-use nova_social::{LatePostAccess, SocialApi, SocialService};
 use nova_trending::TrendingApi;
 use nova_trending::grpc::TrendingGrpcClient;
-use nova_user::grpc::UserGrpcClient;
-use nova_user::{UserApi, UserService, store::SqlUserStore};
 
 const SERVICE: &str = "feed-service";
 
@@ -53,49 +45,15 @@ async fn run(config: NovaConfig) -> Result<(), String> {
     let jwks = Arc::new(JwksAuthenticator::from_config(&config));
     infra.track(jwks.spawn_refresh(JWKS_REFRESH_INTERVAL, infra.shutdown_token()));
     let auth: Arc<dyn Authenticator> = jwks;
-    let (db, relay) = (infra.db.clone(), infra.relay.clone());
+    let db = infra.db.clone();
     let cursors = Infra::cursor_codec(&config)?;
-
-    let graph: Arc<dyn GraphApi> = match graph_channel {
-        Some(channel) => Arc::new(GraphGrpcClient::from_channel(channel)),
-        None => Arc::new(
-            GraphService::new(
-                Arc::new(SqlGraphStore::new(db.clone())),
-                SystemClock::shared(),
-                cursors.clone(),
-            )
-            .with_relay(relay.clone()),
-        ),
+    let remotes = Remotes {
+        graph: graph_channel,
+        users: users_channel,
+        social: social_channel,
     };
-    let users: Arc<dyn UserApi> = match users_channel {
-        Some(channel) => Arc::new(UserGrpcClient::from_channel(channel)),
-        None => Arc::new(
-            UserService::new(Arc::new(SqlUserStore::new(db.clone()))).with_relay(relay.clone()),
-        ),
-    };
-    let posts = Arc::new(LatePostAccess::default());
-    let social: Arc<dyn SocialApi> = match social_channel {
-        Some(channel) => Arc::new(SocialGrpcClient::from_channel(channel)),
-        None => Arc::new(
-            SocialService::new(
-                graph.clone(),
-                users.clone(),
-                posts.clone(),
-                Arc::new(SqlSocialStore::new(db.clone())),
-            )
-            .with_relay(relay.clone()),
-        ),
-    };
-    let content_service = Arc::new(
-        ContentService::new(
-            Arc::new(SqlContentStore::new(db.clone())),
-            Arc::new(SocialAudience::new(social, graph.clone(), users)),
-            cursors.clone(),
-        )
-        .with_relay(relay),
-    );
-    posts.set(content_service.clone());
-    let content: Arc<dyn ContentApi> = content_service;
+    let wired = nova_content::setup::content(&db, &infra.relay, cursors.clone(), remotes);
+    let (content, graph): (Arc<dyn ContentApi>, _) = (wired.content, wired.graph);
 
     let (ranking, trending): (Arc<dyn RankingApi>, Arc<dyn TrendingApi>) = match ranking_channel {
         Some(channel) => (
