@@ -249,6 +249,14 @@ pub fn grpc_answer<T>(result: Result<T>) -> GrpcResult<T> {
         .map_err(tonic::Status::from)
 }
 
+/// A channel to the gRPC server at `endpoint` (e.g. `http://graph-service:9091`), for a
+/// domain's gRPC client; `Unavailable` if the address is malformed or nothing answers.
+pub async fn grpc_connect(endpoint: impl Into<String>) -> Result<tonic::transport::Channel> {
+    let endpoint =
+        tonic::transport::Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
+    endpoint.connect().await.map_err(Error::unavailable)
+}
+
 impl From<Error> for tonic::Status {
     fn from(err: Error) -> Self {
         err.log_if_server_error();

@@ -22,7 +22,7 @@ use nova_proto::nova::feed::v1 as pb;
 use pb::feed_service_client::FeedServiceClient;
 use pb::feed_service_server::{FeedService as GrpcFeedService, FeedServiceServer};
 use tonic::metadata::MetadataMap;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 use crate::api::FeedApi;
@@ -209,8 +209,7 @@ impl FeedGrpcClient {
     /// Connects to `endpoint` (e.g. `http://feed-service:9084`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{Error, PostId, Principal, Result, UserId};
+use nova_core::{PostId, Principal, Result, UserId};
 use nova_graph::Page;
 use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::content::v1 as pb;
 use nova_social::PostAccess;
 use pb::content_service_client::ContentServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::convert;
 use crate::api::ContentApi;
@@ -39,8 +39,7 @@ impl ContentGrpcClient {
     /// Connects to `endpoint` (e.g. `http://content-service:9082`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

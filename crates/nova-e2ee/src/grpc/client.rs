@@ -8,7 +8,7 @@ use nova_proto::nova::e2ee::v1 as pb;
 use pb::key_directory_service_client::KeyDirectoryServiceClient;
 use tonic::Request;
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::convert;
 use crate::api::KeyDirectory;
@@ -33,8 +33,7 @@ impl KeyDirectoryGrpcClient {
     /// Connects to `endpoint` (e.g. `http://realtime-chat-service:9086`) for `user`, whose
     /// access token is `token`; `Unavailable` if nothing answers.
     pub async fn connect(endpoint: impl Into<String>, user: UserId, token: &str) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Self::from_channel(channel, user, token)
     }
 

@@ -5,7 +5,7 @@ use nova_core::{Error, Result, Timestamp, UserId};
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::graph::v1 as pb;
 use pb::graph_service_client::GraphServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::timestamp;
 use crate::api::GraphApi;
@@ -53,8 +53,7 @@ impl GraphGrpcClient {
     /// Connects to `endpoint` (e.g. `http://graph-service:9091`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

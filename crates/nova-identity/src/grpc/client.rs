@@ -9,7 +9,7 @@ use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_client::IdentityServiceClient;
 use tonic::Request;
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{SESSION_ID_METADATA, convert};
 use crate::api::IdentityApi;
@@ -39,8 +39,7 @@ impl IdentityGrpcClient {
     /// Connects to `endpoint` (e.g. `http://identity-service:9081`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

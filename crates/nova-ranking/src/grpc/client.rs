@@ -1,10 +1,10 @@
 //! [`RankingGrpcClient`]: [`RankingApi`] over the network.
 
 use async_trait::async_trait;
-use nova_core::{Error, Result, UserId};
+use nova_core::{Result, UserId};
 use nova_proto::nova::ranking::v1 as pb;
 use pb::ranking_service_client::RankingServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{candidate, explanation_from, ranked_from, viewer};
 use crate::api::RankingApi;
@@ -29,8 +29,7 @@ impl RankingGrpcClient {
     /// Connects to `endpoint` (e.g. `http://ranking-service:9092`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{Error, PostId, Principal, Result, Timestamp, UserId};
+use nova_core::{PostId, Principal, Result, Timestamp, UserId};
 use nova_graph::Page;
 use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_client::SocialServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::convert;
 use crate::api::SocialApi;
@@ -36,8 +36,7 @@ impl SocialGrpcClient {
     /// Connects to `endpoint` (e.g. `http://social-service:9093`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{Error, Principal, Result};
+use nova_core::{Principal, Result};
 use nova_identity::auth::bearer_request;
 use nova_proto::nova::ranking::v1 as pb;
 use pb::trending_service_client::TrendingServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{engagement, ranked_from, review, trend_from};
 use crate::api::TrendingApi;
@@ -34,8 +34,7 @@ impl TrendingGrpcClient {
     /// Connects to `endpoint` (e.g. `http://ranking-service:9092`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 

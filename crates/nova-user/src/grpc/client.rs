@@ -34,8 +34,7 @@ impl UserGrpcClient {
     /// Connects to `endpoint` (e.g. `http://user-service:9080`); `Unavailable` if the
     /// address is malformed or nothing answers.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(endpoint.into()).map_err(Error::unavailable)?;
-        let channel = endpoint.connect().await.map_err(Error::unavailable)?;
+        let channel = nova_core::error::grpc_connect(endpoint).await?;
         Ok(Self::from_channel(channel))
     }
 
