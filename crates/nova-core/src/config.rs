@@ -94,6 +94,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "IDENTITY_MAX_CONCURRENT_HASHES",
+        "argon2 password hashes run at once (19 MiB each); unset: sized from the memory limit",
+        None,
+    ),
+    var(
         "DATABASE_URL",
         "postgres://... or sqlite:...; unset: SQLite under NOVA_DATA_DIR",
         None,
@@ -140,6 +145,37 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
 ];
 
+/// Whether `value` is a placeholder from `deploy/.env.example` (every secret there reads
+/// `change-me...`), not a real secret.
+pub fn is_placeholder(value: &str) -> bool {
+    value.to_ascii_lowercase().contains("change-me")
+}
+
+/// In production, `name` must be set and must not be the `.env.example` placeholder: a
+/// secret that silently falls back to a per-process default (a generated key) breaks
+/// replicas and restarts, and a placeholder is public.
+pub fn require_production_secret(
+    src: &ConfigSource,
+    production: bool,
+    name: &str,
+    what: &str,
+) -> Result<(), ConfigError> {
+    if !production {
+        return Ok(());
+    }
+    let reason = match src.raw(name) {
+        None => format!("must be set when NOVA_ENV=production ({what})"),
+        Some((value, _)) if is_placeholder(value) => format!(
+            "is still the deploy/.env.example placeholder; set a real secret when NOVA_ENV=production ({what})"
+        ),
+        Some(_) => return Ok(()),
+    };
+    Err(ConfigError::ProductionSecret {
+        var: name.to_owned(),
+        reason,
+    })
+}
+
 /// Where a value came from (for error messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -172,6 +208,14 @@ pub enum ConfigError {
         expected: String,
         /// Where it was found.
         origin: Origin,
+    },
+    /// A secret production needs is unset or still the `deploy/.env.example` placeholder.
+    #[error("{var} {reason}")]
+    ProductionSecret {
+        /// The variable's name.
+        var: String,
+        /// What is wrong ("must be set when NOVA_ENV=production ...").
+        reason: String,
     },
     /// The configuration file could not be read or parsed.
     #[error("config file {path}: {reason}")]
@@ -420,6 +464,12 @@ impl NovaConfig {
         let cursor_secret = src.get_with("NOVA_CURSOR_SECRET", "at least 32 characters", |s| {
             (s.len() >= 32).then(|| s.to_owned())
         })?;
+        require_production_secret(
+            src,
+            environment == Environment::Production,
+            "NOVA_CURSOR_SECRET",
+            "32+ random bytes, the same on every replica",
+        )?;
         Ok(Self {
             environment,
             data_dir: src
@@ -461,6 +511,32 @@ impl NovaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn production_refuses_a_missing_or_placeholder_cursor_secret() {
+        let prod = |secret: Option<&str>| {
+            let mut pairs = vec![("NOVA_ENV", "production")];
+            pairs.extend(secret.map(|s| ("NOVA_CURSOR_SECRET", s)));
+            NovaConfig::from_source(&ConfigSource::from_pairs(pairs))
+        };
+        let missing = prod(None).unwrap_err().to_string();
+        assert!(
+            missing.starts_with("NOVA_CURSOR_SECRET must be set"),
+            "{missing}"
+        );
+        assert!(!missing.contains('\n'));
+        let placeholder = prod(Some(
+            "change-me-to-32-or-more-random-bytes-openssl-rand-base64-48",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(placeholder.contains("NOVA_CURSOR_SECRET"), "{placeholder}");
+        assert!(placeholder.contains("placeholder"), "{placeholder}");
+        let real = "q8Yh3v0Jx2mB7cN1pL4sT6wZ9rE5uK0aG3dF8hJ2";
+        assert!(prod(Some(real)).unwrap().is_production());
+        // Development keeps its generated default.
+        assert!(NovaConfig::from_source(&ConfigSource::default()).is_ok());
+    }
 
     #[test]
     fn defaults_need_no_variables() {

@@ -84,6 +84,8 @@ impl MutationRoot {
         let req = LoginRequest {
             identifier,
             password,
+            device_token: None,
+            code: None,
         };
         let outcome = call
             .domains

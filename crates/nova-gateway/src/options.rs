@@ -150,6 +150,10 @@ mod tests {
         assert_eq!(dev.rates, RateLimits::default());
         let prod = options(&[
             ("NOVA_ENV", "production"),
+            (
+                "NOVA_CURSOR_SECRET",
+                "q8Yh3v0Jx2mB7cN1pL4sT6wZ9rE5uK0aG3dF8hJ2",
+            ),
             ("GATEWAY_RATE_PER_IP", "120000"),
         ])
         .unwrap();

@@ -16,13 +16,16 @@ use crate::model::{
 /// attempts are `RateLimited`.
 #[async_trait]
 pub trait IdentityApi: Send + Sync {
-    /// Creates an account and sends the email verification link.
+    /// Creates an account and sends the email verification link. The answer is the same
+    /// when the email already has an account (its owner is emailed instead), so it does
+    /// not reveal which emails are registered; a taken username is still reported.
     async fn register(&self, req: RegisterRequest, ctx: &RequestContext) -> Result<Account>;
     /// Marks the email verified (single-use token from the email).
     async fn verify_email(&self, token: &str) -> Result<()>;
     /// Sends a fresh verification email.
     async fn resend_verification(&self, principal: &Principal) -> Result<()>;
-    /// Password login; may ask for a second factor.
+    /// Password login; may ask for a second factor. Budgets are reserved before the
+    /// password is hashed; a full hashing queue is `Unavailable` (503, retry).
     async fn login(&self, req: LoginRequest, ctx: &RequestContext) -> Result<LoginOutcome>;
     /// Completes a login with a TOTP or recovery code.
     async fn login_two_factor(
@@ -63,12 +66,14 @@ pub trait IdentityApi: Send + Sync {
     /// Starts an OpenID Connect login with `provider` (`google`, `apple`).
     async fn oauth_start(&self, provider: &str, redirect_uri: &str) -> Result<OAuthStart>;
     /// Finishes it: checks state, exchanges the code, verifies the ID token, and logs in
-    /// (linking by verified email or creating an account).
+    /// (linking to an account whose email both sides verified, or creating one). An
+    /// account with TOTP on answers with the same second-factor challenge as a password
+    /// login.
     async fn oauth_callback(
         &self,
         provider: &str,
         code: &str,
         state: &str,
         ctx: &RequestContext,
-    ) -> Result<TokenPair>;
+    ) -> Result<LoginOutcome>;
 }

@@ -138,6 +138,8 @@ impl GrpcIdentityService for IdentityGrpcServer {
             let req = LoginRequest {
                 identifier: r.identifier,
                 password: r.password,
+                device_token: Some(r.device_token).filter(|t| !t.is_empty()),
+                code: Some(r.code).filter(|c| !c.is_empty()),
             };
             self.api.login(req, &ctx).await.map(convert::login_outcome)
         };
@@ -338,15 +340,15 @@ impl GrpcIdentityService for IdentityGrpcServer {
     async fn oauth_callback(
         &self,
         request: Request<pb::OauthCallbackRequest>,
-    ) -> GrpcResult<pb::TokenPair> {
+    ) -> GrpcResult<pb::LoginResponse> {
         let r = request.into_inner();
         let result = async {
             let ctx = convert::context_from(r.context)?;
-            let pair = self
+            let outcome = self
                 .api
                 .oauth_callback(&r.provider, &r.code, &r.state, &ctx)
                 .await?;
-            Ok(convert::token_pair(pair))
+            Ok(convert::login_outcome(outcome))
         };
         grpc_answer(result.await)
     }

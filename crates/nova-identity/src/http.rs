@@ -56,7 +56,19 @@ pub fn router(api: Arc<dyn IdentityApi>) -> Router {
             "/api/v1/auth/oauth/{provider}/callback",
             get(oauth_callback).post(oauth_callback),
         )
+        .layer(axum::middleware::map_response(retry_after_when_busy))
         .with_state(api)
+}
+
+/// A 503 (the password hashing queue is full, a dependency is down) says when to retry.
+async fn retry_after_when_busy(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(axum::http::header::RETRY_AFTER)
+            .or_insert(axum::http::HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// A JSON body whose problems become `InvalidArgument` naming the field.

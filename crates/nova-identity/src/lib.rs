@@ -88,7 +88,7 @@ pub use limits::LoginLimits;
 pub use mail::{LogMailer, Mail, Mailer, MemoryMailer};
 pub use oauth::{OAuthProviders, OidcProvider};
 pub use password::{
-    Passwords, check_policy, dummy_verify, hash_password, needs_rehash, verify_password,
+    HashLimits, Passwords, check_policy, dummy_verify, hash_password, needs_rehash, verify_password,
 };
 pub use secrets::SecretBox;
 pub use service::{IdentityConfig, IdentityService, IdentityServiceBuilder, keys_from_store};

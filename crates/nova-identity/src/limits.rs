@@ -1,6 +1,8 @@
-//! Brute-force protection: failed attempts are counted per client address and per
-//! account (through nova-kv, so replicas share counts when Redis is configured), and a
-//! spent budget answers `RateLimited` before any password work is done.
+//! Brute-force protection: login attempts are counted per client address and per
+//! account id (through nova-kv, so replicas share counts when Redis is configured). Each
+//! attempt takes its cell atomically (GCRA) before any password work, so concurrent
+//! guesses cannot all pass a check made before the budget is spent; a spent budget
+//! answers `RateLimited`.
 
 use std::time::Duration;
 
@@ -11,9 +13,11 @@ use nova_kv::{Quota, RateLimiter};
 /// most 100 per account per hour; registrations and reset emails are budgeted too.
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
-    /// Failed logins per client address.
+    /// Login attempts per client address.
     pub failures_per_ip: Quota,
-    /// Failed logins per account (whatever the address).
+    /// Login attempts per account id (whatever the address or how the name was typed);
+    /// a device with a recent session of the account, or a login bringing its second
+    /// factor, is not held back by it.
     pub failures_per_account: Quota,
     /// Registrations per client address.
     pub registrations_per_ip: Quota,
@@ -34,28 +38,6 @@ impl Default for LoginLimits {
 
 pub(crate) fn rate_limited() -> Error {
     Error::new(ErrorKind::RateLimited, "too many attempts, try again later")
-}
-
-/// Whether every bucket still has budget (cost 0: looks without spending).
-pub(crate) async fn has_budget(
-    limiter: &dyn RateLimiter,
-    buckets: &[(&str, &Quota)],
-) -> Result<bool> {
-    for (key, quota) in buckets {
-        // Cost 0 reports without spending; no whole cell left means the budget is gone.
-        if limiter.check_n(key, quota, 0).await?.remaining == 0 {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Spends one unit of every bucket (a failure happened).
-pub(crate) async fn spend(limiter: &dyn RateLimiter, buckets: &[(&str, &Quota)]) -> Result<()> {
-    for (key, quota) in buckets {
-        limiter.check(key, quota).await?;
-    }
-    Ok(())
 }
 
 /// Spends one unit of a bucket and fails when none was left (for actions counted on

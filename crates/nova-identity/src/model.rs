@@ -42,6 +42,27 @@ pub struct LoginRequest {
     pub identifier: String,
     /// The password.
     pub password: String,
+    /// The current refresh token of a recent session of this account on this device: such
+    /// a login is not held back by the per-account failure budget (only the per-address
+    /// one), so an attacker spending it does not lock the owner out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+    /// A TOTP or recovery code sent with the password: logs in without a challenge, and
+    /// lets the login through a spent per-account budget (the second factor has its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl LoginRequest {
+    /// A plain password login.
+    pub fn new(identifier: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            identifier: identifier.into(),
+            password: password.into(),
+            device_token: None,
+            code: None,
+        }
+    }
 }
 
 /// An account as its owner sees it.

@@ -14,7 +14,7 @@ use nova_proto::nova::identity::v1 as events;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{OAuthStart, RequestContext, TokenPair};
+use crate::model::{LoginOutcome, OAuthStart, RequestContext};
 use crate::service::{IdentityService, hash_secret, new_secret};
 use crate::store::{AccountRecord, OAuthFlow, OAuthIdentity};
 use crate::validation;
@@ -149,6 +149,16 @@ fn denied() -> Error {
     Error::new(ErrorKind::Unauthenticated, "login with the provider failed")
 }
 
+/// An account has the provider's email but never verified it: no link.
+fn unverified_account() -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        "email: an account with this email exists but its email is not verified, so it \
+         cannot be linked automatically; log in with its password (or reset the password \
+         through the email) and link the provider from your account settings",
+    )
+}
+
 fn upstream(e: reqwest::Error) -> Error {
     Error::unavailable(e)
 }
@@ -208,7 +218,7 @@ impl IdentityService {
         code: &str,
         state: &str,
         ctx: &RequestContext,
-    ) -> Result<TokenPair> {
+    ) -> Result<LoginOutcome> {
         validation::required("code", code, 2048)?;
         validation::required("state", state, 128)?;
         let config = self.oauth.get(provider)?;
@@ -243,7 +253,15 @@ impl IdentityService {
             return Err(denied());
         }
         let user = self.link_identity(provider, &claims, &tokens).await?;
-        self.open_session(user, ctx).await
+        let account = self.store.account_by_id(user).await?.ok_or_else(denied)?;
+        // The provider vouches for the email, not for the second factor: an account with
+        // TOTP on gets the same challenge as after its password.
+        if account.totp_enabled_at.is_some() {
+            return self.challenge(&account).await;
+        }
+        self.open_session(user, ctx)
+            .await
+            .map(LoginOutcome::Authenticated)
     }
 
     async fn verify_id_token(&self, config: &OidcProvider, id_token: &str) -> Result<IdClaims> {
@@ -308,11 +326,16 @@ impl IdentityService {
             self.store.upsert_oauth_identity(&identity).await?;
             return Ok(linked.user_id);
         }
-        // Only an address the provider verified may take over an existing account.
+        // Only an address the provider verified may reach an existing account, and only
+        // one whose owner verified it too: otherwise whoever registered the address first
+        // (without access to the mailbox) would receive the provider's user.
         let email = claims.email.as_deref().filter(|_| claims.email_verified);
         if let Some(email) = email
             && let Some(existing) = self.store.account_by_email(email).await?
         {
+            if existing.email_verified_at.is_none() {
+                return Err(unverified_account());
+            }
             identity.user_id = existing.id;
             self.store.upsert_oauth_identity(&identity).await?;
             return Ok(existing.id);

@@ -10,10 +10,13 @@
 //! and "wrong password" take the same time.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
 
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash, PasswordHasher, Version};
-use nova_core::{Error, Result};
+use nova_core::{Error, ErrorKind, Result};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Fewest characters (Unicode scalar values, not bytes) a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -95,13 +98,138 @@ pub fn check_policy(password: &str, username: &str, email: &str) -> Result<()> {
     Ok(())
 }
 
+/// How much argon2 work may run at once. Each hash holds `m_cost` of memory (19 MiB at
+/// OWASP parameters) on the blocking pool, whose 512 threads would otherwise let a few
+/// hundred parallel logins exhaust a small pod's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashLimits {
+    /// Hashes running at once.
+    pub max_concurrent: usize,
+    /// Requests waiting for a slot; one more is refused at once (`Unavailable`).
+    pub max_queued: usize,
+    /// Longest wait for a slot before giving up (`Unavailable`).
+    pub max_wait: Duration,
+}
+
+impl HashLimits {
+    /// `max_concurrent` hashes, a queue of four per slot (at least 16), two seconds of
+    /// waiting at most.
+    pub fn new(max_concurrent: usize) -> Self {
+        let max_concurrent = max_concurrent.max(1);
+        Self {
+            max_concurrent,
+            max_queued: (max_concurrent * 4).max(16),
+            max_wait: Duration::from_secs(2),
+        }
+    }
+
+    /// Sized from the memory this process may use (the cgroup limit, else the machine's
+    /// memory): a quarter of it for hashes of `m_cost_kib` each, and no more than two per
+    /// CPU (more would only queue on the CPUs).
+    pub fn from_memory(m_cost_kib: u32) -> Self {
+        let per_hash = u64::from(m_cost_kib.max(1)) * 1024;
+        let by_memory = memory_limit_bytes().map_or(8, |bytes| bytes / 4 / per_hash);
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let by_memory = usize::try_from(by_memory).unwrap_or(usize::MAX);
+        Self::new(by_memory.clamp(1, cpus * 2))
+    }
+}
+
+/// The memory limit of this process: cgroup v2, cgroup v1, else `MemTotal`.
+fn memory_limit_bytes() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let cgroup = read("/sys/fs/cgroup/memory.max")
+        .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        // cgroup v1 reports "no limit" as a huge number.
+        .filter(|&v| v < (1 << 50));
+    cgroup.or_else(|| {
+        read("/proc/meminfo")?
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|kib| kib * 1024)
+    })
+}
+
+/// The admission gate in front of argon2 ([`HashLimits`]).
+#[derive(Debug)]
+struct HashGate {
+    limits: HashLimits,
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// A running slot, moved into the blocking task so that a caller giving up (a client
+/// disconnecting) does not free the slot while argon2 still holds the memory.
+struct HashSlot {
+    gate: Arc<HashGate>,
+    _running: OwnedSemaphorePermit,
+    _admitted: OwnedSemaphorePermit,
+}
+
+impl Drop for HashSlot {
+    fn drop(&mut self) {
+        self.gate.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The answer when the hashing queue is full: 503, retry shortly.
+pub fn hashing_busy() -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        "the server is busy checking passwords; retry in a moment",
+    )
+}
+
+impl HashGate {
+    fn new(limits: HashLimits) -> Self {
+        Self {
+            running: Arc::new(Semaphore::new(limits.max_concurrent)),
+            admitted: Arc::new(Semaphore::new(limits.max_concurrent + limits.max_queued)),
+            limits,
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    async fn enter(self: &Arc<Self>) -> Result<HashSlot> {
+        // A full queue answers at once: waiting requests cost little, but not nothing.
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| hashing_busy())?;
+        let running =
+            tokio::time::timeout(self.limits.max_wait, self.running.clone().acquire_owned())
+                .await
+                .map_err(|_| hashing_busy())?
+                .map_err(|_| hashing_busy())?;
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        Ok(HashSlot {
+            gate: self.clone(),
+            _running: running,
+            _admitted: admitted,
+        })
+    }
+}
+
 /// argon2id hashing with fixed parameters (OWASP's by default).
 ///
-/// Cheap to clone; clones share the dummy hash used by [`Passwords::dummy_verify`].
+/// Cheap to clone; clones share the dummy hash used by [`Passwords::dummy_verify`] and
+/// the concurrency limit set with [`Passwords::with_limits`].
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
     dummy: Arc<OnceLock<String>>,
+    gate: Option<Arc<HashGate>>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -126,6 +254,39 @@ impl Passwords {
         Self {
             params: OWASP_PARAMS,
             dummy: Arc::default(),
+            gate: None,
+        }
+    }
+
+    /// Runs at most `limits.max_concurrent` hashes at once behind a short queue; past
+    /// it, [`hash`](Self::hash), [`verify`](Self::verify) and
+    /// [`verify_or_dummy`](Self::verify_or_dummy) fail with `Unavailable` (503, retry).
+    pub fn with_limits(mut self, limits: HashLimits) -> Self {
+        self.gate = Some(Arc::new(HashGate::new(limits)));
+        self
+    }
+
+    /// The concurrency limit, if any.
+    pub fn limits(&self) -> Option<HashLimits> {
+        self.gate.as_ref().map(|g| g.limits)
+    }
+
+    /// The most hashes that ever ran at once through this limit (0 without one).
+    pub fn peak_concurrent_hashes(&self) -> usize {
+        self.gate
+            .as_ref()
+            .map_or(0, |g| g.peak.load(Ordering::Relaxed))
+    }
+
+    /// The argon2 memory of one hash, in KiB.
+    pub fn m_cost_kib(&self) -> u32 {
+        self.params.m_cost()
+    }
+
+    async fn slot(&self) -> Result<Option<HashSlot>> {
+        match &self.gate {
+            Some(gate) => gate.enter().await.map(Some),
+            None => Ok(None),
         }
     }
 
@@ -137,6 +298,7 @@ impl Passwords {
         Ok(Self {
             params,
             dummy: Arc::default(),
+            gate: None,
         })
     }
 
@@ -172,16 +334,42 @@ impl Passwords {
 
     /// Hashes `password` on tokio's blocking pool.
     pub async fn hash(&self, password: &str) -> Result<String> {
+        let slot = self.slot().await?;
         let this = self.clone();
         let password = password.to_owned();
-        spawn_blocking(move || this.hash_blocking(&password)).await
+        spawn_blocking(move || {
+            let _slot = slot;
+            this.hash_blocking(&password)
+        })
+        .await
     }
 
     /// Verifies `password` against `phc` on tokio's blocking pool.
     pub async fn verify(&self, password: &str, phc: &str) -> Result<bool> {
+        let slot = self.slot().await?;
         let this = self.clone();
         let (password, phc) = (password.to_owned(), phc.to_owned());
-        spawn_blocking(move || this.verify_blocking(&password, &phc)).await
+        spawn_blocking(move || {
+            let _slot = slot;
+            this.verify_blocking(&password, &phc)
+        })
+        .await
+    }
+
+    /// Verifies against `phc`, or spends a [dummy verification](Self::dummy_verify) when
+    /// there is none (unknown account), so both take the same time and the same slot.
+    pub async fn verify_or_dummy(&self, password: &str, phc: Option<&str>) -> Result<bool> {
+        let slot = self.slot().await?;
+        let this = self.clone();
+        let (password, phc) = (password.to_owned(), phc.map(str::to_owned));
+        spawn_blocking(move || {
+            let _slot = slot;
+            match phc {
+                Some(phc) => this.verify_blocking(&password, &phc),
+                None => this.dummy_verify_blocking(&password).map(|_| false),
+            }
+        })
+        .await
     }
 
     /// Spends one full verification against a precomputed hash (made once per

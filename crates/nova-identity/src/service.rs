@@ -42,6 +42,14 @@ pub struct IdentityConfig {
     pub challenge_ttl: Duration,
     /// Wrong codes allowed per challenge.
     pub challenge_attempts: i32,
+    /// Second-factor attempts per account, across challenges, `disable_totp` and
+    /// recovery codes, before the factor locks (a success starts the count again).
+    pub second_factor_failures: i32,
+    /// How long the factor stays locked.
+    pub second_factor_lock: Duration,
+    /// How recently a session must have been used for its device to skip the per-account
+    /// login budget.
+    pub recent_session: Duration,
     /// Brute-force budgets.
     pub limits: LoginLimits,
 }
@@ -56,6 +64,10 @@ impl Default for IdentityConfig {
             password_reset_ttl: Duration::hours(1),
             challenge_ttl: Duration::minutes(5),
             challenge_attempts: 5,
+            // Keycloak and GitHub lock the factor after about ten failures.
+            second_factor_failures: 10,
+            second_factor_lock: Duration::hours(1),
+            recent_session: Duration::days(30),
             limits: LoginLimits::default(),
         }
     }
@@ -98,7 +110,9 @@ impl IdentityService {
             store,
             keys,
             clock: SystemClock::shared(),
-            passwords: Passwords::owasp(),
+            passwords: Passwords::owasp().with_limits(crate::HashLimits::from_memory(
+                crate::password::OWASP_M_COST_KIB,
+            )),
             limiter: None,
             mailer: Arc::new(LogMailer),
             secrets: None,
@@ -120,7 +134,8 @@ impl IdentityServiceBuilder {
         self.clock = clock;
         self
     }
-    /// Password hashing parameters.
+    /// Password hashing parameters and concurrency limit (default: OWASP parameters,
+    /// [`HashLimits::from_memory`](crate::HashLimits::from_memory)).
     pub fn passwords(mut self, passwords: Passwords) -> Self {
         self.passwords = passwords;
         self
@@ -193,7 +208,16 @@ impl IdentityServiceBuilder {
 /// The signing keys kept in the store (the embedded default): the newest signs, all
 /// verify. A first start generates one; replicas starting together converge on the
 /// stored keys because a kid is only inserted once.
-pub async fn keys_from_store(store: &dyn IdentityStore, clock: &SharedClock) -> Result<KeySet> {
+///
+/// Private keys are stored sealed under the key-encryption key (`secrets`, like TOTP
+/// secrets and provider tokens), so a copy of the database alone cannot mint tokens. A
+/// row still holding a plain PEM (written before keys were sealed) is sealed in place
+/// on load.
+pub async fn keys_from_store(
+    store: &dyn IdentityStore,
+    clock: &SharedClock,
+    secrets: &SecretBox,
+) -> Result<KeySet> {
     let mut stored = store.signing_keys().await?;
     if stored.is_empty() {
         let kid = format!("k{}", clock.now().format("%Y%m%d%H%M%S"));
@@ -202,21 +226,40 @@ pub async fn keys_from_store(store: &dyn IdentityStore, clock: &SharedClock) -> 
         })
         .await
         .map_err(Error::internal)??;
+        let sealed = secrets.encrypt(&generated.1)?;
         store
-            .insert_signing_key(&generated.0, &generated.1, clock.now())
+            .insert_signing_key(&generated.0, &sealed, clock.now())
             .await?;
         stored = store.signing_keys().await?;
     }
-    let mut keys = stored
-        .iter()
-        .map(|(kid, pem)| crate::SigningKey::from_pem(kid.clone(), pem))
-        .collect::<Result<Vec<_>>>()?;
+    let mut keys = Vec::with_capacity(stored.len());
+    for (kid, value) in &stored {
+        let pem = if is_plain_pem(value) {
+            store
+                .reseal_signing_key(kid, value, &secrets.encrypt(value)?)
+                .await?;
+            value.clone()
+        } else {
+            secrets.decrypt(value).map_err(|e| {
+                Error::internal(format!(
+                    "signing key {kid} cannot be decrypted with IDENTITY_ENCRYPTION_KEYS: {}",
+                    e.message()
+                ))
+            })?
+        };
+        keys.push(crate::SigningKey::from_pem(kid.clone(), &pem)?);
+    }
     let active = keys
         .pop()
         .ok_or_else(|| Error::internal("no signing key could be loaded"))?;
     Ok(keys.into_iter().fold(KeySet::new(active), |set, old| {
         set.with_verification_key(old.verifying_key().clone())
     }))
+}
+
+/// Whether a stored signing key is a plain PEM (rows from before keys were sealed).
+fn is_plain_pem(stored: &str) -> bool {
+    stored.trim_start().starts_with("-----BEGIN")
 }
 
 /// A random secret for a client (32 bytes, base64url) and the hash we keep.

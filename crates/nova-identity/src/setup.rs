@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use nova_core::config::{ConfigSource, EnvVar, NovaConfig};
+use nova_core::config::{ConfigError, ConfigSource, EnvVar, NovaConfig, require_production_secret};
 use nova_core::{Error, Result, SystemClock};
 use nova_db::Db;
 use nova_events::RelayWaker;
@@ -12,8 +12,8 @@ use nova_kv::Kv;
 
 use crate::store::SqlIdentityStore;
 use crate::{
-    IdentityConfig, IdentityService, KeySet, LogMailer, OAuthProviders, OidcProvider, SecretBox,
-    SigningKey, TokenConfig, keys_from_store,
+    HashLimits, IdentityConfig, IdentityService, KeySet, LogMailer, OAuthProviders, OidcProvider,
+    Passwords, SecretBox, SigningKey, TokenConfig, keys_from_store,
 };
 
 const fn var(
@@ -85,10 +85,15 @@ fn read_file(var: &str, path: &str) -> Result<String> {
         .map_err(|e| Error::invalid(var, format!("cannot read {path}: {e}")))
 }
 
-/// The signing keys: configured PEM files, or the ones kept in the store.
-async fn signing_keys(src: &ConfigSource, store: &SqlIdentityStore) -> Result<KeySet> {
+/// The signing keys: configured PEM files, or the ones kept in the store (sealed under
+/// `secrets`).
+async fn signing_keys(
+    src: &ConfigSource,
+    store: &SqlIdentityStore,
+    secrets: &SecretBox,
+) -> Result<KeySet> {
     let Some(path) = read(src, "JWT_PRIVATE_KEY_PATH") else {
-        return keys_from_store(store, &SystemClock::shared()).await;
+        return keys_from_store(store, &SystemClock::shared(), secrets).await;
     };
     let kid = read(src, "JWT_KEY_ID").unwrap_or_else(|| "k1".to_owned());
     let key = SigningKey::from_pem(kid, &read_file("JWT_PRIVATE_KEY_PATH", &path)?)
@@ -166,6 +171,49 @@ fn providers(src: &ConfigSource) -> OAuthProviders {
     providers
 }
 
+/// Production refuses to start without its secrets (one line naming the variable): a
+/// generated per-process encryption key would leave TOTP secrets, provider tokens and the
+/// stored signing key unreadable on every other replica, and a placeholder is public.
+/// `NOVA_CURSOR_SECRET` is checked with the rest of nova-core's configuration.
+pub fn check_production_secrets(config: &NovaConfig) -> Result<()> {
+    let src = &config.source;
+    let production = config.is_production();
+    require_production_secret(
+        src,
+        production,
+        "IDENTITY_ENCRYPTION_KEYS",
+        "kid:base64(32 random bytes), the same on every identity replica",
+    )
+    .map_err(|e| match e {
+        ConfigError::ProductionSecret { var, reason } => Error::invalid(var, reason),
+        other => Error::invalid("IDENTITY_ENCRYPTION_KEYS", other),
+    })?;
+    if production && let Some(path) = read(src, "JWT_PRIVATE_KEY_PATH") {
+        // A configured key file must hold a real key (checked when loaded); a placeholder
+        // path or PEM is refused here with the variable's name.
+        let pem = read_file("JWT_PRIVATE_KEY_PATH", &path)?;
+        if nova_core::config::is_placeholder(&path) || nova_core::config::is_placeholder(&pem) {
+            return Err(Error::invalid(
+                "JWT_PRIVATE_KEY_PATH",
+                "is still the deploy/.env.example placeholder; point it at the real signing key",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `IDENTITY_MAX_CONCURRENT_HASHES`, else sized from the memory limit.
+pub fn hash_limits(src: &ConfigSource, m_cost_kib: u32) -> Result<HashLimits> {
+    let configured = src
+        .get_with(
+            "IDENTITY_MAX_CONCURRENT_HASHES",
+            "a number from 1 to 1024",
+            |s| s.parse::<usize>().ok().filter(|n| (1..=1024).contains(n)),
+        )
+        .map_err(|e| Error::invalid("IDENTITY_MAX_CONCURRENT_HASHES", e.to_string()))?;
+    Ok(configured.map_or_else(|| HashLimits::from_memory(m_cost_kib), HashLimits::new))
+}
+
 /// The identity service for a process: keys, encryption, providers and limits from
 /// `config`, storage on `db`, rate limits on `kv`, events waking `relay`.
 pub async fn service_from_config(
@@ -174,9 +222,15 @@ pub async fn service_from_config(
     kv: &Kv,
     relay: Option<RelayWaker>,
 ) -> Result<Arc<IdentityService>> {
+    check_production_secrets(config)?;
     let src = &config.source;
+    let passwords = Passwords::owasp();
+    let passwords = passwords
+        .clone()
+        .with_limits(hash_limits(src, passwords.m_cost_kib())?);
+    let secrets = secrets(src, &config.data_dir)?;
     let store = SqlIdentityStore::new(db.clone());
-    let keys = signing_keys(src, &store).await?;
+    let keys = signing_keys(src, &store, &secrets).await?;
     let tokens = TokenConfig::new(
         read(src, "JWT_ISSUER").unwrap_or_else(|| "nova".into()),
         read(src, "JWT_AUDIENCE").unwrap_or_else(|| "nova".into()),
@@ -184,7 +238,8 @@ pub async fn service_from_config(
     let mut builder = IdentityService::builder(Arc::new(store), Arc::new(keys))
         .rate_limiter(kv.rate_limiter.clone())
         .mailer(Arc::new(LogMailer))
-        .secrets(secrets(src, &config.data_dir)?)
+        .passwords(passwords)
+        .secrets(secrets)
         .oauth(providers(src))
         .config(IdentityConfig {
             tokens,
@@ -194,4 +249,111 @@ pub async fn service_from_config(
         builder = builder.relay(relay);
     }
     Ok(Arc::new(builder.build()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// The value `deploy/.env.example` ships for `name`.
+    fn example(name: &str) -> String {
+        include_str!("../../../deploy/.env.example")
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} is in deploy/.env.example"))
+            .to_owned()
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> NovaConfig {
+        NovaConfig::from_source(&ConfigSource::from_pairs(pairs.to_vec())).unwrap()
+    }
+
+    const CURSOR: (&str, &str) = (
+        "NOVA_CURSOR_SECRET",
+        "q8Yh3v0Jx2mB7cN1pL4sT6wZ9rE5uK0aG3dF8hJ2",
+    );
+
+    #[test]
+    fn production_refuses_a_missing_or_placeholder_encryption_key() {
+        let real = SecretBox::new_key_config("k1");
+        let placeholder = example("IDENTITY_ENCRYPTION_KEYS");
+        for (pairs, ok) in [
+            (vec![("NOVA_ENV", "production"), CURSOR], false),
+            (
+                vec![
+                    ("NOVA_ENV", "production"),
+                    CURSOR,
+                    ("IDENTITY_ENCRYPTION_KEYS", placeholder.as_str()),
+                ],
+                false,
+            ),
+            (
+                vec![
+                    ("NOVA_ENV", "production"),
+                    CURSOR,
+                    ("IDENTITY_ENCRYPTION_KEYS", real.as_str()),
+                ],
+                true,
+            ),
+            // Development keeps the key file in the data directory.
+            (vec![], true),
+        ] {
+            let result = check_production_secrets(&config(&pairs));
+            assert_eq!(result.is_ok(), ok, "{pairs:?}: {result:?}");
+            if let Err(e) = result {
+                assert_eq!(e.field(), Some("IDENTITY_ENCRYPTION_KEYS"));
+                assert!(!e.to_string().contains('\n'));
+            }
+        }
+    }
+
+    #[test]
+    fn the_env_example_placeholders_are_placeholders() {
+        for name in ["IDENTITY_ENCRYPTION_KEYS", "NOVA_CURSOR_SECRET"] {
+            assert!(
+                nova_core::config::is_placeholder(&example(name)),
+                "{name} in deploy/.env.example must read change-me"
+            );
+        }
+        let err = NovaConfig::from_source(&ConfigSource::from_pairs([
+            ("NOVA_ENV", "production".to_owned()),
+            ("NOVA_CURSOR_SECRET", example("NOVA_CURSOR_SECRET")),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().starts_with("NOVA_CURSOR_SECRET "), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_a_placeholder_signing_key_file() {
+        let dir = std::env::temp_dir().join(format!("nova-jwt-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jwt.pem");
+        std::fs::write(&path, "change-me: put the real PEM here").unwrap();
+        let real = SecretBox::new_key_config("k1");
+        let path_text = path.display().to_string();
+        let err = check_production_secrets(&config(&[
+            ("NOVA_ENV", "production"),
+            CURSOR,
+            ("IDENTITY_ENCRYPTION_KEYS", real.as_str()),
+            ("JWT_PRIVATE_KEY_PATH", path_text.as_str()),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.field(), Some("JWT_PRIVATE_KEY_PATH"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hash_limits_come_from_the_variable_or_memory() {
+        let src = ConfigSource::from_pairs([("IDENTITY_MAX_CONCURRENT_HASHES", "3")]);
+        assert_eq!(hash_limits(&src, 19_456).unwrap().max_concurrent, 3);
+        let bad = ConfigSource::from_pairs([("IDENTITY_MAX_CONCURRENT_HASHES", "0")]);
+        assert_eq!(
+            hash_limits(&bad, 19_456).unwrap_err().field(),
+            Some("IDENTITY_MAX_CONCURRENT_HASHES")
+        );
+        let sized = hash_limits(&ConfigSource::default(), 19_456).unwrap();
+        assert!(sized.max_concurrent >= 1 && sized.max_queued >= 16);
+    }
 }

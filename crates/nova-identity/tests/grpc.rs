@@ -66,6 +66,8 @@ async fn login(api: &dyn IdentityApi, name: &str) -> TokenPair {
     let req = LoginRequest {
         identifier: name.to_owned(),
         password: PASSWORD.to_owned(),
+        device_token: None,
+        code: None,
     };
     match api.login(req, &ctx()).await.unwrap() {
         LoginOutcome::Authenticated(pair) => pair,
@@ -159,9 +161,10 @@ async fn errors_keep_their_kind_across_the_wire() {
     assert_eq!(err.field(), Some("email"), "{err}");
 
     register(api, "bob").await;
+    // A taken username (a taken email answers like a new registration).
     let duplicate = RegisterRequest {
-        email: "BOB@example.com".into(),
-        username: "bobby".into(),
+        email: "bobby@example.com".into(),
+        username: "BOB".into(),
         password: PASSWORD.into(),
     };
     let err = api.register(duplicate, &ctx()).await.unwrap_err();
@@ -170,6 +173,8 @@ async fn errors_keep_their_kind_across_the_wire() {
     let wrong = LoginRequest {
         identifier: "bob".into(),
         password: "violet-harbour-tram-43".into(),
+        device_token: None,
+        code: None,
     };
     let err = api.login(wrong, &ctx()).await.unwrap_err();
     assert_eq!(kind(&err), ErrorKind::Unauthenticated);
@@ -194,6 +199,7 @@ async fn errors_keep_their_kind_across_the_wire() {
             ip: "999.1.2.3".into(),
             user_agent: String::new(),
         }),
+        ..Default::default()
     };
     let err = Error::from(raw.login(request).await.unwrap_err());
     assert_eq!(err.field(), Some("context.ip"), "{err}");

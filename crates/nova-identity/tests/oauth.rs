@@ -19,7 +19,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{PASSWORD, harness_with};
 use nova_core::ErrorKind;
 use nova_db::Db;
-use nova_identity::model::{LoginOutcome, LoginRequest, RegisterRequest, RequestContext};
+use nova_identity::model::{
+    LoginOutcome, LoginRequest, RegisterRequest, RequestContext, TokenPair,
+};
 use nova_identity::{IdentityApi, IdentityConfig, OAuthProviders, OidcProvider, SigningKey};
 use sha2::{Digest, Sha256};
 
@@ -162,6 +164,34 @@ fn ctx() -> RequestContext {
     RequestContext::new("10.0.0.1".parse().ok(), "browser")
 }
 
+/// The tokens of a login that needed no second factor.
+fn tokens(outcome: LoginOutcome) -> TokenPair {
+    match outcome {
+        LoginOutcome::Authenticated(pair) => pair,
+        other => panic!("expected tokens, got {other:?}"),
+    }
+}
+
+/// Registers `name` with a password (email `name@example.com`, not verified).
+async fn register(api: &dyn IdentityApi, name: &str) {
+    api.register(
+        RegisterRequest {
+            email: format!("{name}@example.com"),
+            username: name.into(),
+            password: PASSWORD.into(),
+        },
+        &ctx(),
+    )
+    .await
+    .unwrap();
+}
+
+async fn password_login(api: &dyn IdentityApi, name: &str) -> LoginOutcome {
+    api.login(LoginRequest::new(name, PASSWORD), &ctx())
+        .await
+        .unwrap()
+}
+
 mod suite {
     use super::*;
 
@@ -176,10 +206,11 @@ mod suite {
             p.email_verified = true;
         }
         let (code, state) = browser_login(api).await;
-        let first = api
-            .oauth_callback("local", &code, &state, &ctx())
-            .await
-            .unwrap();
+        let first = tokens(
+            api.oauth_callback("local", &code, &state, &ctx())
+                .await
+                .unwrap(),
+        );
         let account = api
             .account(&nova_core::Principal::user(first.user_id, first.session_id))
             .await
@@ -187,10 +218,11 @@ mod suite {
         assert!(account.email_verified);
         assert_eq!(account.username, "Newcomer");
         let (code, state) = browser_login(api).await;
-        let again = api
-            .oauth_callback("local", &code, &state, &ctx())
-            .await
-            .unwrap();
+        let again = tokens(
+            api.oauth_callback("local", &code, &state, &ctx())
+                .await
+                .unwrap(),
+        );
         assert_eq!(
             again.user_id, first.user_id,
             "same provider subject, same account"
@@ -210,22 +242,21 @@ mod suite {
             );
         }
 
-        // A password account whose address the provider verifies gets linked, not duplicated.
-        api.register(
-            RegisterRequest {
-                email: "owner@example.com".into(),
-                username: "owner".into(),
-                password: PASSWORD.into(),
-            },
-            &ctx(),
-        )
-        .await
-        .unwrap();
+        // A password account whose address both its owner and the provider verified gets
+        // linked, not duplicated.
+        register(api, "owner").await;
+        let token = h
+            .mailer
+            .last_token("owner@example.com", "verify_email")
+            .unwrap();
+        api.verify_email(&token).await.unwrap();
         let LoginOutcome::Authenticated(owner) = api
             .login(
                 LoginRequest {
                     identifier: "owner".into(),
                     password: PASSWORD.into(),
+                    device_token: None,
+                    code: None,
                 },
                 &ctx(),
             )
@@ -241,12 +272,138 @@ mod suite {
         }
         let (code, state) = browser_login(api).await;
         assert_eq!(
-            api.oauth_callback("local", &code, &state, &ctx())
-                .await
-                .unwrap()
-                .user_id,
+            tokens(
+                api.oauth_callback("local", &code, &state, &ctx())
+                    .await
+                    .unwrap()
+            )
+            .user_id,
             owner.user_id
         );
+    }
+
+    /// Pre-account takeover: someone registers the victim's address first (never
+    /// verifying it); the victim's later provider login must not land in that account.
+    pub async fn provider_login_never_links_to_an_unverified_account(db: Db) {
+        let (base, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let api = h.service.as_ref();
+        register(api, "squatter").await;
+        {
+            let mut p = provider.lock().unwrap();
+            p.subject = "victim-sub".into();
+            p.email = "SQUATTER@example.com".into();
+            p.email_verified = true;
+        }
+        let (code, state) = browser_login(api).await;
+        let err = api
+            .oauth_callback("local", &code, &state, &ctx())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Conflict, "{err}");
+        assert!(err.message().starts_with("email: "), "{err}");
+        for hint in ["not verified", "password", "settings"] {
+            assert!(err.message().contains(hint), "{err}");
+        }
+        let links: i64 = match &h.db {
+            Db::Postgres(p) => sqlx::query_scalar("SELECT COUNT(*) FROM oauth_identities")
+                .fetch_one(p)
+                .await
+                .unwrap(),
+            Db::Sqlite(s) => sqlx::query_scalar("SELECT COUNT(*) FROM oauth_identities")
+                .fetch_one(&s.reader)
+                .await
+                .unwrap(),
+        };
+        assert_eq!(links, 0, "no link was created");
+        // The same over REST: a 409 naming the field, never tokens.
+        let router = nova_identity::http::router(h.service.clone());
+        let (code, state) = browser_login(api).await;
+        let response = tower::ServiceExt::oneshot(
+            router,
+            axum::http::Request::get(format!(
+                "/api/v1/auth/oauth/local/callback?code={code}&state={state}"
+            ))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("not verified"), "{body}");
+        assert!(!body.contains("access_token"), "{body}");
+        // Once the owner verifies the address, linking works.
+        let token = h
+            .mailer
+            .last_token("squatter@example.com", "verify_email")
+            .unwrap();
+        api.verify_email(&token).await.unwrap();
+        let owner = tokens(password_login(api, "squatter").await);
+        let (code, state) = browser_login(api).await;
+        let linked = tokens(
+            api.oauth_callback("local", &code, &state, &ctx())
+                .await
+                .unwrap(),
+        );
+        assert_eq!(linked.user_id, owner.user_id);
+    }
+
+    /// A provider login to an account with TOTP on ends in the password login's
+    /// second-factor challenge, never in tokens.
+    pub async fn provider_login_asks_for_the_second_factor(db: Db) {
+        let (base, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let api = h.service.as_ref();
+        register(api, "guarded").await;
+        let token = h
+            .mailer
+            .last_token("guarded@example.com", "verify_email")
+            .unwrap();
+        api.verify_email(&token).await.unwrap();
+        let t = tokens(password_login(api, "guarded").await);
+        let me = nova_core::Principal::user(t.user_id, t.session_id);
+        let enrollment = api.enroll_totp(&me).await.unwrap();
+        let totp = nova_identity::Totp::new(
+            &nova_identity::TotpSecret::from_base32(&enrollment.secret).unwrap(),
+            "guarded",
+            h.clock.shared(),
+        )
+        .unwrap();
+        let now = || nova_core::Clock::now(&h.clock).timestamp() as u64;
+        api.confirm_totp(&me, &totp.code_at(now())).await.unwrap();
+        h.clock.advance(chrono::Duration::seconds(60));
+        {
+            let mut p = provider.lock().unwrap();
+            p.subject = "guarded-sub".into();
+            p.email = "guarded@example.com".into();
+            p.email_verified = true;
+        }
+        for round in 0..2 {
+            // First the linking login, then one through the existing link.
+            let (code, state) = browser_login(api).await;
+            let LoginOutcome::TwoFactorRequired { challenge, .. } = api
+                .oauth_callback("local", &code, &state, &ctx())
+                .await
+                .unwrap()
+            else {
+                panic!("round {round}: a provider login skipped the second factor");
+            };
+            assert!(
+                api.login_two_factor(&challenge, "000000", &ctx())
+                    .await
+                    .is_err()
+            );
+            let pair = api
+                .login_two_factor(&challenge, &totp.code_at(now()), &ctx())
+                .await
+                .unwrap();
+            assert_eq!(pair.user_id, t.user_id);
+            h.clock.advance(chrono::Duration::seconds(30));
+        }
     }
 
     pub async fn unverified_email_never_takes_over_an_account(db: Db) {
@@ -345,6 +502,8 @@ mod suite {
 
 nova_testkit::db_conformance_suite!(suite:
     creates_then_reuses_an_account_and_links_by_verified_email,
+    provider_login_never_links_to_an_unverified_account,
+    provider_login_asks_for_the_second_factor,
     unverified_email_never_takes_over_an_account,
     wrong_state_nonce_or_audience_fail,
 );

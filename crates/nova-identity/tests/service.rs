@@ -40,6 +40,8 @@ async fn login(
         LoginRequest {
             identifier: name.into(),
             password: password.into(),
+            device_token: None,
+            code: None,
         },
         &ctx(ip),
     )
@@ -110,9 +112,10 @@ mod suite {
         let h = harness(db.clone());
         let api = h.service.as_ref();
         register(api, "bob").await;
+        // A taken username is a conflict; a taken email is not said (tests/security.rs).
         let again = RegisterRequest {
-            email: "BOB@example.com".into(),
-            username: "bobby".into(),
+            email: "bobby@example.com".into(),
+            username: "BOB".into(),
             password: PASSWORD.into(),
         };
         assert_eq!(

@@ -55,6 +55,8 @@ async fn serves_the_identity_api_over_grpc() {
     let login = LoginRequest {
         identifier: "dora@example.com".into(),
         password: "violet-harbour-tram-42".into(),
+        device_token: None,
+        code: None,
     };
     let LoginOutcome::Authenticated(pair) = client.login(login, &ctx).await.unwrap() else {
         panic!("no second factor was enrolled");

@@ -141,7 +141,7 @@ impl nova_identity::IdentityApi for Counted<dyn nova_identity::IdentityApi> {
         code: &str,
         state: &str,
         ctx: &RequestContext,
-    ) -> Result<TokenPair> {
+    ) -> Result<LoginOutcome> {
         self.calls.hit("IdentityApi::oauth_callback");
         self.inner.oauth_callback(provider, code, state, ctx).await
     }

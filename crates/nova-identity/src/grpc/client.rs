@@ -123,6 +123,8 @@ impl IdentityApi for IdentityGrpcClient {
             identifier: req.identifier,
             password: req.password,
             context: convert::context(ctx),
+            device_token: req.device_token.unwrap_or_default(),
+            code: req.code.unwrap_or_default(),
         };
         convert::login_outcome_from(self.rpc().login(request).await?.into_inner())
     }
@@ -284,13 +286,13 @@ impl IdentityApi for IdentityGrpcClient {
         code: &str,
         state: &str,
         ctx: &RequestContext,
-    ) -> Result<TokenPair> {
+    ) -> Result<LoginOutcome> {
         let request = pb::OauthCallbackRequest {
             provider: provider.to_owned(),
             code: code.to_owned(),
             state: state.to_owned(),
             context: convert::context(ctx),
         };
-        convert::token_pair_from(self.rpc().oauth_callback(request).await?.into_inner())
+        convert::login_outcome_from(self.rpc().oauth_callback(request).await?.into_inner())
     }
 }

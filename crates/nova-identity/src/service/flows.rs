@@ -6,7 +6,7 @@ use nova_proto::nova::identity::v1 as events;
 
 use super::{IdentityService, bad_credentials, hash_secret, new_secret};
 use crate::api::IdentityApi;
-use crate::limits::{has_budget, rate_limited, spend, take};
+use crate::limits::{rate_limited, take};
 use crate::model::{
     Account, LoginOutcome, LoginRequest, OAuthStart, RegisterRequest, RequestContext, SessionInfo,
     TokenPair, TotpEnrollment,
@@ -19,6 +19,14 @@ use crate::{Totp, TotpSecret, check_policy, generate_recovery_codes, verify_reco
 const MAX_PASSWORD_CHARS: usize = 128;
 /// Longest login identifier (an email).
 const MAX_IDENTIFIER_CHARS: usize = validation::MAX_EMAIL_LEN;
+
+/// The answer while the second factor is locked.
+fn factor_locked() -> Error {
+    Error::new(
+        ErrorKind::RateLimited,
+        "too many wrong codes: two-factor login is locked for a while, try again later",
+    )
+}
 
 fn ip_key(prefix: &str, ctx: &RequestContext) -> String {
     match ctx.ip {
@@ -50,14 +58,44 @@ impl IdentityService {
         Ok(token)
     }
 
-    /// Checks a TOTP code (recording its step) or a recovery code (consuming it).
-    async fn check_second_factor(&self, account: &AccountRecord, code: &str) -> Result<()> {
+    /// Checks a TOTP code (recording its step) or a recovery code (consuming it), within
+    /// the account's second-factor budget: the attempt is reserved before the code is
+    /// looked at, so concurrent guesses cannot overrun it, and a success clears it.
+    pub(crate) async fn check_second_factor(
+        &self,
+        account: &AccountRecord,
+        code: &str,
+    ) -> Result<()> {
         let code = code.trim();
         validation::required("code", code, 64)?;
         let sealed = account
             .totp_secret_enc
             .as_deref()
             .ok_or_else(bad_credentials)?;
+        let now = self.now();
+        if self
+            .store
+            .reserve_second_factor_attempt(
+                account.id,
+                now,
+                self.config.second_factor_failures,
+                now + self.config.second_factor_lock,
+            )
+            .await?
+            .is_some()
+        {
+            return Err(factor_locked());
+        }
+        self.verify_second_factor(account, sealed, code).await?;
+        self.store.clear_second_factor_failures(account.id).await
+    }
+
+    async fn verify_second_factor(
+        &self,
+        account: &AccountRecord,
+        sealed: &str,
+        code: &str,
+    ) -> Result<()> {
         if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
             let secret = TotpSecret::from_base32(&self.secrets.decrypt(sealed)?)?;
             let totp = Totp::new(&secret, &account.username, self.clock.clone())?;
@@ -83,6 +121,43 @@ impl IdentityService {
             return Err(bad_credentials());
         }
         Ok(())
+    }
+
+    /// Whether `token` is the current refresh token of a live, recently used session of
+    /// `account` (the device already logged in as its owner).
+    async fn known_device(&self, account: &AccountRecord, token: Option<&str>) -> Result<bool> {
+        let Some(token) = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+        else {
+            return Ok(false);
+        };
+        let now = self.now();
+        let Some(record) = self.store.refresh_token(&hash_secret(token)).await? else {
+            return Ok(false);
+        };
+        if record.rotated_at.is_some() || record.expires_at <= now {
+            return Ok(false);
+        }
+        Ok(matches!(
+            self.store.session(record.session_id).await?,
+            Some(s) if s.user_id == account.id
+                && s.revoked_at.is_none()
+                && now - s.last_seen_at <= self.config.recent_session
+        ))
+    }
+
+    /// A second-factor challenge for `account` (password or provider login).
+    pub(crate) async fn challenge(&self, account: &AccountRecord) -> Result<LoginOutcome> {
+        let (challenge, hash) = new_secret();
+        let expires_at = self.now() + self.config.challenge_ttl;
+        self.store
+            .create_challenge(&hash, account.id, expires_at)
+            .await?;
+        Ok(LoginOutcome::TwoFactorRequired {
+            challenge,
+            expires_at,
+        })
     }
 
     async fn rotate(&self, presented: &[u8], ctx: &RequestContext) -> Result<TokenPair> {
@@ -173,12 +248,34 @@ impl IdentityApi for IdentityService {
                 email_verified: false,
             },
         );
-        self.store
+        match self
+            .store
             .create_account(&account, &verification, &[event])
-            .await?;
-        self.wake_relay();
-        self.send_mail(&account.email, "verify_email", "Confirm your email", token)
-            .await;
+            .await
+        {
+            Ok(()) => {
+                self.wake_relay();
+                self.send_mail(&account.email, "verify_email", "Confirm your email", token)
+                    .await;
+            }
+            Err(e) if e.kind() == &ErrorKind::Conflict && e.message().starts_with("email") => {
+                // Usernames are public, so a taken one may be said; a taken email may
+                // not: answer as for a new account and tell the owner instead.
+                if self
+                    .store
+                    .account_by_username(&account.username)
+                    .await?
+                    .is_some()
+                {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "username: is already registered",
+                    ));
+                }
+                self.notify_existing_owner(&account.email).await?;
+            }
+            Err(e) => return Err(e),
+        }
         Ok(Self::account_view(&account))
     }
 
@@ -229,37 +326,56 @@ impl IdentityApi for IdentityService {
         let identifier = req.identifier.trim();
         validation::required("identifier", identifier, MAX_IDENTIFIER_CHARS)?;
         validation::required("password", &req.password, MAX_PASSWORD_CHARS)?;
-        let (ip_bucket, account_bucket) = (
-            ip_key("login", ctx),
-            format!("login:acct:{}", identifier.to_lowercase()),
-        );
-        let limits = &self.config.limits;
-        let buckets = [
-            (ip_bucket.as_str(), &limits.failures_per_ip),
-            (account_bucket.as_str(), &limits.failures_per_account),
-        ];
-        if !has_budget(self.limiter.as_ref(), &buckets).await? {
-            return Err(rate_limited());
+        if let Some(code) = &req.code {
+            validation::required("code", code.trim(), 64)?;
         }
+        let limits = &self.config.limits;
+        // Budgets are taken (GCRA, atomically) before any password work: checking first
+        // and spending after the hash let every one of a thousand concurrent guesses in.
+        take(
+            self.limiter.as_ref(),
+            &ip_key("login", ctx),
+            &limits.failures_per_ip,
+        )
+        .await?;
         let account = if identifier.contains('@') {
             self.store.account_by_email(identifier).await?
         } else {
             self.store.account_by_username(identifier).await?
         };
-        // Same work and same answer whether the account exists or the password is wrong.
-        let verified = match account.as_ref().and_then(|a| a.password_hash.as_deref()) {
-            Some(hash) => self.passwords.verify(&req.password, hash).await?,
-            None => {
-                self.passwords.dummy_verify(&req.password).await;
-                false
-            }
+        // The per-account budget is keyed by the account, not by how it was typed; an
+        // unknown name gets a bucket of its own so both answer alike.
+        let account_bucket = match &account {
+            Some(a) => format!("login:acct:{}", a.id),
+            None => format!("login:unknown:{}", identifier.to_lowercase()),
         };
+        let known_device = match &account {
+            Some(a) => self.known_device(a, req.device_token.as_deref()).await?,
+            None => false,
+        };
+        // A device that already holds a recent session of this account, or a login that
+        // brings a second factor, is not held back by the account budget (only by the
+        // address budget), so spending it does not lock the owner out.
+        let brings_factor = req.code.is_some()
+            && account
+                .as_ref()
+                .is_some_and(|a| a.totp_enabled_at.is_some());
+        if !known_device
+            && !self
+                .limiter
+                .check(&account_bucket, &limits.failures_per_account)
+                .await?
+                .allowed
+            && !brings_factor
+        {
+            return Err(rate_limited());
+        }
+        // Same work and same answer whether the account exists or the password is wrong.
+        let phc = account.as_ref().and_then(|a| a.password_hash.as_deref());
+        let verified = self.passwords.verify_or_dummy(&req.password, phc).await?;
         let account = match (account, verified) {
             (Some(account), true) => account,
-            _ => {
-                spend(self.limiter.as_ref(), &buckets).await?;
-                return Err(bad_credentials());
-            }
+            _ => return Err(bad_credentials()),
         };
         if let Some(hash) = account.password_hash.as_deref()
             && self.passwords.needs_rehash(hash)
@@ -270,15 +386,18 @@ impl IdentityApi for IdentityService {
                 .await?;
         }
         if account.totp_enabled_at.is_some() {
-            let (challenge, hash) = new_secret();
-            let expires_at = self.now() + self.config.challenge_ttl;
-            self.store
-                .create_challenge(&hash, account.id, expires_at)
-                .await?;
-            return Ok(LoginOutcome::TwoFactorRequired {
-                challenge,
-                expires_at,
-            });
+            let Some(code) = &req.code else {
+                return self.challenge(&account).await;
+            };
+            // A wrong code, or a locked factor, answers like a wrong password: this path
+            // may be reached past a spent account budget, and must not tell a guesser
+            // that the password was right.
+            self.check_second_factor(&account, code)
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::Unauthenticated | ErrorKind::RateLimited => bad_credentials(),
+                    _ => e,
+                })?;
         }
         self.open_session(account.id, ctx)
             .await
@@ -375,17 +494,18 @@ impl IdentityApi for IdentityService {
         validation::required("current_password", current, MAX_PASSWORD_CHARS)?;
         validation::required("new_password", new, MAX_PASSWORD_CHARS)?;
         let account = self.own_account(principal).await?;
-        let bucket = format!("login:acct:{}", account.email.to_lowercase());
-        let buckets = [(bucket.as_str(), &self.config.limits.failures_per_account)];
-        if !has_budget(self.limiter.as_ref(), &buckets).await? {
-            return Err(rate_limited());
-        }
+        // A stolen access token must not make this an unlimited password oracle.
+        take(
+            self.limiter.as_ref(),
+            &format!("password:acct:{}", account.id),
+            &self.config.limits.failures_per_account,
+        )
+        .await?;
         let ok = match account.password_hash.as_deref() {
             Some(hash) => self.passwords.verify(current, hash).await?,
             None => false,
         };
         if !ok {
-            spend(self.limiter.as_ref(), &buckets).await?;
             return Err(Error::invalid("current_password", "is not correct"));
         }
         check_policy(new, &account.username, &account.email).map_err(|e| {
@@ -503,7 +623,10 @@ impl IdentityApi for IdentityService {
         }
         self.check_second_factor(&account, code)
             .await
-            .map_err(|_| Error::invalid("code", "is not correct"))?;
+            .map_err(|e| match e.kind() {
+                ErrorKind::Unauthenticated => Error::invalid("code", "is not correct"),
+                _ => e,
+            })?;
         self.store
             .set_totp_secret(account.id, None, self.now())
             .await
@@ -533,12 +656,30 @@ impl IdentityApi for IdentityService {
         code: &str,
         state: &str,
         ctx: &RequestContext,
-    ) -> Result<TokenPair> {
+    ) -> Result<LoginOutcome> {
         self.oauth_finish(provider, code, state, ctx).await
     }
 }
 
 impl IdentityService {
+    /// Someone tried to register with an email that has an account: tell its owner (with
+    /// a password reset link, in case they forgot), as a reset request would.
+    async fn notify_existing_owner(&self, email: &str) -> Result<()> {
+        if let Some(owner) = self.store.account_by_email(email).await? {
+            let token = self
+                .verification_token(&owner, TokenPurpose::PasswordReset)
+                .await?;
+            self.send_mail(
+                &owner.email,
+                "account_exists",
+                "You already have an account",
+                token,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
     async fn set_password_ending_sessions(
         &self,
         account: &AccountRecord,

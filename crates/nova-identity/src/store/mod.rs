@@ -250,6 +250,21 @@ pub trait IdentityStore: Send + Sync {
     /// Uses one recovery code; `false` if it was already gone.
     async fn delete_recovery_code(&self, user: UserId, hash: &str) -> Result<bool>;
 
+    /// Reserves one second-factor attempt before a code is checked, so concurrent guesses
+    /// cannot overrun the budget: `None` when allowed (it counts as a failure until
+    /// [`clear_second_factor_failures`](Self::clear_second_factor_failures)), or the time
+    /// the factor is locked until. The `max`-th reservation sets the lock to `lock_until`
+    /// (and starts the count again).
+    async fn reserve_second_factor_attempt(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        max: i32,
+        lock_until: Timestamp,
+    ) -> Result<Option<Timestamp>>;
+    /// A second factor passed: failures forgotten, lock lifted.
+    async fn clear_second_factor_failures(&self, user: UserId) -> Result<()>;
+
     /// Stores a two-factor login challenge.
     async fn create_challenge(
         &self,
@@ -281,8 +296,11 @@ pub trait IdentityStore: Send + Sync {
         events: &[EventEnvelope],
     ) -> Result<()>;
 
-    /// Generated signing keys, oldest first: `(kid, private PKCS#8 PEM)`.
+    /// Generated signing keys, oldest first: `(kid, stored private key)`; the service
+    /// stores them sealed under the key-encryption key (older rows hold a plain PEM).
     async fn signing_keys(&self) -> Result<Vec<(String, String)>>;
     /// Stores a generated key unless one with the same kid exists.
-    async fn insert_signing_key(&self, kid: &str, pem: &str, now: Timestamp) -> Result<()>;
+    async fn insert_signing_key(&self, kid: &str, stored: &str, now: Timestamp) -> Result<()>;
+    /// Replaces a key's stored form if it is still `old` (sealing a plain PEM once).
+    async fn reseal_signing_key(&self, kid: &str, old: &str, stored: &str) -> Result<()>;
 }

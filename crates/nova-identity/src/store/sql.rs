@@ -522,6 +522,59 @@ impl IdentityStore for SqlIdentityStore {
         .map(|r| r.rows_affected() == 1))
     }
 
+    async fn reserve_second_factor_attempt(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        max: i32,
+        lock_until: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        // One statement: the SET expressions read the row as it was, and the row lock
+        // (PostgreSQL) or the single writer (SQLite) orders concurrent reservations.
+        let reserved: Option<UserId> = on_db!(&self.db, write, |c| {
+            sqlx::query_scalar(
+            "UPDATE users SET \
+             second_factor_failures = CASE WHEN second_factor_failures + 1 >= $3 THEN 0 \
+                 ELSE second_factor_failures + 1 END, \
+             second_factor_locked_until = CASE WHEN second_factor_failures + 1 >= $3 THEN $4 \
+                 ELSE NULL END \
+             WHERE id = $1 AND (second_factor_locked_until IS NULL OR second_factor_locked_until <= $2) \
+             RETURNING id"
+        )
+        .bind(user)
+        .bind(now)
+        .bind(max)
+        .bind(lock_until)
+        .fetch_optional(c)
+        .await
+        .db()
+        })?;
+        if reserved.is_some() {
+            return Ok(None);
+        }
+        let locked: Option<Option<Timestamp>> = on_db!(&self.db, write, |c| sqlx::query_scalar(
+            "SELECT second_factor_locked_until FROM users WHERE id = $1"
+        )
+        .bind(user)
+        .fetch_optional(c)
+        .await
+        .db())?;
+        // A missing account is as locked as it gets.
+        Ok(Some(locked.flatten().unwrap_or(now)))
+    }
+
+    async fn clear_second_factor_failures(&self, user: UserId) -> Result<()> {
+        on_db!(&self.db, write, |c| sqlx::query(
+            "UPDATE users SET second_factor_failures = 0, second_factor_locked_until = NULL \
+             WHERE id = $1"
+        )
+        .bind(user)
+        .execute(c)
+        .await
+        .db()
+        .map(|_| ()))
+    }
+
     async fn create_challenge(
         &self,
         hash: &[u8],
@@ -647,14 +700,27 @@ impl IdentityStore for SqlIdentityStore {
         .db())
     }
 
-    async fn insert_signing_key(&self, kid: &str, pem: &str, now: Timestamp) -> Result<()> {
+    async fn insert_signing_key(&self, kid: &str, stored: &str, now: Timestamp) -> Result<()> {
         on_db!(&self.db, write, |c| sqlx::query(
             "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (kid) DO NOTHING"
         )
         .bind(kid)
-        .bind(pem)
+        .bind(stored)
         .bind(now)
+        .execute(c)
+        .await
+        .db()
+        .map(|_| ()))
+    }
+
+    async fn reseal_signing_key(&self, kid: &str, old: &str, stored: &str) -> Result<()> {
+        on_db!(&self.db, write, |c| sqlx::query(
+            "UPDATE signing_keys SET private_key_pem = $3 WHERE kid = $1 AND private_key_pem = $2"
+        )
+        .bind(kid)
+        .bind(old)
+        .bind(stored)
         .execute(c)
         .await
         .db()

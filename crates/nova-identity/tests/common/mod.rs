@@ -8,7 +8,7 @@ use nova_core::{ManualClock, SharedClock};
 use nova_db::Db;
 use nova_identity::store::SqlIdentityStore;
 use nova_identity::{
-    IdentityConfig, IdentityService, KeySet, MemoryMailer, OAuthProviders, SecretBox,
+    IdentityConfig, IdentityService, KeySet, MemoryMailer, OAuthProviders, Passwords, SecretBox,
 };
 use nova_kv::InProcessRateLimiter;
 
@@ -24,18 +24,32 @@ pub struct Harness {
 }
 
 pub fn harness_with(db: Db, config: IdentityConfig, oauth: OAuthProviders) -> Harness {
+    harness_full(db, config, oauth, None)
+}
+
+/// With other password hashing (cheap parameters, a tight concurrency limit).
+pub fn harness_full(
+    db: Db,
+    config: IdentityConfig,
+    oauth: OAuthProviders,
+    passwords: Option<Passwords>,
+) -> Harness {
     let clock = ManualClock::new(chrono::Utc::now());
     let shared: SharedClock = clock.shared();
     let mailer = MemoryMailer::default();
-    let service =
-        IdentityService::builder(Arc::new(SqlIdentityStore::new(db.clone())), KEYS.clone())
-            .clock(shared.clone())
-            .rate_limiter(Arc::new(InProcessRateLimiter::new(shared)))
-            .mailer(Arc::new(mailer.clone()))
-            .secrets(SecretBox::generate("test"))
-            .config(config)
-            .oauth(oauth)
-            .build();
+    let mut builder =
+        IdentityService::builder(Arc::new(SqlIdentityStore::new(db.clone())), KEYS.clone());
+    if let Some(passwords) = passwords {
+        builder = builder.passwords(passwords);
+    }
+    let service = builder
+        .clock(shared.clone())
+        .rate_limiter(Arc::new(InProcessRateLimiter::new(shared)))
+        .mailer(Arc::new(mailer.clone()))
+        .secrets(SecretBox::generate("test"))
+        .config(config)
+        .oauth(oauth)
+        .build();
     Harness {
         service: Arc::new(service),
         mailer,
