@@ -76,4 +76,15 @@ pub trait IdentityApi: Send + Sync {
         state: &str,
         ctx: &RequestContext,
     ) -> Result<LoginOutcome>;
+    /// Links the provider identity of a finished authorization (after
+    /// [`oauth_start`](Self::oauth_start)) to the caller's own account, from its
+    /// settings: the way to connect a provider to an account whose email was not
+    /// verified. An identity already linked to another account is a `Conflict`.
+    async fn oauth_link(
+        &self,
+        principal: &Principal,
+        provider: &str,
+        code: &str,
+        state: &str,
+    ) -> Result<()>;
 }

@@ -352,4 +352,19 @@ impl GrpcIdentityService for IdentityGrpcServer {
         };
         grpc_answer(result.await)
     }
+
+    async fn oauth_link(
+        &self,
+        request: Request<pb::OauthLinkRequest>,
+    ) -> GrpcResult<pb::OauthLinkResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            self.api
+                .oauth_link(&p, &r.provider, &r.code, &r.state)
+                .await
+                .map(|()| pb::OauthLinkResponse {})
+        };
+        grpc_answer(result.await)
+    }
 }

@@ -56,6 +56,7 @@ pub fn router(api: Arc<dyn IdentityApi>) -> Router {
             "/api/v1/auth/oauth/{provider}/callback",
             get(oauth_callback).post(oauth_callback),
         )
+        .route("/api/v1/auth/oauth/{provider}/link", post(oauth_link))
         .layer(axum::middleware::map_response(retry_after_when_busy))
         .with_state(api)
 }
@@ -352,4 +353,22 @@ async fn oauth_callback(
             .await?,
     )
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct LinkBody {
+    code: String,
+    state: String,
+}
+
+/// From account settings: links the provider identity of a finished authorization to
+/// the caller's account.
+async fn oauth_link(
+    State(api): State<Api>,
+    Caller(p): Caller,
+    Path(provider): Path<String>,
+    Body(b): Body<LinkBody>,
+) -> ApiResult<StatusCode> {
+    api.oauth_link(&p, &provider, &b.code, &b.state).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -212,13 +212,13 @@ impl IdentityService {
         })
     }
 
-    pub(crate) async fn oauth_finish(
+    /// Checks the state, exchanges the code (PKCE) and verifies the ID token.
+    async fn exchange(
         &self,
         provider: &str,
         code: &str,
         state: &str,
-        ctx: &RequestContext,
-    ) -> Result<LoginOutcome> {
+    ) -> Result<(IdClaims, TokenResponse)> {
         validation::required("code", code, 2048)?;
         validation::required("state", state, 128)?;
         let config = self.oauth.get(provider)?;
@@ -252,6 +252,60 @@ impl IdentityService {
         if claims.nonce.as_deref() != Some(flow.nonce.as_str()) {
             return Err(denied());
         }
+        Ok((claims, tokens))
+    }
+
+    /// Links a finished authorization to `account` (the caller's, from settings).
+    pub(crate) async fn oauth_link_to(
+        &self,
+        account: &AccountRecord,
+        provider: &str,
+        code: &str,
+        state: &str,
+    ) -> Result<()> {
+        let (claims, tokens) = self.exchange(provider, code, state).await?;
+        if let Some(linked) = self.store.oauth_identity(provider, &claims.sub).await?
+            && linked.user_id != account.id
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "provider: this provider account is already linked to another account",
+            ));
+        }
+        let mut identity = self.identity_record(provider, &claims, &tokens)?;
+        identity.user_id = account.id;
+        self.store.upsert_oauth_identity(&identity).await
+    }
+
+    fn identity_record(
+        &self,
+        provider: &str,
+        claims: &IdClaims,
+        tokens: &TokenResponse,
+    ) -> Result<OAuthIdentity> {
+        let now = self.now();
+        let seal = |t: &Option<String>| t.as_deref().map(|t| self.secrets.encrypt(t)).transpose();
+        Ok(OAuthIdentity {
+            provider: provider.to_owned(),
+            subject: claims.sub.clone(),
+            user_id: UserId::new(),
+            email: claims.email.clone(),
+            access_token_enc: seal(&tokens.access_token)?,
+            refresh_token_enc: seal(&tokens.refresh_token)?,
+            key_id: self.secrets.active_kid().to_owned(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    pub(crate) async fn oauth_finish(
+        &self,
+        provider: &str,
+        code: &str,
+        state: &str,
+        ctx: &RequestContext,
+    ) -> Result<LoginOutcome> {
+        let (claims, tokens) = self.exchange(provider, code, state).await?;
         let user = self.link_identity(provider, &claims, &tokens).await?;
         let account = self.store.account_by_id(user).await?.ok_or_else(denied)?;
         // The provider vouches for the email, not for the second factor: an account with
@@ -308,18 +362,7 @@ impl IdentityService {
         tokens: &TokenResponse,
     ) -> Result<UserId> {
         let now = self.now();
-        let seal = |t: &Option<String>| t.as_deref().map(|t| self.secrets.encrypt(t)).transpose();
-        let mut identity = OAuthIdentity {
-            provider: provider.to_owned(),
-            subject: claims.sub.clone(),
-            user_id: UserId::new(),
-            email: claims.email.clone(),
-            access_token_enc: seal(&tokens.access_token)?,
-            refresh_token_enc: seal(&tokens.refresh_token)?,
-            key_id: self.secrets.active_kid().to_owned(),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut identity = self.identity_record(provider, claims, tokens)?;
         if let Some(linked) = self.store.oauth_identity(provider, &claims.sub).await? {
             identity.user_id = linked.user_id;
             identity.created_at = linked.created_at;

@@ -336,13 +336,59 @@ mod suite {
         let body = String::from_utf8_lossy(&body);
         assert!(body.contains("not verified"), "{body}");
         assert!(!body.contains("access_token"), "{body}");
-        // Once the owner verifies the address, linking works.
+        // The owner logs in with the password and links the provider from settings;
+        // from then on the provider logs into that account.
+        let owner = tokens(password_login(api, "squatter").await);
+        let me = nova_core::Principal::user(owner.user_id, owner.session_id);
+        let (code, state) = browser_login(api).await;
+        api.oauth_link(&me, "local", &code, &state).await.unwrap();
+        let (code, state) = browser_login(api).await;
+        let linked = tokens(
+            api.oauth_callback("local", &code, &state, &ctx())
+                .await
+                .unwrap(),
+        );
+        assert_eq!(linked.user_id, owner.user_id);
+        // A provider identity linked to one account cannot be linked to another.
+        register(api, "other").await;
+        let other = tokens(password_login(api, "other").await);
+        let (code, state) = browser_login(api).await;
+        let err = api
+            .oauth_link(
+                &nova_core::Principal::user(other.user_id, other.session_id),
+                "local",
+                &code,
+                &state,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Conflict, "{err}");
+    }
+
+    /// Once the owner verifies the address, a provider login links by email.
+    pub async fn provider_login_links_once_the_owner_verified_the_email(db: Db) {
+        let (base, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let api = h.service.as_ref();
+        register(api, "late").await;
+        {
+            let mut p = provider.lock().unwrap();
+            p.subject = "late-sub".into();
+            p.email = "late@example.com".into();
+            p.email_verified = true;
+        }
+        let (code, state) = browser_login(api).await;
+        assert!(
+            api.oauth_callback("local", &code, &state, &ctx())
+                .await
+                .is_err()
+        );
         let token = h
             .mailer
-            .last_token("squatter@example.com", "verify_email")
+            .last_token("late@example.com", "verify_email")
             .unwrap();
         api.verify_email(&token).await.unwrap();
-        let owner = tokens(password_login(api, "squatter").await);
+        let owner = tokens(password_login(api, "late").await);
         let (code, state) = browser_login(api).await;
         let linked = tokens(
             api.oauth_callback("local", &code, &state, &ctx())
@@ -503,6 +549,7 @@ mod suite {
 nova_testkit::db_conformance_suite!(suite:
     creates_then_reuses_an_account_and_links_by_verified_email,
     provider_login_never_links_to_an_unverified_account,
+    provider_login_links_once_the_owner_verified_the_email,
     provider_login_asks_for_the_second_factor,
     unverified_email_never_takes_over_an_account,
     wrong_state_nonce_or_audience_fail,

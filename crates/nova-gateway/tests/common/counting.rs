@@ -145,6 +145,18 @@ impl nova_identity::IdentityApi for Counted<dyn nova_identity::IdentityApi> {
         self.calls.hit("IdentityApi::oauth_callback");
         self.inner.oauth_callback(provider, code, state, ctx).await
     }
+    async fn oauth_link(
+        &self,
+        principal: &Principal,
+        provider: &str,
+        code: &str,
+        state: &str,
+    ) -> Result<()> {
+        self.calls.hit("IdentityApi::oauth_link");
+        self.inner
+            .oauth_link(principal, provider, code, state)
+            .await
+    }
 }
 
 #[async_trait]

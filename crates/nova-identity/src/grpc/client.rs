@@ -295,4 +295,23 @@ impl IdentityApi for IdentityGrpcClient {
         };
         convert::login_outcome_from(self.rpc().oauth_callback(request).await?.into_inner())
     }
+
+    async fn oauth_link(
+        &self,
+        principal: &Principal,
+        provider: &str,
+        code: &str,
+        state: &str,
+    ) -> Result<()> {
+        let request = self.authed(
+            principal,
+            pb::OauthLinkRequest {
+                provider: provider.to_owned(),
+                code: code.to_owned(),
+                state: state.to_owned(),
+            },
+        )?;
+        self.rpc().oauth_link(request).await?;
+        Ok(())
+    }
 }

@@ -659,6 +659,17 @@ impl IdentityApi for IdentityService {
     ) -> Result<LoginOutcome> {
         self.oauth_finish(provider, code, state, ctx).await
     }
+
+    async fn oauth_link(
+        &self,
+        principal: &Principal,
+        provider: &str,
+        code: &str,
+        state: &str,
+    ) -> Result<()> {
+        let account = self.own_account(principal).await?;
+        self.oauth_link_to(&account, provider, code, state).await
+    }
 }
 
 impl IdentityService {
