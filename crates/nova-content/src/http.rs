@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use nova_core::{Error, PostId, UserId};
 use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_identity::http::Body;
+use nova_kv::edge::{Charge, Edge};
 use serde::Deserialize;
 
 use crate::api::ContentApi;
@@ -64,8 +65,11 @@ struct PageQuery {
 async fn create(
     State(s): S,
     Authenticated(p): Authenticated,
+    edge: Edge,
     Body(new): Body<NewPost>,
 ) -> ApiResult<Response> {
+    // The gateway's post-creation budget: one bucket for GraphQL and REST.
+    edge.charge(Some(p.user_id), Charge::posts(1)).await?;
     let post = s.content.create_post(&p, new).await?;
     Ok((StatusCode::CREATED, Json(post)).into_response())
 }
@@ -130,8 +134,10 @@ async fn history(
 async fn like(
     State(s): S,
     Authenticated(p): Authenticated,
+    edge: Edge,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    edge.charge(Some(p.user_id), Charge::operation()).await?;
     let created = s.content.like(&p, post_id(&id)?).await?;
     Ok(Json(serde_json::json!({ "liked": true, "created": created })).into_response())
 }

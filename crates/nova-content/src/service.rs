@@ -260,6 +260,9 @@ fn may_see(viewer: Option<UserId>, row: &PostRow, access: &AuthorAccess, mention
 }
 
 fn view(r: PostRow, liked: &[PostId], bookmarked: &[PostId]) -> Post {
+    if r.deleted_at.is_some() {
+        return tombstone(r);
+    }
     Post {
         liked_by_viewer: liked.contains(&r.id),
         bookmarked_by_viewer: bookmarked.contains(&r.id),
@@ -286,6 +289,37 @@ fn view(r: PostRow, liked: &[PostId], bookmarked: &[PostId]) -> Post {
     }
 }
 
+/// A deleted post as anyone sees it in its thread: where it was (id, parent, root,
+/// depth, replies) and nothing about it. Tombstones are kept whatever their visibility
+/// (the thread's shape needs them), so who wrote it, for whom, and what it was must not
+/// show.
+fn tombstone(r: PostRow) -> Post {
+    Post {
+        id: r.id,
+        author_id: UserId::from_uuid(nova_core::id::Uuid::nil()),
+        text: String::new(),
+        facets: Vec::new(),
+        media: Vec::new(),
+        language: None,
+        visibility: Visibility::Public,
+        content_warning: None,
+        reply_to: r.reply_to,
+        root_id: r.root_id,
+        depth: r.depth,
+        quote_of: None,
+        reply_policy: ReplyPolicy::Nobody,
+        quotes_allowed: false,
+        like_count: 0,
+        reply_count: r.reply_count,
+        quote_count: 0,
+        created_at: r.created_at,
+        edited_at: None,
+        deleted: true,
+        liked_by_viewer: false,
+        bookmarked_by_viewer: false,
+    }
+}
+
 /// The payload of `like.created` / `like.removed`: who, which post, and the post's
 /// hashtags and language (trending counts a like for each tag of the post).
 fn like_changed(principal: &Principal, row: &PostRow) -> events::LikeChanged {
@@ -296,6 +330,7 @@ fn like_changed(principal: &Principal, row: &PostRow) -> events::LikeChanged {
         user_id: principal.user_id.to_string(),
         hashtags: facets::hashtags(&found),
         language: row.language.clone().unwrap_or_default(),
+        visibility: row.visibility.clone(),
     }
 }
 
@@ -373,6 +408,7 @@ impl ContentApi for ContentService {
         }
         let (facets, mentions, tags) = self.facets(me, &new.text).await?;
         let (mut root, mut depth, mut parent_author) = (None, 0, None);
+        let mut parent_visibility = String::new();
         if let Some(parent_id) = new.reply_to {
             let parent = self
                 .visible_row(Some(me), parent_id)
@@ -407,6 +443,7 @@ impl ContentApi for ContentService {
             root = Some(parent.root_id.unwrap_or(parent.id));
             depth = parent.depth + 1;
             parent_author = Some(parent.author_id);
+            parent_visibility = parent.visibility.clone();
         }
         if let Some(quoted_id) = new.quote_of {
             let quoted = self
@@ -462,6 +499,7 @@ impl ContentApi for ContentService {
             language: lang.unwrap_or_default(),
             created_at_micros: now.timestamp_micros(),
             has_media: !new.media.is_empty(),
+            reply_to_visibility: parent_visibility,
         };
         let mut outbox = vec![self.event("post.created", row.id, &payload)];
         if row.reply_to.is_some() {

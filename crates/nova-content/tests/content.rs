@@ -602,6 +602,38 @@ mod suite {
         );
     }
 
+    pub async fn tombstones_of_private_replies_say_nothing_about_them(db: Db) {
+        let w = world(db);
+        let (op, secret, stranger) = (
+            w.user("tomb_op").await,
+            w.user("tomb_secret").await,
+            w.user("tomb_stranger").await,
+        );
+        let root = w.post(&op, "public root").await;
+        let reply = w
+            .post_with(
+                &secret,
+                NewPost {
+                    reply_to: Some(root),
+                    visibility: Visibility::Followers,
+                    ..text("for my followers only #hidden")
+                },
+            )
+            .await;
+        w.content.delete_post(&secret, reply).await.unwrap();
+        for viewer in [None, Some(&stranger), Some(&op), Some(&secret)] {
+            let thread = w.content.thread(viewer, root, 10, None).await.unwrap();
+            assert_eq!(thread.items.len(), 1, "the tombstone keeps its place");
+            let tomb = &thread.items[0];
+            assert!(tomb.deleted);
+            assert_eq!((tomb.id, tomb.reply_to), (reply, Some(root)));
+            assert_ne!(tomb.author_id, secret.user_id, "the author is not shown");
+            assert_eq!(tomb.visibility, Visibility::Public, "nor its audience");
+            assert!(tomb.text.is_empty() && tomb.facets.is_empty());
+            assert_eq!((tomb.like_count, tomb.quote_count), (0, 0));
+        }
+    }
+
     pub async fn idempotency_keys_create_once(db: Db) {
         let w = world(db);
         let ann = w.user("idem").await;
@@ -748,6 +780,7 @@ nova_testkit::db_conformance_suite!(suite:
     reply_and_quote_controls_and_depth,
     concurrent_likes_keep_exact_counts,
     edits_keep_history_and_deletes_leave_tombstones,
+    tombstones_of_private_replies_say_nothing_about_them,
     idempotency_keys_create_once,
     concurrent_creations_commit_together_and_fail_alone,
     pages_have_no_gaps_or_duplicates_while_posts_arrive,

@@ -242,3 +242,84 @@ async fn posts_over_http() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// POST /api/v1/posts carrying `guard` as nova-runtime's stack hands it to every request.
+async fn create_with(
+    app: &axum::Router,
+    guard: &nova_kv::edge::EdgeGuard,
+    author: UserId,
+) -> StatusCode {
+    let mut req = Request::post("/api/v1/posts")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {author}"))
+        .body(Body::from(json!({"text": "again"}).to_string()))
+        .unwrap();
+    req.extensions_mut().insert(guard.clone());
+    app.clone().oneshot(req).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn rest_post_creation_spends_the_gateways_post_budget() {
+    use nova_kv::edge::{Charge, EdgeGuard, EdgeLimits};
+
+    let backend = nova_testkit::sqlite().await;
+    let db = backend.db().clone();
+    let cursors = CursorCodec::new(b"test key, long enough for hmac!!");
+    let graph = Arc::new(GraphService::new(
+        Arc::new(SqlGraphStore::new(db.clone())),
+        SystemClock::shared(),
+        cursors.clone(),
+    ));
+    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
+    let social = Arc::new(SocialService::new(
+        graph.clone(),
+        users.clone(),
+        Arc::new(NoPosts),
+        Arc::new(SqlSocialStore::new(db.clone())),
+    ));
+    let content: Arc<dyn ContentApi> = Arc::new(ContentService::new(
+        Arc::new(SqlContentStore::new(db.clone())),
+        Arc::new(SocialAudience::new(social, graph, users)),
+        cursors,
+    ));
+    let app = nova_content::http::router(content, Arc::new(IdTokens));
+    let ann = nova_identity::fixtures::account(&db, "ann")
+        .await
+        .unwrap()
+        .user_id;
+    let guard = EdgeGuard::new(
+        nova_kv::Kv::in_process().rate_limiter,
+        EdgeLimits::default(),
+    );
+    // 29 posts through GraphQL (the gateway charges the same guard), then REST.
+    let budget = guard.limits().post_creation.limit;
+    for _ in 1..budget {
+        guard.charge(None, Some(ann), Charge::posts(1)).await.unwrap();
+    }
+    assert_eq!(create_with(&app, &guard, ann).await, StatusCode::CREATED);
+    assert_eq!(
+        create_with(&app, &guard, ann).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Without a guard from the runtime the routes are still limited (per process).
+    for _ in 0..budget {
+        let (status, _) = call(
+            &app,
+            "POST",
+            "/api/v1/posts",
+            Some(json!({"text": "x"})),
+            Some(ann),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/api/v1/posts",
+        Some(json!({"text": "x"})),
+        Some(ann),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -89,6 +89,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         Some("30"),
     ),
     var(
+        "NOVA_TRUSTED_PROXIES",
+        "comma-separated CIDRs of proxies whose X-Forwarded-For / X-Real-IP are believed (the right-most hop not in them is the client); empty: none, the TCP peer is the client",
+        None,
+    ),
+    var(
         "NOVA_CURSOR_SECRET",
         "key (32+ bytes) that authenticates pagination cursors; generated per data dir if unset",
         None,
@@ -394,6 +399,8 @@ pub struct NovaConfig {
     pub log_format: LogFormat,
     /// `NOVA_SHUTDOWN_GRACE_SECONDS`.
     pub shutdown_grace: std::time::Duration,
+    /// `NOVA_TRUSTED_PROXIES`.
+    pub trusted_proxies: crate::client::TrustedProxies,
     /// `NOVA_CURSOR_SECRET`.
     pub cursor_secret: Option<String>,
     /// `DATABASE_URL`.
@@ -489,6 +496,12 @@ impl NovaConfig {
                 src.get("NOVA_SHUTDOWN_GRACE_SECONDS", "a whole number of seconds")?
                     .unwrap_or(30),
             ),
+            trusted_proxies: src
+                .get(
+                    "NOVA_TRUSTED_PROXIES",
+                    "comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1/32",
+                )?
+                .unwrap_or_default(),
             cursor_secret,
             database_url,
             database_max_connections: src
@@ -545,6 +558,7 @@ mod tests {
         assert_eq!(cfg.data_dir, PathBuf::from("./nova-data"));
         assert_eq!(cfg.database_url, None);
         assert_eq!(cfg.database_max_connections, 10);
+        assert!(cfg.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -561,6 +575,7 @@ mod tests {
             ("KAFKA_BROKERS", "broker-without-port"),
             ("NOVA_CURSOR_SECRET", "short"),
             ("NOVA_SHUTDOWN_GRACE_SECONDS", "-1"),
+            ("NOVA_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
         ] {
             let err =
                 NovaConfig::from_source(&ConfigSource::from_pairs([(var, value)])).expect_err(var);

@@ -3,6 +3,7 @@
 //! The vocabulary every Nova crate shares, with no I/O of its own:
 //!
 //! - [`id`]: typed UUIDv7 identifiers ([`UserId`], [`PostId`], ...) that sort by creation time;
+//! - [`client`]: the client-address rule (trusted proxies, right-most untrusted hop);
 //! - [`Clock`]: the time port, with a [`SystemClock`] and a [`ManualClock`] for tests;
 //! - [`Error`] / [`ErrorKind`]: one error type whose kind maps to an HTTP status, a gRPC code
 //!   and a GraphQL error code, and whose internal details never reach a client;
@@ -28,6 +29,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod cursor;

@@ -44,4 +44,4 @@ pub use model::{
 };
 pub use policy::{AllowAll, InteractionPolicy};
 #[cfg(feature = "server")]
-pub use service::KeyDirectoryService;
+pub use service::{ClaimLimits, KeyDirectoryService};

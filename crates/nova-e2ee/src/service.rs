@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_core::{Error, ErrorKind, Principal, Result, SharedClock, SystemClock, UserId};
+use nova_kv::{InProcessRateLimiter, Quota, RateLimiter};
 use vodozemac::megolm::MegolmMessage;
 use vodozemac::olm::OlmMessage;
 
@@ -20,12 +21,38 @@ use crate::model::{
 use crate::policy::{AllowAll, InteractionPolicy};
 use crate::store::{E2eeStore, SqlE2eeStore};
 
+/// How many one-time keys may be claimed: a client claims one per peer device when it
+/// starts a session, so these leave room for that while one account (or a crowd of
+/// them) cannot drain a victim's keys (each drained key would force the weaker fallback
+/// key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimits {
+    /// Keys one user claims, whoever from.
+    pub per_claimer: Quota,
+    /// Keys one user claims from one other user.
+    pub per_pair: Quota,
+    /// Keys claimed from one user, by anyone.
+    pub per_target: Quota,
+}
+
+impl Default for ClaimLimits {
+    fn default() -> Self {
+        Self {
+            per_claimer: Quota::per_hour(100),
+            per_pair: Quota::per_hour(10),
+            per_target: Quota::per_hour(100),
+        }
+    }
+}
+
 /// The key directory over a store, an interaction policy and a clock.
 #[derive(Clone)]
 pub struct KeyDirectoryService {
     store: Arc<dyn E2eeStore>,
     policy: Arc<dyn InteractionPolicy>,
     clock: SharedClock,
+    limiter: Arc<dyn RateLimiter>,
+    claim_limits: ClaimLimits,
 }
 
 impl KeyDirectoryService {
@@ -35,7 +62,29 @@ impl KeyDirectoryService {
             store,
             policy: Arc::new(AllowAll),
             clock: SystemClock::shared(),
+            limiter: Arc::new(InProcessRateLimiter::new(SystemClock::shared())),
+            claim_limits: ClaimLimits::default(),
         }
+    }
+
+    /// Counts key claims with `limiter` (shared by replicas when it is Redis; default
+    /// in-process) against `limits`.
+    pub fn with_claim_limits(mut self, limiter: Arc<dyn RateLimiter>, limits: ClaimLimits) -> Self {
+        self.limiter = limiter;
+        self.claim_limits = limits;
+        self
+    }
+
+    /// Spends `cost` of `key`'s budget, all or nothing; `RateLimited` when short.
+    async fn spend(&self, key: &str, quota: &Quota, cost: usize) -> Result<()> {
+        let cost = u32::try_from(cost).unwrap_or(u32::MAX);
+        if cost > quota.limit || !self.limiter.check_n(key, quota, cost).await?.allowed {
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                "too many key claims, try again later",
+            ));
+        }
+        Ok(())
     }
 
     /// Over the SQL store on `db` (already migrated).
@@ -297,11 +346,29 @@ impl KeyDirectory for KeyDirectoryService {
                 "a device cannot claim its own keys",
             ));
         }
+        // Blocked pairs (either way) are refused before any budget is spent.
         self.check_interaction(principal.user_id, targets.iter().map(|t| t.user_id))
             .await?;
+        let distinct: BTreeSet<&DeviceAddress> = targets.iter().collect();
+        let limits = self.claim_limits;
+        let me = principal.user_id;
+        self.spend(&format!("e2ee:claim:{me}"), &limits.per_claimer, distinct.len())
+            .await?;
+        let mut per_user: std::collections::BTreeMap<UserId, usize> = Default::default();
+        for target in &distinct {
+            if target.user_id != me {
+                *per_user.entry(target.user_id).or_default() += 1;
+            }
+        }
+        for (user, n) in per_user {
+            self.spend(&format!("e2ee:claim:{me}:{user}"), &limits.per_pair, n)
+                .await?;
+            self.spend(&format!("e2ee:claimed:{user}"), &limits.per_target, n)
+                .await?;
+        }
         let now = self.clock.now();
         let mut out = Vec::with_capacity(targets.len());
-        for target in targets.iter().collect::<BTreeSet<_>>() {
+        for target in distinct {
             if let Some(key) = self.store.claim_key(&claimer, target, now).await? {
                 out.push(key);
             }

@@ -189,6 +189,68 @@ mod suite {
         assert_eq!(e.kind(), &ErrorKind::PermissionDenied);
     }
 
+    pub async fn one_account_cannot_drain_a_victims_one_time_keys(db: Db) {
+        use nova_e2ee::ClaimLimits;
+        use nova_kv::Quota;
+        let limits = ClaimLimits {
+            per_claimer: Quota::per_hour(6),
+            per_pair: Quota::per_hour(3),
+            per_target: Quota::per_hour(5),
+        };
+        let limiter = nova_kv::Kv::in_process().rate_limiter;
+        let api = KeyDirectoryService::sql(db).with_claim_limits(limiter, limits);
+        let victim = registered(&api, "v1", 20).await;
+        let target = [DeviceAddress::new(victim.user(), victim.device_id.clone())];
+        let mut claimers = Vec::new();
+        for i in 0..3 {
+            claimers.push(registered(&api, &format!("m{i}"), 1).await);
+        }
+        let claim = |who: &TestDevice| {
+            let (p, d) = (who.principal.clone(), who.device_id.clone());
+            let api = api.clone();
+            let target = target.clone();
+            async move { api.claim_keys(&p, &d, &target).await }
+        };
+        // One claimer: 3 keys of this victim per hour, then RateLimited.
+        for _ in 0..3 {
+            assert_eq!(claim(&claimers[0]).await.unwrap()[0].kind, KeyKind::OneTime);
+        }
+        let e = claim(&claimers[0]).await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::RateLimited);
+        // A crowd: 5 per victim per hour in all.
+        claim(&claimers[1]).await.unwrap();
+        claim(&claimers[1]).await.unwrap();
+        let e = claim(&claimers[2]).await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::RateLimited);
+        let counts = api
+            .key_counts(&victim.principal, &victim.device_id)
+            .await
+            .unwrap();
+        assert_eq!(counts.one_time_keys, 15, "only the 5 allowed claims took keys");
+        // Per claimer over all targets: 6, whoever they are.
+        let mut others = Vec::new();
+        for i in 0..4 {
+            others.push(registered(&api, &format!("o{i}"), 5).await);
+        }
+        let many: Vec<DeviceAddress> = others
+            .iter()
+            .map(|o| DeviceAddress::new(o.user(), o.device_id.clone()))
+            .collect();
+        let c = &claimers[2];
+        assert_eq!(
+            api.claim_keys(&c.principal, &c.device_id, &many)
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
+        let e = api
+            .claim_keys(&c.principal, &c.device_id, &many)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::RateLimited);
+    }
+
     pub async fn claims_one_time_then_fallback_and_respects_blocks(db: Db) {
         let (api, blocks) = service(db);
         let ann = registered(&api, "a1", 2).await;
@@ -480,6 +542,7 @@ mod suite {
 nova_testkit::db_conformance_suite!(suite:
     uploads_are_verified,
     claims_one_time_then_fallback_and_respects_blocks,
+    one_account_cannot_drain_a_victims_one_time_keys,
     device_lists_track_additions_and_removals,
     message_metadata_is_validated,
 );

@@ -1,9 +1,8 @@
 //! What one request carries into the resolvers: who calls, from where, and the domains to
 //! call for them.
 
-use std::net::IpAddr;
-
 use async_graphql::Context;
+use nova_core::client::ClientAddr;
 use nova_core::{Error, ErrorKind, Principal};
 use nova_identity::model::RequestContext;
 
@@ -16,8 +15,8 @@ use crate::loaders::Loaders;
 pub(crate) struct RequestCtx {
     /// The verified principal, if a bearer token came with the request.
     pub principal: Option<Principal>,
-    /// The client's address, if known.
-    pub ip: Option<IpAddr>,
+    /// The client's address, if known (nova-runtime's trusted-proxy rule).
+    pub ip: Option<ClientAddr>,
     /// `User-Agent`, for sessions.
     pub user_agent: String,
     /// The domains to call for this caller (per-token clients in the distributed shell).
@@ -35,7 +34,7 @@ impl RequestCtx {
 
     /// Address and user agent, as identity wants them.
     pub fn request_context(&self) -> RequestContext {
-        RequestContext::new(self.ip, &self.user_agent)
+        RequestContext::new(self.ip.map(|c| c.ip()), &self.user_agent)
     }
 }
 

@@ -3,7 +3,7 @@
 //! internal source is logged, never sent.
 
 use async_graphql::{ErrorExtensionValues, ServerError};
-use nova_core::{Error, ErrorKind};
+use nova_core::Error;
 
 /// Resolver results.
 pub(crate) type GqlResult<T> = async_graphql::Result<T>;
@@ -34,11 +34,6 @@ pub(crate) fn server_error(error: Error) -> ServerError {
 /// `InvalidArgument` on the `query` itself (a limit was exceeded).
 pub(crate) fn query_rejected(reason: impl std::fmt::Display) -> Error {
     Error::invalid("query", reason)
-}
-
-/// `RateLimited`.
-pub(crate) fn rate_limited() -> Error {
-    Error::from_kind(ErrorKind::RateLimited)
 }
 
 /// `.gql()` on domain results.

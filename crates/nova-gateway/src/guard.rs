@@ -29,10 +29,10 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Request, Response, ServerResult};
 use nova_core::Error;
-use nova_kv::{Quota, RateLimiter};
+use nova_kv::edge::{Charge, EdgeGuard};
 
 use crate::context::RequestCtx;
-use crate::error::{query_rejected, rate_limited, server_error};
+use crate::error::{query_rejected, server_error};
 use crate::loaders::Loaders;
 use crate::options::{GatewayOptions, QueryLimits};
 
@@ -284,53 +284,22 @@ pub(crate) fn measure(
     Ok(total)
 }
 
-/// Counts `cost` against `key`, all or nothing.
-async fn charge(
-    limiter: &dyn RateLimiter,
-    key: &str,
-    quota: &Quota,
-    cost: u64,
-) -> Result<(), Error> {
-    if cost == 0 {
-        return Ok(());
-    }
-    let cost = u32::try_from(cost).unwrap_or(u32::MAX);
-    if cost > quota.limit {
-        return Err(rate_limited());
-    }
-    let decision = limiter.check_n(key, quota, cost).await?;
-    if decision.allowed {
-        Ok(())
-    } else {
-        Err(rate_limited())
-    }
-}
-
+/// Charges the edge limits every door shares (nova-kv's `edge`): one operation, plus
+/// this document's login / registration / post-creation attempts.
 async fn charge_all(
     call: &RequestCtx,
     options: &GatewayOptions,
     shape: &Shape,
 ) -> Result<(), Error> {
-    let limiter = call.domains.limits.as_ref();
-    let rates = &options.rates;
-    let ip = call
-        .ip
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    charge(limiter, &format!("gql:ip:{ip}"), &rates.per_ip, 1).await?;
-    let who = match &call.principal {
-        Some(p) => {
-            let user = format!("user:{}", p.user_id);
-            charge(limiter, &format!("gql:{user}"), &rates.per_principal, 1).await?;
-            user
-        }
-        None => format!("ip:{ip}"),
+    let guard = EdgeGuard::new(call.domains.limits.clone(), options.rates);
+    let charge = Charge {
+        operations: 1,
+        logins: shape.logins,
+        registrations: shape.registrations,
+        posts: shape.posts,
     };
-    let login_key = format!("gql:login:ip:{ip}");
-    charge(limiter, &login_key, &rates.login, shape.logins).await?;
-    let register_key = format!("gql:register:ip:{ip}");
-    charge(limiter, &register_key, &rates.register, shape.registrations).await?;
-    let posts_key = format!("gql:posts:{who}");
-    charge(limiter, &posts_key, &rates.post_creation, shape.posts).await
+    let principal = call.principal.as_ref().map(|p| p.user_id);
+    guard.charge(call.ip, principal, charge).await
 }
 
 #[cfg(test)]

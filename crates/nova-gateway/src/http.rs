@@ -2,30 +2,33 @@
 //! subscriptions at `/graphql/ws` (`graphql-transport-ws` and the older `graphql-ws`),
 //! and GraphiQL at `GET /` and `GET /graphql` outside production.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols};
 use async_graphql::{BatchRequest, Data, ServerError};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::GraphQLResponse;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use nova_core::client::ClientAddr;
 use nova_core::{Error, ErrorKind};
 use nova_identity::auth::bearer_token;
 
 use crate::context::RequestCtx;
 use crate::error::{query_rejected, server_error};
+use crate::ws::ConnectionCounts;
 use crate::{Domains, GatewayOptions, NovaSchema};
 
 struct Gateway {
     schema: NovaSchema,
     domains: Domains,
     options: GatewayOptions,
+    /// Open `/graphql/ws` connections per address and per user.
+    connections: Arc<ConnectionCounts>,
 }
 
 type Shared = State<Arc<Gateway>>;
@@ -40,6 +43,7 @@ pub fn router(domains: Domains, options: GatewayOptions) -> Router {
         schema,
         domains,
         options,
+        connections: Arc::new(ConnectionCounts::default()),
     });
     let graphql = if production {
         post(graphql)
@@ -73,39 +77,13 @@ fn refuse(status: StatusCode, error: Error) -> Response {
     (status, GraphQLResponse::from(body)).into_response()
 }
 
-/// The client's address: the first `X-Forwarded-For` hop (set by the ingress), else
-/// `X-Real-IP`, else the socket peer when the server records it.
-fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
-    // X-Forwarded-For / X-Real-IP are believed only from a proxy on a private network
-    // (ingress, sidecar, loopback): from anyone else they are client-chosen, and trusting
-    // them would let one client rotate through per-IP rate-limit buckets.
-    let peer = peer.map(|p| p.ip());
-    if peer.is_some_and(|ip| !is_proxy_network(ip)) {
-        return peer;
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    header("x-forwarded-for")
-        .and_then(|v| v.split(',').next())
-        .or_else(|| header("x-real-ip"))
-        .and_then(|v| v.trim().parse().ok())
-        .or(peer)
-}
-
-/// Loopback, RFC 1918 / unique-local and link-local addresses: where proxies live.
-fn is_proxy_network(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
-    }
-}
-
 impl Gateway {
     /// The caller of a request carrying `token` (if any).
     async fn caller(
         &self,
         token: Option<&str>,
         headers: &HeaderMap,
-        peer: Option<SocketAddr>,
+        client: Option<ClientAddr>,
     ) -> Result<RequestCtx, Error> {
         let principal = match token {
             Some(token) => Some(self.domains.auth.authenticate(token).await?),
@@ -121,7 +99,7 @@ impl Gateway {
             .unwrap_or("");
         Ok(RequestCtx {
             principal,
-            ip: client_ip(headers, peer),
+            ip: client,
             user_agent: user_agent.chars().take(256).collect(),
             domains,
         })
@@ -152,12 +130,10 @@ async fn graphql(State(gateway): Shared, request: Request) -> Response {
         let error = Error::invalid("content-type", "must be application/json");
         return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, error);
     }
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    // nova-runtime resolved it (trusted proxies only, the same rule as REST).
+    let client = ClientAddr::from_extensions(&parts.extensions);
     let caller = match header_token(&parts.headers) {
-        Ok(token) => gateway.caller(token, &parts.headers, peer).await,
+        Ok(token) => gateway.caller(token, &parts.headers, client).await,
         Err(e) => Err(e),
     };
     let caller = match caller {
@@ -189,43 +165,81 @@ async fn graphql(State(gateway): Shared, request: Request) -> Response {
 
 async fn subscriptions(
     State(gateway): Shared,
-    protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    // The subprotocol, as async-graphql-axum's `GraphQLProtocol` reads it.
+    let protocol = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|protocols| {
+            protocols
+                .split(',')
+                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        });
+    let Some(protocol) = protocol else {
+        let error = Error::invalid("sec-websocket-protocol", "graphql-transport-ws or graphql-ws");
+        return refuse(StatusCode::BAD_REQUEST, error);
+    };
+    // nova-runtime resolved it (trusted proxies only, the same rule as REST).
+    let client = ClientAddr::from_extensions(&parts.extensions);
     let header = match header_token(&parts.headers) {
         Ok(token) => token.map(str::to_owned),
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, e),
     };
+    let limits = gateway.options.query;
+    let address = client.map_or_else(|| "unknown".to_owned(), |c| c.bucket());
+    let Some(address_slot) = gateway
+        .connections
+        .acquire(format!("ip:{address}"), limits.max_ws_per_address)
+    else {
+        let error = Error::new(ErrorKind::RateLimited, "too many open connections");
+        return refuse(StatusCode::TOO_MANY_REQUESTS, error);
+    };
     let headers = parts.headers;
+    // The POST body cap holds for every message, enforced by the codec before any JSON
+    // or GraphQL parsing (a larger message closes the connection).
     upgrade
+        .max_message_size(limits.max_body_bytes)
+        .max_frame_size(limits.max_body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
+        .on_upgrade(move |stream| async move {
             let schema = gateway.schema.clone();
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // Browsers cannot set headers on a WebSocket: the token may come in
-                    // the `connection_init` payload instead (`{"Authorization": "Bearer …"}`).
-                    let from_payload = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
-                        .and_then(bearer_token)
-                        .map(str::to_owned);
-                    let token = from_payload.or(header);
-                    let caller = gateway
-                        .caller(token.as_deref(), &headers, peer)
-                        .await
-                        .map_err(to_error)?;
-                    let mut data = Data::default();
-                    data.insert(caller);
-                    Ok(data)
-                })
-                .serve()
+            let on_init = move |payload: serde_json::Value| async move {
+                // Browsers cannot set headers on a WebSocket: the token may come in
+                // the `connection_init` payload instead (`{"Authorization": "Bearer …"}`).
+                let from_payload = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                    .and_then(bearer_token)
+                    .map(str::to_owned);
+                let token = from_payload.or(header);
+                let caller = gateway
+                    .caller(token.as_deref(), &headers, client)
+                    .await
+                    .map_err(to_error)?;
+                let mut data = Data::default();
+                if let Some(principal) = &caller.principal {
+                    // Held in the connection's data: released when it closes.
+                    let key = format!("user:{}", principal.user_id);
+                    let slot = gateway
+                        .connections
+                        .acquire(key, limits.max_ws_per_user)
+                        .ok_or_else(|| {
+                            to_error(Error::new(
+                                ErrorKind::RateLimited,
+                                "too many open connections",
+                            ))
+                        })?;
+                    data.insert(Arc::new(slot));
+                }
+                data.insert(caller);
+                Ok(data)
+            };
+            crate::ws::serve(stream, schema, protocol, on_init).await;
+            drop(address_slot);
         })
 }
 
@@ -235,33 +249,5 @@ fn to_error(error: Error) -> async_graphql::Error {
         message: e.message,
         source: None,
         extensions: e.extensions,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn forwarded(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", value.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn forwarded_for_counts_only_behind_a_proxy_on_a_private_network() {
-        let headers = forwarded("203.0.113.7, 10.0.0.2");
-        let client: IpAddr = "203.0.113.7".parse().unwrap();
-        // Through the ingress (private address): the client it names.
-        let ingress: SocketAddr = "10.0.0.2:443".parse().unwrap();
-        assert_eq!(client_ip(&headers, Some(ingress)), Some(client));
-        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        assert_eq!(client_ip(&headers, Some(local)), Some(client));
-        // Straight from the internet: the header is the client's own claim, ignored.
-        let direct: SocketAddr = "198.51.100.9:5000".parse().unwrap();
-        assert_eq!(client_ip(&headers, Some(direct)), Some(direct.ip()));
-        // No header: the peer.
-        assert_eq!(client_ip(&HeaderMap::new(), Some(local)), Some(local.ip()));
-        assert_eq!(client_ip(&HeaderMap::new(), None), None);
     }
 }

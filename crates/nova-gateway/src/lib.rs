@@ -42,6 +42,7 @@ mod ports;
 mod query;
 mod subscription;
 mod types;
+mod ws;
 
 use std::sync::Arc;
 

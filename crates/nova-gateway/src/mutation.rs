@@ -1,7 +1,7 @@
 //! `Mutation`: writes. Each passes the caller's principal to the domain, which decides.
 
 use async_graphql::{Context, ID, Object};
-use nova_core::{PostId, Timestamp, UserId};
+use nova_core::{Error, PostId, Timestamp, UserId};
 use nova_identity::model::{LoginRequest, RegisterRequest};
 
 use crate::context::{RequestCtx, caller};
@@ -181,10 +181,24 @@ impl MutationRoot {
     /// Changes the caller's profile.
     async fn update_profile(&self, ctx: &Context<'_>, input: ProfileInput) -> GqlResult<User> {
         let call = caller(ctx)?;
+        let me = call.require()?;
+        let update = input.into_update()?;
+        // Only one's own post may be pinned; someone else's answers like a missing one.
+        if let Some(Some(post)) = update.pinned_post {
+            let own = call
+                .domains
+                .content
+                .post(Some(me), post)
+                .await
+                .is_ok_and(|p| p.author_id == me.user_id && !p.deleted);
+            if !own {
+                return Err(Error::invalid("pinnedPostId", "no such post of yours")).gql();
+            }
+        }
         let profile = call
             .domains
             .users
-            .update_profile(call.require()?, input.into_update()?)
+            .update_profile(me, update)
             .await
             .gql()?;
         Ok(User(profile))

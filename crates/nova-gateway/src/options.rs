@@ -1,21 +1,18 @@
 //! The gateway's knobs: production mode, query limits and rate limits.
 
-use std::time::Duration;
-
 use nova_core::config::{EnvVar, NovaConfig};
-use nova_core::{Error, Result};
-use nova_kv::Quota;
+use nova_core::Result;
 
 /// The variables the gateway reads beside nova-core's (`NOVA_ENV` turns production on).
 pub const GATEWAY_ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "GATEWAY_RATE_PER_PRINCIPAL",
-        description: "GraphQL operations per minute per signed-in user",
+        description: "GraphQL operations and REST writes per minute per signed-in user",
         default: Some("3000"),
     },
     EnvVar {
         name: "GATEWAY_RATE_PER_IP",
-        description: "GraphQL operations per minute per client IP",
+        description: "GraphQL operations and REST writes per minute per client IP (IPv6: per /64)",
         default: Some("6000"),
     },
 ];
@@ -35,26 +32,10 @@ impl GatewayOptions {
     /// Defaults, in production mode when `config` says so (`NOVA_ENV`), with the
     /// per-principal and per-IP rates of [`GATEWAY_ENV_VARS`].
     pub fn from_config(config: &NovaConfig) -> Result<Self> {
-        let per_minute = |name: &str, default: Quota| -> Result<Quota> {
-            let value = config
-                .source
-                .get::<u32>(name, "operations per minute, at least 1")
-                .map_err(|e| Error::invalid(name, e))?;
-            match value {
-                None => Ok(default),
-                Some(0) => Err(Error::invalid(name, "must be at least 1")),
-                Some(n) => Ok(Quota::per_minute(n)),
-            }
-        };
-        let defaults = RateLimits::default();
         Ok(Self {
             production: config.is_production(),
             query: QueryLimits::default(),
-            rates: RateLimits {
-                per_principal: per_minute("GATEWAY_RATE_PER_PRINCIPAL", defaults.per_principal)?,
-                per_ip: per_minute("GATEWAY_RATE_PER_IP", defaults.per_ip)?,
-                ..defaults
-            },
+            rates: RateLimits::from_config(config)?,
         })
     }
 }
@@ -83,6 +64,10 @@ pub struct QueryLimits {
     pub max_directives: usize,
     /// Most operations in one batched request.
     pub max_batch: usize,
+    /// Most open `/graphql/ws` connections per client address (IPv6: per /64).
+    pub max_ws_per_address: usize,
+    /// Most open `/graphql/ws` connections per signed-in user.
+    pub max_ws_per_user: usize,
 }
 
 impl Default for QueryLimits {
@@ -98,43 +83,23 @@ impl Default for QueryLimits {
             max_fields: 1_000,
             max_directives: 4,
             max_batch: 10,
+            max_ws_per_address: 32,
+            max_ws_per_user: 8,
         }
     }
 }
 
-/// Rate limits (GCRA through nova-kv's `RateLimiter`, shared by every replica when it is
-/// Redis). Every operation counts one against the caller's principal (if signed in) and
-/// IP; logins, registrations and post creations also count one **per field** in their
-/// own buckets, so aliases and batches cannot multiply attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimits {
-    /// Operations per signed-in principal.
-    pub per_principal: Quota,
-    /// Operations per client IP.
-    pub per_ip: Quota,
-    /// `login` and `loginTwoFactor` attempts per IP.
-    pub login: Quota,
-    /// `register` attempts per IP.
-    pub register: Quota,
-    /// `createPost`, `reply` and `quote` per principal.
-    pub post_creation: Quota,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self {
-            per_principal: Quota::per_minute(3_000),
-            per_ip: Quota::per_minute(6_000),
-            login: Quota::per_minute(10),
-            register: Quota::new(10, Duration::from_secs(3_600)),
-            post_creation: Quota::per_minute(30),
-        }
-    }
-}
+/// Rate limits: the edge limits REST routes charge too (same buckets, same quotas), so
+/// switching doors gains nothing. Every operation counts one against the caller's
+/// principal (if signed in) and IP; logins, registrations and post creations also count
+/// one **per field** in their own buckets, so aliases and batches cannot multiply
+/// attempts.
+pub type RateLimits = nova_kv::edge::EdgeLimits;
 
 #[cfg(test)]
 mod tests {
     use nova_core::config::{ConfigSource, NovaConfig};
+    use nova_kv::Quota;
 
     use super::*;
 

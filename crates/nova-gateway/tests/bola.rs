@@ -189,3 +189,32 @@ async fn the_owner_still_sees_their_objects() {
     let liked = answer(&world, &b_token, POST_OPS[1], id).await;
     assert_eq!(liked["data"]["like"], true, "{liked}");
 }
+
+#[tokio::test]
+async fn only_ones_own_post_can_be_pinned() {
+    let world = common::World::new().await;
+    let (alice, a_token) = world.user("alice").await;
+    let (bob, _) = world.user("bob").await;
+    let bobs = world.post(&bob, "bob's words").await;
+    let own = world.post(&alice, "alice's words").await;
+    let pin = "mutation($id: ID!) { updateProfile(input: { pinnedPostId: $id }) { pinnedPost { id } } }";
+    let refused = answer(&world, &a_token, pin, bobs).await;
+    assert_eq!(common::code(&refused), "BAD_USER_INPUT", "{refused}");
+    // Exactly like a post that does not exist.
+    let missing = answer(&world, &a_token, pin, PostId::new()).await;
+    assert_eq!(comparable(&refused), comparable(&missing));
+    let shown = world
+        .gql(
+            None,
+            "query($id: ID!) { user(id: $id) { pinnedPost { id } } }",
+            json!({ "id": alice.user_id.to_string() }),
+        )
+        .await;
+    assert_eq!(shown["data"]["user"]["pinnedPost"], Value::Null, "{shown}");
+    let pinned = answer(&world, &a_token, pin, own).await;
+    assert_eq!(
+        pinned["data"]["updateProfile"]["pinnedPost"]["id"],
+        own.to_string(),
+        "{pinned}"
+    );
+}

@@ -146,3 +146,92 @@ async fn subscriptions_need_a_token() {
     };
     assert!(refused);
 }
+
+/// How a connection ended: the close code, if the server sent one; `Some(0)` when it
+/// dropped the connection without a close frame.
+async fn closed(socket: &mut Socket) -> Option<u16> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("an answer within 10 s");
+        match message {
+            Some(Ok(Message::Close(frame))) => return Some(frame.map_or(0, |f| f.code.into())),
+            None | Some(Err(_)) => return Some(0),
+            Some(Ok(Message::Text(text))) if text.contains("\"ping\"") => continue,
+            Some(Ok(_)) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn messages_over_the_post_body_cap_close_the_connection() {
+    let world = common::World::new().await;
+    let addr = serve(&world).await;
+    let mut socket = connect(addr, json!({})).await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    let limit = nova_gateway::QueryLimits::default().max_body_bytes;
+    let query = format!("subscription {{ homeFeedPosts {{ id }} }} #{}", "x".repeat(limit));
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+    // The server may close while the message is still being written.
+    let _ = socket.send(Message::text(subscribe.to_string())).await;
+    assert!(closed(&mut socket).await.is_some());
+}
+
+#[tokio::test]
+async fn a_message_before_connection_init_closes_the_connection() {
+    let world = common::World::new().await;
+    let addr = serve(&world).await;
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": { "query": "subscription { homeFeedPosts { id } }" },
+    });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(closed(&mut socket).await, Some(4400));
+}
+
+#[tokio::test]
+async fn connections_are_capped_per_address_and_per_user() {
+    let mut options = nova_gateway::GatewayOptions::default();
+    options.query.max_ws_per_address = 2;
+    options.query.max_ws_per_user = 1;
+    let world = common::World::with_options(options).await;
+    let (_, token) = world.user("alice").await;
+    let addr = serve(&world).await;
+    let auth = json!({ "Authorization": format!("Bearer {token}") });
+    let mut first = connect(addr, auth.clone()).await;
+    assert_eq!(next(&mut first).await["type"], "connection_ack");
+    // The same user again: refused at connection_init.
+    let mut second = connect(addr, auth.clone()).await;
+    assert!(closed(&mut second).await.is_some());
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut anonymous = connect(addr, json!({})).await;
+    assert_eq!(next(&mut anonymous).await["type"], "connection_ack");
+    // A third connection from this address: refused at the upgrade.
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    assert!(tokio_tungstenite::connect_async(request).await.is_err());
+    // Closing one frees its slot.
+    drop(anonymous);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = connect(addr, json!({})).await;
+    assert_eq!(next(&mut again).await["type"], "connection_ack");
+    drop(first);
+}

@@ -4,7 +4,6 @@
 //! Bad input is a 400 naming the field (malformed JSON included) and changes nothing;
 //! errors carry `{"error": {"code", "message", "field"?}}`.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
@@ -14,7 +13,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use nova_core::client::ClientAddr;
 use nova_core::{Error, ErrorKind, Principal, SessionId};
+use nova_kv::edge::{Charge, Edge};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -136,23 +137,22 @@ impl FromRequestParts<Api> for Caller {
     }
 }
 
-/// Address and user agent of the client (first `X-Forwarded-For` hop, as set by the
-/// ingress in front of the service).
+/// Address and user agent of the client. The address is nova-runtime's
+/// [`ClientAddr`]: forwarding headers count only from `NOVA_TRUSTED_PROXIES`, the same
+/// rule as the GraphQL gateway's.
 pub struct Client(pub RequestContext);
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let ip = header("x-forwarded-for")
-            .and_then(|v| v.split(',').next())
-            .or_else(|| header("x-real-ip"))
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        Ok(Client(RequestContext::new(
-            ip,
-            header("user-agent").unwrap_or(""),
-        )))
+        let ip = ClientAddr::from_extensions(&parts.extensions).map(|c| c.ip());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Ok(Client(RequestContext::new(ip, user_agent)))
     }
 }
 
@@ -168,8 +168,11 @@ async fn jwks(State(api): State<Api>) -> ApiResult<Response> {
 async fn register(
     State(api): State<Api>,
     Client(ctx): Client,
+    edge: Edge,
     Body(req): Body<RegisterRequest>,
 ) -> ApiResult<Response> {
+    // The gateway's `register` budget: the same bucket whichever door is used.
+    edge.charge(None, Charge::registrations(1)).await?;
     let account = api.register(req, &ctx).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
@@ -195,8 +198,10 @@ async fn resend_verification(State(api): State<Api>, Caller(p): Caller) -> ApiRe
 async fn login(
     State(api): State<Api>,
     Client(ctx): Client,
+    edge: Edge,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Response> {
+    edge.charge(None, Charge::logins(1)).await?;
     Ok(Json(api.login(req, &ctx).await?).into_response())
 }
 
@@ -209,8 +214,10 @@ struct TwoFactorBody {
 async fn login_two_factor(
     State(api): State<Api>,
     Client(ctx): Client,
+    edge: Edge,
     Body(b): Body<TwoFactorBody>,
 ) -> ApiResult<Response> {
+    edge.charge(None, Charge::logins(1)).await?;
     Ok(Json(api.login_two_factor(&b.challenge, &b.code, &ctx).await?).into_response())
 }
 

@@ -8,6 +8,8 @@
 //! - [`PubSub`]: fire-and-forget channels with streaming subscribers;
 //! - [`SortedSets`]: scored members for timelines, trending and leaderboards.
 //!
+//! [`edge`] holds the rate limits every HTTP door (GraphQL and REST) charges alike.
+//!
 //! [`Kv`] bundles one of each. [`Kv::in_process`] needs nothing (the `nova` shell, unit
 //! tests); [`Kv::redis`] talks to Redis 7, with every key under a configurable prefix.
 //! [`Kv::from_redis_url`] picks one from the optional `REDIS_URL`. With Redis, the rate
@@ -55,6 +57,7 @@
 pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod edge;
 pub mod fallback;
 pub mod pubsub;
 pub mod rate_limit;

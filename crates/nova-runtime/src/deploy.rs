@@ -266,6 +266,9 @@ fn configmap_entries() -> Vec<(String, String)> {
         ("KAFKA_BROKERS", "kafka:9092"),
         ("JWT_ISSUER", "nova"),
         ("JWT_AUDIENCE", "nova"),
+        // The ingress controller reaches the pods from the cluster network: its
+        // X-Forwarded-For is believed (narrow it to the ingress pods' range if you can).
+        ("NOVA_TRUSTED_PROXIES", "10.0.0.0/8"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

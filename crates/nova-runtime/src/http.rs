@@ -1,14 +1,18 @@
 //! The HTTP side: built-in endpoints and the middleware stack every shell shares.
 
 use std::any::Any;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use nova_core::client::{ClientAddr, TrustedProxies};
+use nova_kv::edge::EdgeGuard;
 use axum::routing::get;
 use serde_json::json;
 use tower::ServiceBuilder;
@@ -36,10 +40,38 @@ pub(crate) struct HttpState {
     pub(crate) shutting_down: AtomicBool,
 }
 
+/// What every request is handed in its extensions: its client (one rule for every door)
+/// and the edge rate limits.
+#[derive(Clone)]
+pub(crate) struct EdgeState {
+    pub(crate) trusted: Arc<TrustedProxies>,
+    pub(crate) guard: EdgeGuard,
+}
+
+/// Puts the request's [`ClientAddr`] (when the peer is known: served with connect info)
+/// and the [`EdgeGuard`] into its extensions.
+async fn edge(State(edge): State<EdgeState>, mut request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let client = ClientAddr::resolve(peer, request.headers(), &edge.trusted);
+        request.extensions_mut().insert(client);
+    }
+    request.extensions_mut().insert(edge.guard);
+    next.run(request).await
+}
+
 /// The full HTTP application: built-in endpoints, the domain's routes, and middleware
 /// (outermost first): request id, tracing span, request id propagation, metrics, panic
-/// catcher, body limit.
-pub(crate) fn app(state: Arc<HttpState>, domain: Router, body_limit: usize) -> Router {
+/// catcher, body limit, client address and edge rate limits.
+pub(crate) fn app(
+    state: Arc<HttpState>,
+    edge_state: EdgeState,
+    domain: Router,
+    body_limit: usize,
+) -> Router {
     let service = state.service;
     Router::new()
         .route(HEALTH_PATH, get(health))
@@ -74,6 +106,7 @@ pub(crate) fn app(state: Arc<HttpState>, domain: Router, body_limit: usize) -> R
                 .layer(axum::middleware::from_fn_with_state(service, track_http))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(DefaultBodyLimit::max(body_limit))
+                .layer(axum::middleware::from_fn_with_state(edge_state, edge))
                 .layer(RequestBodyLimitLayer::new(body_limit)),
         )
 }

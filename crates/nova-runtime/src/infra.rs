@@ -138,9 +138,12 @@ impl Infra {
     }
 
     /// Adds the readiness checks of these backends to `server`: `database` (a ping),
-    /// `redis` when Redis is configured, `kafka` when Kafka is.
+    /// `redis` when Redis is configured, `kafka` when Kafka is; and hands it this
+    /// process's shared rate limiter, so the edge limits of REST routes charge the same
+    /// buckets as the gateway and every replica (Redis).
     pub fn readiness_checks(&self, server: Server) -> Server {
         let db = self.db.clone();
+        let server = server.rate_limiter(self.kv.rate_limiter.clone());
         let mut server = server.readiness_check(
             "database",
             check_fn(move || {

@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use nova_core::SystemClock;
 use nova_core::config::{ConfigError, NovaConfig};
+use nova_kv::edge::{EdgeGuard, EdgeLimits};
+use nova_kv::{InProcessRateLimiter, RateLimiter};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::server::NamedService;
@@ -16,7 +19,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::grpc::{BUILTIN_GRPC_SERVICES, GrpcMetricsLayer, set_health};
-use crate::http::{DEFAULT_BODY_LIMIT, HttpState, app};
+use crate::http::{DEFAULT_BODY_LIMIT, EdgeState, HttpState, app};
 use crate::ports::resolve_ports;
 use crate::readiness::{Checks, ReadinessCheck, all_ok};
 use crate::services::ServiceSpec;
@@ -47,6 +50,9 @@ pub enum ServeError {
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    /// A rate-limit variable is invalid.
+    #[error("{0}")]
+    Limits(String),
 }
 
 /// Default timeout of each readiness check.
@@ -67,6 +73,8 @@ pub struct Server {
     body_limit: usize,
     shutdown_grace: Duration,
     shutdown_delay: Duration,
+    limiter: Arc<dyn RateLimiter>,
+    limits: Result<EdgeLimits, String>,
 }
 
 impl Server {
@@ -90,7 +98,17 @@ impl Server {
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_grace: config.shutdown_grace,
             shutdown_delay: Duration::ZERO,
+            limiter: Arc::new(InProcessRateLimiter::new(SystemClock::shared())),
+            limits: EdgeLimits::from_config(config).map_err(|e| e.message().to_owned()),
         }
+    }
+
+    /// The rate limiter behind the edge limits every HTTP request is handed
+    /// ([`nova_kv::edge::Edge`]); default: an in-process one. Pass the process's shared
+    /// limiter (Redis in scale-out) so REST and GraphQL charge the same buckets.
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = limiter;
+        self
     }
 
     /// Merges the domain's HTTP routes (they get the shared middleware too).
@@ -173,7 +191,20 @@ impl Server {
     /// The complete HTTP application (built-in endpoints, domain routes, middleware),
     /// for in-process tests with `tower::ServiceExt::oneshot`.
     pub fn router(&self) -> Router {
-        app(self.http_state(), self.http.clone(), self.body_limit)
+        app(
+            self.http_state(),
+            self.edge_state(),
+            self.http.clone(),
+            self.body_limit,
+        )
+    }
+
+    fn edge_state(&self) -> EdgeState {
+        let limits = self.limits.clone().unwrap_or_default();
+        EdgeState {
+            trusted: Arc::new(self.config.trusted_proxies.clone()),
+            guard: EdgeGuard::new(self.limiter.clone(), limits),
+        }
     }
 
     fn http_state(&self) -> Arc<HttpState> {
@@ -187,6 +218,9 @@ impl Server {
     /// Binds the listeners (ports from [`resolve_ports`]) without serving yet, so callers
     /// can learn ephemeral ports.
     pub async fn bind(self) -> Result<BoundServer, ServeError> {
+        if let Err(e) = &self.limits {
+            return Err(ServeError::Limits(e.clone()));
+        }
         let ports = resolve_ports(&self.spec, &self.config)?;
         let ip = self.config.bind_addr;
         let http = bind("HTTP", SocketAddr::new(ip, ports.http)).await?;
@@ -266,7 +300,12 @@ impl BoundServer {
         let service = server.spec.name;
         let prometheus = nova_core::telemetry::prometheus();
         let state = server.http_state();
-        let http_app = app(state.clone(), server.http, server.body_limit);
+        let http_app = app(
+            state.clone(),
+            server.edge_state(),
+            server.http,
+            server.body_limit,
+        );
 
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let health_names: Vec<String> = [String::new(), service.to_owned()]

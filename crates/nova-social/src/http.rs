@@ -30,6 +30,7 @@ use nova_core::{Error, PostId, Timestamp, UserId};
 use nova_graph::Page;
 use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_identity::http::Body;
+use nova_kv::edge::{Charge, Edge};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -120,8 +121,11 @@ impl<St: Send + Sync, T: DeserializeOwned + Default> FromRequest<St> for Optiona
 async fn follow(
     State(s): S,
     Authenticated(p): Authenticated,
+    edge: Edge,
     Path(u): Path<String>,
 ) -> ApiResult<Response> {
+    // One operation against the caller and the address, as a GraphQL `follow` is.
+    edge.charge(Some(p.user_id), Charge::operation()).await?;
     let outcome = s.social.follow(&p, id(&u, "user_id")?).await?;
     Ok(Json(serde_json::json!({ "outcome": outcome })).into_response())
 }

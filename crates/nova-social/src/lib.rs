@@ -46,7 +46,7 @@ pub mod store;
 
 pub use api::SocialApi;
 pub use model::{BlockList, BlockListId, FollowOutcome, FollowRequest, Repost};
-pub use ports::{LatePostAccess, NoPosts, PostAccess};
+pub use ports::{LatePostAccess, NoPosts, PostAccess, SocialInteractions};
 pub use service::SocialService;
 
 use nova_core::config::EnvVar;

@@ -405,3 +405,56 @@ async fn follows_requests_blocks_mutes_lists_and_block_lists_over_rest() {
         (StatusCode::BAD_REQUEST, Some("name"))
     );
 }
+
+#[tokio::test]
+async fn rest_follows_spend_the_gateways_per_principal_budget() {
+    use nova_kv::Quota;
+    use nova_kv::edge::{EdgeGuard, EdgeLimits};
+
+    let test = nova_testkit::sqlite().await;
+    let db = test.db().clone();
+    let graph = Arc::new(GraphService::new(
+        Arc::new(SqlGraphStore::new(db.clone())),
+        SystemClock::shared(),
+        CursorCodec::new(b"test key, long enough for hmac!!"),
+    ));
+    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
+    let social = SocialService::new(
+        graph,
+        users,
+        Arc::new(NoPosts),
+        Arc::new(SqlSocialStore::new(db.clone())),
+    );
+    let app = nova_social::http::router(Arc::new(social), Arc::new(TestAuth));
+    let ann = account(&db, "ann").await;
+    let mut others = Vec::new();
+    for name in ["bob", "cy", "dee", "eve"] {
+        others.push(account(&db, name).await);
+    }
+    // A deployment allowing 3 operations per user per minute (GATEWAY_RATE_PER_PRINCIPAL).
+    let guard = EdgeGuard::new(
+        nova_kv::Kv::in_process().rate_limiter,
+        EdgeLimits {
+            per_principal: Quota::per_minute(3),
+            ..EdgeLimits::default()
+        },
+    );
+    let mut statuses = Vec::new();
+    for other in others {
+        let mut req = Request::post(format!("/api/v1/social/follows/{other}"))
+            .header("authorization", format!("Bearer t-{ann}"))
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(guard.clone());
+        statuses.push(app.clone().oneshot(req).await.unwrap().status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}

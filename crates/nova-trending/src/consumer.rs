@@ -10,6 +10,10 @@
 //! generic [`EngagementPayload`] as `post.viewed`, `post.liked`, `post.commented`,
 //! `post.reposted`, `post.quoted`, `post.bookmarked` or `post.used`. One event counts for
 //! the post, its author, and each hashtag and link. Other event types are ignored.
+//! Only engagements with **public** posts count (trending is public): a post, comment
+//! or like of a followers-only or mentioned-only post, a comment on one, and a generic
+//! payload without `visibility: "public"` are dropped, so their hashtags, links and
+//! engagement never reach `trending`. Reposts carry no hashtags or links.
 //! Delivery is at-least-once: wrap the handler in
 //! [`nova_events::idempotency::Idempotent`] so a redelivered event is not counted twice.
 
@@ -52,7 +56,15 @@ pub struct EngagementPayload {
     /// A region tag, if any.
     #[prost(string, tag = "7")]
     pub region: String,
+    /// The post's visibility: only `public` posts are counted (anything else, or
+    /// nothing, is dropped: trending is public).
+    #[prost(string, tag = "8")]
+    pub visibility: String,
 }
+
+/// The only visibility trending counts: what reaches public `trending` must come from
+/// posts anyone may see.
+const PUBLIC: &str = "public";
 
 /// The engagement kind of an event type, if it is one.
 pub fn kind_of(event_type: &str) -> Option<EngagementKind> {
@@ -80,7 +92,11 @@ fn domain_event(
     Ok(Some(match event.event_type.as_str() {
         "post.created" => {
             let p: content::PostCreated = decode(event)?;
+            if p.visibility != PUBLIC {
+                return Ok(None);
+            }
             let payload = EngagementPayload {
+                visibility: p.visibility,
                 actor_id: p.author_id.clone(),
                 author_id: p.author_id,
                 hashtags: p.hashtags,
@@ -91,7 +107,12 @@ fn domain_event(
         }
         "comment.created" => {
             let p: content::PostCreated = decode(event)?;
+            // A comment counts for its parent: both must be public.
+            if p.visibility != PUBLIC || p.reply_to_visibility != PUBLIC {
+                return Ok(None);
+            }
             let payload = EngagementPayload {
+                visibility: p.visibility,
                 actor_id: p.author_id,
                 post_id: p.reply_to_id,
                 author_id: p.reply_to_author_id,
@@ -102,7 +123,11 @@ fn domain_event(
         }
         "like.created" => {
             let p: content::LikeChanged = decode(event)?;
+            if p.visibility != PUBLIC {
+                return Ok(None);
+            }
             let payload = EngagementPayload {
+                visibility: p.visibility,
                 actor_id: p.user_id,
                 post_id: p.post_id,
                 author_id: p.post_author_id,
@@ -114,10 +139,15 @@ fn domain_event(
         }
         "repost.created" => {
             let p: social::RepostChanged = decode(event)?;
+            // Social reposts only what the reposter may see, and its event does not say
+            // how public that is: a repost counts for the post and its author (which
+            // `trending` shows only to those who may see the post), never for hashtags
+            // or links.
             let payload = EngagementPayload {
                 actor_id: p.user_id,
                 post_id: p.post_id,
                 author_id: p.author_id,
+                visibility: PUBLIC.to_owned(),
                 ..EngagementPayload::default()
             };
             (EngagementKind::Repost, payload)
@@ -131,18 +161,25 @@ fn uuid(value: &str, field: &str) -> Result<Uuid, Error> {
 }
 
 /// The engagement kind and generic payload of an event: a domain's own event
-/// translated, or a generic engagement event as sent; `None` for other events.
+/// translated, or a generic engagement event as sent; `None` for other events and for
+/// engagements with posts that are not public.
 pub(crate) fn payload_of(
     event: &EventEnvelope,
 ) -> Result<Option<(EngagementKind, EngagementPayload)>, Error> {
-    if let Some(found) = domain_event(event)? {
-        return Ok(Some(found));
+    if matches!(
+        event.event_type.as_str(),
+        "post.created" | "comment.created" | "like.created" | "repost.created"
+    ) {
+        return domain_event(event);
     }
     let Some(kind) = kind_of(&event.event_type) else {
         return Ok(None);
     };
     let p = EngagementPayload::decode(event.payload.as_slice())
         .map_err(|e| Error::invalid("payload", format!("not an engagement payload: {e}")))?;
+    if p.visibility != PUBLIC {
+        return Ok(None);
+    }
     Ok(Some((kind, p)))
 }
 
@@ -220,6 +257,7 @@ mod tests {
             user_id: liker.to_string(),
             hashtags: vec!["rustlang".into(), "nova".into()],
             language: "en".into(),
+            visibility: "public".into(),
         };
         let found = engagements(&envelope("like.created", &like)).unwrap();
         let entities: Vec<EntityKey> = found.iter().map(|e| e.entity).collect();
@@ -251,6 +289,8 @@ mod tests {
             hashtags: vec!["nova".into()],
             reply_to_id: parent.to_string(),
             reply_to_author_id: parent_author.to_string(),
+            visibility: "public".into(),
+            reply_to_visibility: "public".into(),
             ..Default::default()
         };
         let uses = engagements(&envelope("post.created", &created)).unwrap();
@@ -265,6 +305,67 @@ mod tests {
             vec![EntityKey::post(parent), EntityKey::creator(parent_author)]
         );
         assert!(comments.iter().all(|e| e.kind == EngagementKind::Comment));
+    }
+
+    #[test]
+    fn engagements_with_posts_that_are_not_public_are_not_counted() {
+        let (post, parent, author) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        for visibility in ["followers", "mentioned", ""] {
+            let created = content::PostCreated {
+                post_id: post.to_string(),
+                author_id: author.to_string(),
+                hashtags: vec!["secret".into()],
+                visibility: visibility.into(),
+                ..Default::default()
+            };
+            assert!(engagements(&envelope("post.created", &created)).unwrap().is_empty());
+            let like = content::LikeChanged {
+                post_id: post.to_string(),
+                post_author_id: author.to_string(),
+                user_id: Uuid::now_v7().to_string(),
+                hashtags: vec!["secret".into()],
+                visibility: visibility.into(),
+                ..Default::default()
+            };
+            assert!(engagements(&envelope("like.created", &like)).unwrap().is_empty());
+            // A public reply on a private post, and a private reply on a public one.
+            for (own, parents) in [("public", visibility), (visibility, "public")] {
+                let reply = content::PostCreated {
+                    post_id: post.to_string(),
+                    author_id: author.to_string(),
+                    reply_to_id: parent.to_string(),
+                    reply_to_author_id: author.to_string(),
+                    visibility: own.into(),
+                    reply_to_visibility: parents.into(),
+                    ..Default::default()
+                };
+                assert!(
+                    engagements(&envelope("comment.created", &reply))
+                        .unwrap()
+                        .is_empty()
+                );
+            }
+            let generic = EngagementPayload {
+                actor_id: Uuid::now_v7().to_string(),
+                post_id: post.to_string(),
+                hashtags: vec!["secret".into()],
+                visibility: visibility.into(),
+                ..Default::default()
+            };
+            assert!(engagements(&envelope("post.viewed", &generic)).unwrap().is_empty());
+        }
+        // A repost counts for the post and its author only, never for tags or links.
+        let repost = social::RepostChanged {
+            user_id: Uuid::now_v7().to_string(),
+            post_id: post.to_string(),
+            author_id: author.to_string(),
+            ..Default::default()
+        };
+        let found = engagements(&envelope("repost.created", &repost)).unwrap();
+        assert_eq!(
+            found.iter().map(|e| e.entity).collect::<Vec<_>>(),
+            vec![EntityKey::post(post), EntityKey::creator(author)]
+        );
     }
 
     #[test]

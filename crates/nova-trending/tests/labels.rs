@@ -17,6 +17,7 @@ fn like(tags: &[&str]) -> EventEnvelope {
         user_id: Uuid::now_v7().to_string(),
         hashtags: tags.iter().map(|t| (*t).to_owned()).collect(),
         language: "en".into(),
+        visibility: "public".into(),
     };
     EventEnvelope::new(
         "like.created",

@@ -29,6 +29,7 @@ fn like_event(actor: Uuid, post: Uuid, tags: &[&str], lang: &str, at: Timestamp)
         links: vec![],
         lang: lang.to_owned(),
         region: String::new(),
+        visibility: "public".into(),
     };
     EventEnvelope::new("post.liked", post.to_string(), at, payload.encode_to_vec())
 }

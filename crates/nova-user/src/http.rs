@@ -20,19 +20,29 @@ use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use nova_core::{Error, MediaId, PostId, UserId};
-use nova_identity::auth::{Authenticated, Authenticator};
+use nova_core::{Error, MediaId, PostId, Principal, UserId};
+use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_identity::http::Body;
 use serde::{Deserialize, Deserializer};
 
 use crate::api::UserApi;
 use crate::model::{Profile, ProfileUpdate, Settings};
 
+/// Whether `viewer` and `target` may see each other at all (no block either way): the
+/// social domain answers it (`nova_social::SocialInteractions`), nova-user cannot know
+/// blocks itself.
+#[async_trait::async_trait]
+pub trait Interactions: Send + Sync {
+    /// `false` when either blocks the other.
+    async fn can_interact(&self, viewer: UserId, target: UserId) -> nova_core::Result<bool>;
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 struct AppState {
     users: Arc<dyn UserApi>,
     auth: Arc<dyn Authenticator>,
+    blocks: Option<Arc<dyn Interactions>>,
 }
 
 impl FromRef<AppState> for Arc<dyn Authenticator> {
@@ -43,8 +53,31 @@ impl FromRef<AppState> for Arc<dyn Authenticator> {
 
 type ApiResult<T> = Result<T, Error>;
 
-/// The users REST routes.
+/// The users REST routes, blocks unchecked (for a deployment with no social domain);
+/// see [`router_with_blocks`].
 pub fn router(users: Arc<dyn UserApi>, auth: Arc<dyn Authenticator>) -> Router {
+    routes(AppState {
+        users,
+        auth,
+        blocks: None,
+    })
+}
+
+/// The users REST routes where a profile of someone who blocks the caller, or whom the
+/// caller blocks, answers 404 like a missing one (as GraphQL's `user` does).
+pub fn router_with_blocks(
+    users: Arc<dyn UserApi>,
+    auth: Arc<dyn Authenticator>,
+    blocks: Arc<dyn Interactions>,
+) -> Router {
+    routes(AppState {
+        users,
+        auth,
+        blocks: Some(blocks),
+    })
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/users/{id}", get(profile))
         .route("/api/v1/users/by-username/{name}", get(profile_by_username))
@@ -59,7 +92,7 @@ pub fn router(users: Arc<dyn UserApi>, auth: Arc<dyn Authenticator>) -> Router {
         .route("/api/v1/users/me/username", post(change_username))
         .route("/api/v1/users/me/deactivate", post(deactivate))
         .route("/api/v1/users/me/reactivate", post(reactivate))
-        .with_state(AppState { users, auth })
+        .with_state(state)
 }
 
 /// A user id from the path; anything else is a 400 naming `field`.
@@ -69,16 +102,39 @@ pub(crate) fn parse_user_id(value: &str, field: &str) -> ApiResult<UserId> {
         .map_err(|_| Error::invalid(field, "must be a user id (UUID)"))
 }
 
-async fn profile(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Profile>> {
+async fn profile(
+    State(s): State<AppState>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Profile>> {
     let id = parse_user_id(&id, "id")?;
-    Ok(Json(s.users.profile(id).await?))
+    let profile = s.users.profile(id).await?;
+    visible(&s, viewer.as_ref(), profile).await.map(Json)
 }
 
 async fn profile_by_username(
     State(s): State<AppState>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Profile>> {
-    Ok(Json(s.users.profile_by_username(&name).await?))
+    let profile = s.users.profile_by_username(&name).await?;
+    visible(&s, viewer.as_ref(), profile).await.map(Json)
+}
+
+/// `profile` unless a block stands between it and the viewer: then not found, exactly
+/// like a missing user.
+async fn visible(
+    s: &AppState,
+    viewer: Option<&Principal>,
+    profile: Profile,
+) -> ApiResult<Profile> {
+    if let (Some(blocks), Some(viewer)) = (&s.blocks, viewer)
+        && viewer.user_id != profile.user_id
+        && !blocks.can_interact(viewer.user_id, profile.user_id).await?
+    {
+        return Err(Error::not_found());
+    }
+    Ok(profile)
 }
 
 /// `Some(None)` for an explicit `null`, `None` (via `default`) when the field is absent.

@@ -209,3 +209,51 @@ async fn profiles_settings_username_and_lifecycle_over_rest() {
     let (status, _) = call(&app, "GET", &format!("/api/v1/users/{ann}"), None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A block between `a` and `b` (either way), as social would report it.
+struct Blocked(UserId, UserId);
+
+#[async_trait]
+impl nova_user::http::Interactions for Blocked {
+    async fn can_interact(&self, viewer: UserId, target: UserId) -> nova_core::Result<bool> {
+        Ok(!((viewer, target) == (self.0, self.1) || (viewer, target) == (self.1, self.0)))
+    }
+}
+
+#[tokio::test]
+async fn a_profile_across_a_block_answers_like_a_missing_one() {
+    let test = nova_testkit::sqlite().await;
+    let db = test.db();
+    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
+    let (ann, bob, cy) = (
+        account(db, "ann").await,
+        account(db, "bob").await,
+        account(db, "cy").await,
+    );
+    let app = nova_user::http::router_with_blocks(
+        users,
+        Arc::new(TestAuth),
+        Arc::new(Blocked(ann, bob)),
+    );
+    let missing = call(
+        &app,
+        "GET",
+        &format!("/api/v1/users/{}", UserId::new()),
+        Some(bob),
+        None,
+    )
+    .await;
+    assert_eq!(missing.0, StatusCode::NOT_FOUND);
+    for (viewer, target, name) in [(bob, ann, "ann"), (ann, bob, "bob")] {
+        let by_id = call(&app, "GET", &format!("/api/v1/users/{target}"), Some(viewer), None).await;
+        assert_eq!(by_id, missing, "by id");
+        let path = format!("/api/v1/users/by-username/{name}");
+        let by_name = call(&app, "GET", &path, Some(viewer), None).await;
+        assert_eq!(by_name.0, StatusCode::NOT_FOUND, "by username");
+    }
+    // Others, and the signed-out, still see both; everyone sees themselves.
+    for (viewer, target) in [(Some(cy), ann), (None, bob), (Some(ann), ann)] {
+        let (status, _) = call(&app, "GET", &format!("/api/v1/users/{target}"), viewer, None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}

@@ -167,7 +167,11 @@ pub async fn run(config: NovaConfig, demo: bool) -> Result<(), String> {
         with_token: None,
     };
     let routes = nova_identity::http::router(identity)
-        .merge(nova_user::http::router(users, auth.clone()))
+        .merge(nova_user::http::router_with_blocks(
+            users,
+            auth.clone(),
+            Arc::new(nova_social::SocialInteractions(social.clone())),
+        ))
         .merge(nova_social::http::router(social, auth.clone()))
         .merge(nova_content::http::router(content, auth.clone()))
         .merge(nova_trending::http::router(trending.api))

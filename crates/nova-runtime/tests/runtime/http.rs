@@ -171,3 +171,77 @@ async fn unknown_paths_are_404_under_one_route_label() {
         )
     );
 }
+
+/// A request from `peer` (as `into_make_service_with_connect_info` records it) with an
+/// `X-Forwarded-For`.
+fn from_peer(peer: &str, forwarded: &str) -> http::Request<Body> {
+    let mut request = http::Request::get("/who")
+        .header("x-forwarded-for", forwarded)
+        .body(Body::empty())
+        .unwrap();
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+fn who_router(trusted: &str) -> Router {
+    let config = nova_core::config::NovaConfig::from_source(
+        &nova_core::config::ConfigSource::from_pairs([("NOVA_TRUSTED_PROXIES", trusted)]),
+    )
+    .unwrap();
+    let who = get(|request: axum::extract::Request| async move {
+        nova_core::client::ClientAddr::from_extensions(request.extensions())
+            .map_or_else(|| "none".to_owned(), |c| c.bucket())
+    });
+    Server::new(&spec("client-test"), &config)
+        .http_routes(Router::new().route("/who", who))
+        .router()
+}
+
+#[tokio::test]
+async fn every_route_gets_the_client_address_by_the_trusted_proxy_rule() {
+    // No trusted proxy: X-Forwarded-For is the client's own claim.
+    let app = who_router("");
+    let response = app
+        .oneshot(from_peer("127.0.0.1:4000", "203.0.113.7"))
+        .await
+        .unwrap();
+    assert_eq!(text(response).await, "127.0.0.1");
+    // Behind a trusted proxy: the right-most hop that is not one.
+    let app = who_router("127.0.0.1/32, 10.0.0.0/8");
+    let response = app
+        .clone()
+        .oneshot(from_peer("127.0.0.1:4000", "6.6.6.6, 203.0.113.7, 10.0.0.9"))
+        .await
+        .unwrap();
+    assert_eq!(text(response).await, "203.0.113.7");
+    // An untrusted peer: its own address, IPv6 by /64.
+    let response = app
+        .clone()
+        .oneshot(from_peer("[2001:db8:5:6:7::1]:4000", "203.0.113.7"))
+        .await
+        .unwrap();
+    assert_eq!(text(response).await, "2001:db8:5:6::/64");
+    // Unknown peer (no connect info): none.
+    let response = app.oneshot(get_req("/who")).await.unwrap();
+    assert_eq!(text(response).await, "none");
+}
+
+#[tokio::test]
+async fn a_bad_rate_variable_stops_the_server_naming_it() {
+    let config = nova_core::config::NovaConfig::from_source(
+        &nova_core::config::ConfigSource::from_pairs([
+            ("NOVA_HTTP_PORT", "0"),
+            ("GATEWAY_RATE_PER_IP", "zero"),
+        ]),
+    )
+    .unwrap();
+    let error = Server::new(&spec("limits-test"), &config)
+        .bind()
+        .await
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("GATEWAY_RATE_PER_IP"), "{error}");
+}
