@@ -433,10 +433,13 @@ fn keyword_hits(ac: &AhoCorasick, map: &[u32], text: &str, hits: &mut Hits) {
 /// The duplicate-spam key of a text: a hash of its folded skeleton with whitespace and
 /// punctuation squeezed out (so trivially varied copies collide), and its length.
 pub fn duplicate_key(text: &str) -> ([u8; 16], usize) {
-    let folded = normalize::fold(text);
+    let letters: String = normalize::normalize(text)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
     let mut hasher = Sha256::new();
     let mut chars = 0usize;
-    for c in folded.chars().filter(|c| c.is_alphanumeric()) {
+    for c in normalize::fold(&letters).chars() {
         let mut buf = [0u8; 4];
         hasher.update(c.encode_utf8(&mut buf).as_bytes());
         chars += 1;

@@ -27,7 +27,19 @@ pub fn normalize(text: &str) -> String {
 pub fn fold(text: &str) -> String {
     let mut out = normalize(text);
     if out.bytes().any(needs_fold_byte) || !out.is_ascii() {
-        out = out.chars().map(fold_char).collect();
+        let mut folded = String::with_capacity(out.len());
+        let mut chars = out.chars().peekable();
+        while let Some(c) = chars.next() {
+            // A leet symbol stands for a letter only inside a word ("sp@m", "$pam"), so
+            // "spam!" keeps its word boundary.
+            let symbol = matches!(c, '@' | '$' | '!' | '|' | '+');
+            if symbol && !chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+                folded.push(c);
+            } else {
+                folded.push(fold_char(c));
+            }
+        }
+        out = folded;
     }
     out
 }
@@ -119,6 +131,11 @@ mod tests {
         ] {
             assert_eq!(fold(variant), "spam", "{variant}");
         }
+    }
+
+    #[test]
+    fn trailing_symbols_are_punctuation() {
+        assert_eq!(fold("spam! $pam wow!!"), "spam! spam wow!!");
     }
 
     #[test]
