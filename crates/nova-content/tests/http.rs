@@ -294,7 +294,10 @@ async fn rest_post_creation_spends_the_gateways_post_budget() {
     // 29 posts through GraphQL (the gateway charges the same guard), then REST.
     let budget = guard.limits().post_creation.limit;
     for _ in 1..budget {
-        guard.charge(None, Some(ann), Charge::posts(1)).await.unwrap();
+        guard
+            .charge(None, Some(ann), Charge::posts(1))
+            .await
+            .unwrap();
     }
     assert_eq!(create_with(&app, &guard, ann).await, StatusCode::CREATED);
     assert_eq!(

@@ -352,8 +352,12 @@ impl KeyDirectory for KeyDirectoryService {
         let distinct: BTreeSet<&DeviceAddress> = targets.iter().collect();
         let limits = self.claim_limits;
         let me = principal.user_id;
-        self.spend(&format!("e2ee:claim:{me}"), &limits.per_claimer, distinct.len())
-            .await?;
+        self.spend(
+            &format!("e2ee:claim:{me}"),
+            &limits.per_claimer,
+            distinct.len(),
+        )
+        .await?;
         let mut per_user: std::collections::BTreeMap<UserId, usize> = Default::default();
         for target in &distinct {
             if target.user_id != me {

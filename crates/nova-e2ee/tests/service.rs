@@ -226,7 +226,10 @@ mod suite {
             .key_counts(&victim.principal, &victim.device_id)
             .await
             .unwrap();
-        assert_eq!(counts.one_time_keys, 15, "only the 5 allowed claims took keys");
+        assert_eq!(
+            counts.one_time_keys, 15,
+            "only the 5 allowed claims took keys"
+        );
         // Per claimer over all targets: 6, whoever they are.
         let mut others = Vec::new();
         for i in 0..4 {

@@ -180,7 +180,10 @@ async fn subscriptions(
                 .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
         });
     let Some(protocol) = protocol else {
-        let error = Error::invalid("sec-websocket-protocol", "graphql-transport-ws or graphql-ws");
+        let error = Error::invalid(
+            "sec-websocket-protocol",
+            "graphql-transport-ws or graphql-ws",
+        );
         return refuse(StatusCode::BAD_REQUEST, error);
     };
     // nova-runtime resolved it (trusted proxies only, the same rule as REST).

@@ -195,12 +195,7 @@ impl MutationRoot {
                 return Err(Error::invalid("pinnedPostId", "no such post of yours")).gql();
             }
         }
-        let profile = call
-            .domains
-            .users
-            .update_profile(me, update)
-            .await
-            .gql()?;
+        let profile = call.domains.users.update_profile(me, update).await.gql()?;
         Ok(User(profile))
     }
 

@@ -1,7 +1,7 @@
 //! The gateway's knobs: production mode, query limits and rate limits.
 
-use nova_core::config::{EnvVar, NovaConfig};
 use nova_core::Result;
+use nova_core::config::{EnvVar, NovaConfig};
 
 /// The variables the gateway reads beside nova-core's (`NOVA_ENV` turns production on).
 pub const GATEWAY_ENV_VARS: &[EnvVar] = &[

@@ -128,14 +128,9 @@ pub(crate) async fn serve<E, F, Fut>(
     let mut early = early_rx;
     loop {
         tokio::select! {
-            message = output.next() => match message {
-                Some(message) => {
-                    if sink.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                None => break,
-            },
+            // First: the reader signals before it ends the input, so a violation is
+            // reported with its close code rather than as a plain end of input.
+            biased;
             Ok(()) = &mut early => {
                 let close = Message::Close(Some(CloseFrame {
                     code: CLOSE_EARLY_MESSAGE,
@@ -144,6 +139,14 @@ pub(crate) async fn serve<E, F, Fut>(
                 let _ = sink.send(close).await;
                 break;
             }
+            message = output.next() => match message {
+                Some(message) => {
+                    if sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
         }
     }
     reader.abort();
@@ -166,7 +169,9 @@ mod tests {
 
     #[test]
     fn only_connection_init_opens_a_connection() {
-        assert!(is_connection_init(br#"{"type":"connection_init","payload":{}}"#));
+        assert!(is_connection_init(
+            br#"{"type":"connection_init","payload":{}}"#
+        ));
         assert!(!is_connection_init(br#"{"type":"subscribe","id":"1"}"#));
         assert!(!is_connection_init(b"garbage"));
     }

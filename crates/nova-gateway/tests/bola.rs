@@ -197,7 +197,8 @@ async fn only_ones_own_post_can_be_pinned() {
     let (bob, _) = world.user("bob").await;
     let bobs = world.post(&bob, "bob's words").await;
     let own = world.post(&alice, "alice's words").await;
-    let pin = "mutation($id: ID!) { updateProfile(input: { pinnedPostId: $id }) { pinnedPost { id } } }";
+    let pin =
+        "mutation($id: ID!) { updateProfile(input: { pinnedPostId: $id }) { pinnedPost { id } } }";
     let refused = answer(&world, &a_token, pin, bobs).await;
     assert_eq!(common::code(&refused), "BAD_USER_INPUT", "{refused}");
     // Exactly like a post that does not exist.

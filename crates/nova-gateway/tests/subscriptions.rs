@@ -170,7 +170,10 @@ async fn messages_over_the_post_body_cap_close_the_connection() {
     let mut socket = connect(addr, json!({})).await;
     assert_eq!(next(&mut socket).await["type"], "connection_ack");
     let limit = nova_gateway::QueryLimits::default().max_body_bytes;
-    let query = format!("subscription {{ homeFeedPosts {{ id }} }} #{}", "x".repeat(limit));
+    let query = format!(
+        "subscription {{ homeFeedPosts {{ id }} }} #{}",
+        "x".repeat(limit)
+    );
     let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
     // The server may close while the message is still being written.
     let _ = socket.send(Message::text(subscribe.to_string())).await;

@@ -275,7 +275,9 @@ mod tests {
         let g = guard();
         for i in 0..10 {
             let ip = format!("2001:db8:0:1::{i:x}");
-            g.charge(client(&ip), None, Charge::logins(1)).await.unwrap();
+            g.charge(client(&ip), None, Charge::logins(1))
+                .await
+                .unwrap();
         }
         // Another address of the same /64: same bucket, spent.
         let same = client("2001:db8:0:1:ffff::1");

@@ -318,7 +318,11 @@ mod tests {
                 visibility: visibility.into(),
                 ..Default::default()
             };
-            assert!(engagements(&envelope("post.created", &created)).unwrap().is_empty());
+            assert!(
+                engagements(&envelope("post.created", &created))
+                    .unwrap()
+                    .is_empty()
+            );
             let like = content::LikeChanged {
                 post_id: post.to_string(),
                 post_author_id: author.to_string(),
@@ -327,7 +331,11 @@ mod tests {
                 visibility: visibility.into(),
                 ..Default::default()
             };
-            assert!(engagements(&envelope("like.created", &like)).unwrap().is_empty());
+            assert!(
+                engagements(&envelope("like.created", &like))
+                    .unwrap()
+                    .is_empty()
+            );
             // A public reply on a private post, and a private reply on a public one.
             for (own, parents) in [("public", visibility), (visibility, "public")] {
                 let reply = content::PostCreated {
@@ -352,7 +360,11 @@ mod tests {
                 visibility: visibility.into(),
                 ..Default::default()
             };
-            assert!(engagements(&envelope("post.viewed", &generic)).unwrap().is_empty());
+            assert!(
+                engagements(&envelope("post.viewed", &generic))
+                    .unwrap()
+                    .is_empty()
+            );
         }
         // A repost counts for the post and its author only, never for tags or links.
         let repost = social::RepostChanged {

@@ -123,11 +123,7 @@ async fn profile_by_username(
 
 /// `profile` unless a block stands between it and the viewer: then not found, exactly
 /// like a missing user.
-async fn visible(
-    s: &AppState,
-    viewer: Option<&Principal>,
-    profile: Profile,
-) -> ApiResult<Profile> {
+async fn visible(s: &AppState, viewer: Option<&Principal>, profile: Profile) -> ApiResult<Profile> {
     if let (Some(blocks), Some(viewer)) = (&s.blocks, viewer)
         && viewer.user_id != profile.user_id
         && !blocks.can_interact(viewer.user_id, profile.user_id).await?

@@ -230,11 +230,8 @@ async fn a_profile_across_a_block_answers_like_a_missing_one() {
         account(db, "bob").await,
         account(db, "cy").await,
     );
-    let app = nova_user::http::router_with_blocks(
-        users,
-        Arc::new(TestAuth),
-        Arc::new(Blocked(ann, bob)),
-    );
+    let app =
+        nova_user::http::router_with_blocks(users, Arc::new(TestAuth), Arc::new(Blocked(ann, bob)));
     let missing = call(
         &app,
         "GET",
@@ -245,7 +242,14 @@ async fn a_profile_across_a_block_answers_like_a_missing_one() {
     .await;
     assert_eq!(missing.0, StatusCode::NOT_FOUND);
     for (viewer, target, name) in [(bob, ann, "ann"), (ann, bob, "bob")] {
-        let by_id = call(&app, "GET", &format!("/api/v1/users/{target}"), Some(viewer), None).await;
+        let by_id = call(
+            &app,
+            "GET",
+            &format!("/api/v1/users/{target}"),
+            Some(viewer),
+            None,
+        )
+        .await;
         assert_eq!(by_id, missing, "by id");
         let path = format!("/api/v1/users/by-username/{name}");
         let by_name = call(&app, "GET", &path, Some(viewer), None).await;
@@ -253,7 +257,14 @@ async fn a_profile_across_a_block_answers_like_a_missing_one() {
     }
     // Others, and the signed-out, still see both; everyone sees themselves.
     for (viewer, target) in [(Some(cy), ann), (None, bob), (Some(ann), ann)] {
-        let (status, _) = call(&app, "GET", &format!("/api/v1/users/{target}"), viewer, None).await;
+        let (status, _) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/users/{target}"),
+            viewer,
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
     }
 }

@@ -70,8 +70,9 @@ impl User {
     async fn created_at(&self) -> Timestamp {
         self.0.created_at
     }
-    /// The pinned post, if the viewer may see it (and it is this user's own: a pin of
-    /// someone else's post, from before pins were checked or over REST, shows nothing).
+    /// The pinned post, if the viewer may see it.
+    // Only the user's own post: a pin of someone else's (set before pins were checked,
+    // or over REST) shows nothing.
     async fn pinned_post(&self, ctx: &Context<'_>) -> GqlResult<Option<Post>> {
         match self.0.pinned_post {
             Some(id) => Ok(loaders(ctx)?

@@ -187,10 +187,11 @@ fn from_peer(peer: &str, forwarded: &str) -> http::Request<Body> {
 }
 
 fn who_router(trusted: &str) -> Router {
-    let config = nova_core::config::NovaConfig::from_source(
-        &nova_core::config::ConfigSource::from_pairs([("NOVA_TRUSTED_PROXIES", trusted)]),
-    )
-    .unwrap();
+    let config =
+        nova_core::config::NovaConfig::from_source(&nova_core::config::ConfigSource::from_pairs([
+            ("NOVA_TRUSTED_PROXIES", trusted),
+        ]))
+        .unwrap();
     let who = get(|request: axum::extract::Request| async move {
         nova_core::client::ClientAddr::from_extensions(request.extensions())
             .map_or_else(|| "none".to_owned(), |c| c.bucket())
@@ -213,7 +214,10 @@ async fn every_route_gets_the_client_address_by_the_trusted_proxy_rule() {
     let app = who_router("127.0.0.1/32, 10.0.0.0/8");
     let response = app
         .clone()
-        .oneshot(from_peer("127.0.0.1:4000", "6.6.6.6, 203.0.113.7, 10.0.0.9"))
+        .oneshot(from_peer(
+            "127.0.0.1:4000",
+            "6.6.6.6, 203.0.113.7, 10.0.0.9",
+        ))
         .await
         .unwrap();
     assert_eq!(text(response).await, "203.0.113.7");
@@ -231,13 +235,12 @@ async fn every_route_gets_the_client_address_by_the_trusted_proxy_rule() {
 
 #[tokio::test]
 async fn a_bad_rate_variable_stops_the_server_naming_it() {
-    let config = nova_core::config::NovaConfig::from_source(
-        &nova_core::config::ConfigSource::from_pairs([
+    let config =
+        nova_core::config::NovaConfig::from_source(&nova_core::config::ConfigSource::from_pairs([
             ("NOVA_HTTP_PORT", "0"),
             ("GATEWAY_RATE_PER_IP", "zero"),
-        ]),
-    )
-    .unwrap();
+        ]))
+        .unwrap();
     let error = Server::new(&spec("limits-test"), &config)
         .bind()
         .await
