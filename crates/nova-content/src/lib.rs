@@ -38,7 +38,6 @@ pub mod grpc;
 pub mod http;
 pub mod model;
 mod service;
-pub mod setup;
 pub mod store;
 
 pub use api::ContentApi;
