@@ -23,9 +23,9 @@ use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphS
 use nova_identity::IdentityApi;
 use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_identity::grpc::{IdentityGrpcClient, IdentityGrpcServer};
+use nova_ranking::Ranker;
 use nova_ranking::RankingApi;
 use nova_ranking::grpc::{RankingGrpcClient, RankingGrpcServer};
-use nova_ranking::Ranker;
 use nova_runtime::{Server, ServiceSpec};
 use nova_social::grpc::{SocialGrpcClient, SocialGrpcServer};
 use nova_social::store::SqlSocialStore;
@@ -197,8 +197,8 @@ impl Domains {
         // On SQLite the all-in-one is the only writer, so hot reads (profiles, settings,
         // relationships, follow and block lists) may be served from memory, invalidated
         // by the writes here. Anywhere else another process may write.
-        let sole_writer = settings.plan.all_in_one
-            && host.infra().is_some_and(|i| i.db.kind() == DbKind::Sqlite);
+        let sole_writer =
+            settings.plan.all_in_one && host.infra().is_some_and(|i| i.db.kind() == DbKind::Sqlite);
         let cursors = match settings.plan.stateless {
             true => None,
             false => Some(nova_runtime::Infra::cursor_codec(config)?),
@@ -261,7 +261,9 @@ impl Builder<'_> {
     fn remote(&mut self, part: Part, channel: Channel) {
         let d = &mut self.domains;
         match part {
-            Part::Identity => d.identity = Some(Arc::new(IdentityGrpcClient::from_channel(channel))),
+            Part::Identity => {
+                d.identity = Some(Arc::new(IdentityGrpcClient::from_channel(channel)))
+            }
             Part::Users => d.users = Some(Arc::new(UserGrpcClient::from_channel(channel))),
             Part::Graph => d.graph = Some(Arc::new(GraphGrpcClient::from_channel(channel))),
             Part::Social => d.social = Some(Arc::new(SocialGrpcClient::from_channel(channel))),
@@ -362,7 +364,8 @@ impl Builder<'_> {
                     .ranker
                     .take()
                     .ok_or("composition: ranking was not configured")?;
-                self.domains.ranking = Some(nova_ranking::setup::service(ranker, &self.infra()?.db));
+                self.domains.ranking =
+                    Some(nova_ranking::setup::service(ranker, &self.infra()?.db));
             }
             Part::Trending => {
                 let infra = self.infra()?;
@@ -407,7 +410,10 @@ impl Builder<'_> {
         if let Some(auth) = &self.auth {
             return auth.clone();
         }
-        let auth: Arc<dyn Authenticator> = match (&self.domains.identity, self.settings.channels.contains_key(&Part::Identity)) {
+        let auth: Arc<dyn Authenticator> = match (
+            &self.domains.identity,
+            self.settings.channels.contains_key(&Part::Identity),
+        ) {
             (Some(identity), false) => Arc::new(identity.clone()),
             _ => {
                 let jwks = Arc::new(JwksAuthenticator::from_config(self.config));
@@ -543,8 +549,8 @@ impl Builder<'_> {
             let content = ContentGrpcClient::from_channel(channel(Part::Content)?);
             let feed = FeedGrpcClient::from_channel(channel(Part::Feed)?);
             let trending = TrendingGrpcClient::from_channel(channel(Part::Trending)?);
-            domains.with_token = Some(Arc::new(move |base: &nova_gateway::Domains, token: &str| {
-                nova_gateway::Domains {
+            domains.with_token = Some(Arc::new(
+                move |base: &nova_gateway::Domains, token: &str| nova_gateway::Domains {
                     identity: Arc::new(identity.with_token(token)),
                     users: Arc::new(users.with_token(token)),
                     social: Arc::new(social.with_token(token)),
@@ -552,8 +558,8 @@ impl Builder<'_> {
                     feed: Arc::new(feed.with_token(token)),
                     trending: Arc::new(trending.with_token(token)),
                     ..base.clone()
-                }
-            }));
+                },
+            ));
         }
         Ok(domains)
     }

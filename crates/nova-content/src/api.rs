@@ -1,8 +1,8 @@
 //! The content API.
 
 use async_trait::async_trait;
+use nova_core::Page;
 use nova_core::{PostId, Principal, Result, UserId};
-use nova_graph::Page;
 
 use crate::model::{Edit, NewPost, Post};
 use crate::store::TimelineKind;

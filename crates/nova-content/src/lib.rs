@@ -42,5 +42,5 @@ pub mod store;
 
 pub use api::ContentApi;
 pub use audience::{Audience, AuthorAccess, SocialAudience};
-pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, Visibility};
+pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, TimelineKind, Visibility};
 pub use service::{ContentConfig, ContentService};

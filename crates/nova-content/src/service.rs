@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
+use nova_core::Page;
 use nova_core::cursor::CursorCodec;
 use nova_core::{
     Error, ErrorKind, PostId, Principal, Result, SharedClock, SystemClock, Timestamp, UserId,
 };
 use nova_events::{EventEnvelope, RelayWaker};
-use nova_graph::Page;
 use nova_proto::nova::content::v1 as events;
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -463,9 +463,9 @@ impl ContentApi for ContentService {
             created_at_micros: now.timestamp_micros(),
             has_media: !new.media.is_empty(),
         };
-        let mut outbox = vec![self.event("post.created", row.id, &payload)];
+        let mut outbox = vec![self.event(nova_events::types::POST_CREATED, row.id, &payload)];
         if row.reply_to.is_some() {
-            outbox.push(self.event("comment.created", row.id, &payload));
+            outbox.push(self.event(nova_events::types::COMMENT_CREATED, row.id, &payload));
         }
         // Just created: nobody has liked or bookmarked it yet, no need to ask.
         let post = view(row.clone(), &[], &[]);
@@ -508,7 +508,7 @@ impl ContentApi for ContentService {
         self.check_text(text, !media.is_empty())?;
         let (facets, mentions, tags) = self.facets(principal.user_id, text).await?;
         let event = self.event(
-            "post.edited",
+            nova_events::types::POST_EDITED,
             id,
             &events::PostEdited {
                 post_id: id.to_string(),
@@ -541,7 +541,7 @@ impl ContentApi for ContentService {
     async fn delete_post(&self, principal: &Principal, id: PostId) -> Result<()> {
         self.own_row(principal, id).await?;
         let event = self.event(
-            "post.deleted",
+            nova_events::types::POST_DELETED,
             id,
             &events::PostDeleted {
                 post_id: id.to_string(),
@@ -555,7 +555,11 @@ impl ContentApi for ContentService {
 
     async fn like(&self, principal: &Principal, id: PostId) -> Result<bool> {
         let row = &self.visible_row(Some(principal.user_id), id).await?;
-        let event = self.event("like.created", id, &like_changed(principal, row));
+        let event = self.event(
+            nova_events::types::LIKE_CREATED,
+            id,
+            &like_changed(principal, row),
+        );
         let liked = self
             .store
             .like(principal.user_id, id, self.now(), &[event])
@@ -569,7 +573,11 @@ impl ContentApi for ContentService {
         let Some(row) = rows.first() else {
             return Ok(false);
         };
-        let event = self.event("like.removed", id, &like_changed(principal, row));
+        let event = self.event(
+            nova_events::types::LIKE_REMOVED,
+            id,
+            &like_changed(principal, row),
+        );
         let unliked = self.store.unlike(principal.user_id, id, &[event]).await?;
         self.wake();
         Ok(unliked)

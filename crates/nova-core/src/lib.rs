@@ -33,6 +33,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod id;
+pub mod page;
 pub mod principal;
 pub mod telemetry;
 
@@ -41,6 +42,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use id::{
     CommentId, ConversationId, DeviceId, EventId, MediaId, MessageId, PostId, SessionId, UserId,
 };
+pub use page::Page;
 pub use principal::Principal;
 
 /// Timestamps throughout Nova are UTC.

@@ -1,8 +1,8 @@
 //! The social API.
 
 use async_trait::async_trait;
+use nova_core::Page;
 use nova_core::{PostId, Principal, Result, Timestamp, UserId};
-use nova_graph::Page;
 
 use crate::model::{BlockList, BlockListId, FollowOutcome, FollowRequest};
 

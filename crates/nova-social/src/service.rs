@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
+use nova_core::Page;
 use nova_core::{
     Error, ErrorKind, PostId, Principal, Result, SharedClock, SystemClock, Timestamp, UserId,
 };
 use nova_events::{EventEnvelope, RelayWaker};
-use nova_graph::{GraphApi, Page};
+use nova_graph::GraphApi;
 use nova_kv::ReadCache;
 use nova_proto::nova::social::v1 as events;
 use nova_user::UserApi;
@@ -410,7 +411,7 @@ impl SocialApi for SocialService {
             return Err(Error::not_found());
         }
         let event = self.event(
-            "repost.created",
+            nova_events::types::REPOST_CREATED,
             post,
             &events::RepostChanged {
                 user_id: me.to_string(),
@@ -432,7 +433,7 @@ impl SocialApi for SocialService {
             return Ok(false);
         };
         let event = self.event(
-            "repost.removed",
+            nova_events::types::REPOST_REMOVED,
             post,
             &events::RepostChanged {
                 user_id: me.to_string(),

@@ -78,7 +78,7 @@ fn domain_event(
     event: &EventEnvelope,
 ) -> Result<Option<(EngagementKind, EngagementPayload)>, Error> {
     Ok(Some(match event.event_type.as_str() {
-        "post.created" => {
+        nova_events::types::POST_CREATED => {
             let p: content::PostCreated = decode(event)?;
             let payload = EngagementPayload {
                 actor_id: p.author_id.clone(),
@@ -89,7 +89,7 @@ fn domain_event(
             };
             (EngagementKind::Use, payload)
         }
-        "comment.created" => {
+        nova_events::types::COMMENT_CREATED => {
             let p: content::PostCreated = decode(event)?;
             let payload = EngagementPayload {
                 actor_id: p.author_id,
@@ -100,7 +100,7 @@ fn domain_event(
             };
             (EngagementKind::Comment, payload)
         }
-        "like.created" => {
+        nova_events::types::LIKE_CREATED => {
             let p: content::LikeChanged = decode(event)?;
             let payload = EngagementPayload {
                 actor_id: p.user_id,
@@ -112,7 +112,7 @@ fn domain_event(
             };
             (EngagementKind::Like, payload)
         }
-        "repost.created" => {
+        nova_events::types::REPOST_CREATED => {
             let p: social::RepostChanged = decode(event)?;
             let payload = EngagementPayload {
                 actor_id: p.user_id,

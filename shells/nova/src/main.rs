@@ -40,7 +40,9 @@ async fn main() -> ExitCode {
     nova_runtime::shell::main(SERVICE, move |config| async move {
         let app = nova_app::App::start(SERVICE, config).await?;
         if demo {
-            demo::DemoDomains::of(app.domains())?.seed_and_report().await?;
+            demo::DemoDomains::of(app.domains())?
+                .seed_and_report()
+                .await?;
         }
         app.serve().await
     })

@@ -72,16 +72,7 @@ pub struct PostInsert {
     pub events: Vec<EventEnvelope>,
 }
 
-/// Which of an author's posts a timeline shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimelineKind {
-    /// Top-level posts and quotes.
-    Posts,
-    /// Replies.
-    Replies,
-    /// Posts with media.
-    Media,
-}
+pub use crate::model::TimelineKind;
 
 /// What the viewer may see of one author's posts (already decided by the service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
