@@ -29,7 +29,7 @@ use nova_ranking::grpc::{RankingGrpcClient, RankingGrpcServer};
 use nova_runtime::{Server, ServiceSpec};
 use nova_social::grpc::{SocialGrpcClient, SocialGrpcServer};
 use nova_social::store::SqlSocialStore;
-use nova_social::{LatePostAccess, NoPosts, PostAccess, SocialApi, SocialService};
+use nova_social::{SocialApi, SocialService};
 use nova_trending::TrendingApi;
 use nova_trending::grpc::{TrendingGrpcClient, TrendingGrpcServer};
 use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
@@ -179,8 +179,6 @@ struct Builder<'a> {
     cursors: Option<CursorCodec>,
     sole_writer: bool,
     domains: Domains,
-    content: Option<Arc<ContentService>>,
-    late_posts: Option<Arc<LatePostAccess>>,
     labels: Option<TrendLabelStore>,
     auth: Option<Arc<dyn Authenticator>>,
     built: Built,
@@ -210,8 +208,6 @@ impl Domains {
             cursors,
             sole_writer,
             domains: Domains::default(),
-            content: None,
-            late_posts: None,
             labels: None,
             auth: None,
             built: Built {
@@ -312,23 +308,10 @@ impl Builder<'_> {
                 self.domains.graph = Some(Arc::new(graph));
             }
             Part::Social => {
-                // Social asks content whether a post may be reposted: over gRPC when
-                // content-service is named, else this process's content once built.
-                let posts: Arc<dyn PostAccess> =
-                    match nova_runtime::shell::remote(self.config, "CONTENT_SERVICE_URL")? {
-                        Some(channel) => Arc::new(ContentGrpcClient::from_channel(channel)),
-                        None if self.settings.needed.contains(&Part::Content) => {
-                            let late = Arc::new(LatePostAccess::default());
-                            self.late_posts = Some(late.clone());
-                            late
-                        }
-                        None => Arc::new(NoPosts),
-                    };
                 let infra = self.infra()?;
                 let mut social = SocialService::new(
                     have(&self.domains.graph, Part::Graph)?,
                     have(&self.domains.users, Part::Users)?,
-                    posts,
                     Arc::new(SqlSocialStore::new(infra.db.clone())),
                 )
                 .with_relay(infra.relay.clone());
@@ -344,19 +327,13 @@ impl Builder<'_> {
                     have(&self.domains.graph, Part::Graph)?,
                     have(&self.domains.users, Part::Users)?,
                 );
-                let content = Arc::new(
-                    ContentService::new(
-                        Arc::new(SqlContentStore::new(infra.db.clone())),
-                        Arc::new(audience),
-                        self.cursors()?,
-                    )
-                    .with_relay(infra.relay.clone()),
-                );
-                if let Some(late) = &self.late_posts {
-                    late.set(content.clone());
-                }
-                self.domains.content = Some(content.clone());
-                self.content = Some(content);
+                let content = ContentService::new(
+                    Arc::new(SqlContentStore::new(infra.db.clone())),
+                    Arc::new(audience),
+                    self.cursors()?,
+                )
+                .with_relay(infra.relay.clone());
+                self.domains.content = Some(Arc::new(content));
             }
             Part::Ranking => {
                 let ranker = self
@@ -470,7 +447,7 @@ impl Builder<'_> {
                 }));
             }
             Part::Content => {
-                let (content, auth) = (have(&self.content, part)?, self.auth());
+                let (content, auth) = (have(&self.domains.content, part)?, self.auth());
                 self.http(nova_content::http::router(content.clone(), auth.clone()));
                 self.grpc(Box::new(move |s| {
                     s.add_grpc_service(ContentGrpcServer::new(content, auth).into_service())

@@ -20,8 +20,9 @@
 //!   the same key is a conflict;
 //! - group commit: posts created at the same time share one write transaction (each
 //!   with its rows and events; nothing is acknowledged before it commits);
-//! - [`grpc`]: the API over the network (`ContentGrpcServer`, `ContentGrpcClient`), the
-//!   client also answering social's `PostAccess` for reposts.
+//! - reposts (`repost.created`, `repost.removed`), checked like a like: the reposter must
+//!   see the post;
+//! - [`grpc`]: the API over the network (`ContentGrpcServer`, `ContentGrpcClient`).
 //!
 //! ```
 //! use nova_content::facets::{extract, hashtags};

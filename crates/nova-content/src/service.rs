@@ -242,6 +242,20 @@ impl ContentService {
 }
 
 /// The visibility rule, for one post and one viewer.
+/// The payload of `repost.created` / `repost.removed` (the message social published
+/// before reposts moved here, so consumers read both alike).
+fn repost_changed(
+    user: UserId,
+    post: PostId,
+    author: UserId,
+) -> nova_proto::nova::social::v1::RepostChanged {
+    nova_proto::nova::social::v1::RepostChanged {
+        user_id: user.to_string(),
+        post_id: post.to_string(),
+        author_id: author.to_string(),
+    }
+}
+
 fn may_see(viewer: Option<UserId>, row: &PostRow, access: &AuthorAccess, mentioned: bool) -> bool {
     if !access.exists {
         return false;
@@ -583,6 +597,38 @@ impl ContentApi for ContentService {
         Ok(unliked)
     }
 
+    async fn repost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        let me = principal.user_id;
+        // Seeing the post includes "no block either way" with its author.
+        let author = self.visible_row(Some(me), id).await?.author_id;
+        let event = self.event(
+            nova_events::types::REPOST_CREATED,
+            id,
+            &repost_changed(me, id, author),
+        );
+        let created = self
+            .store
+            .add_repost(me, id, author, self.now(), &[event])
+            .await?;
+        self.wake();
+        Ok(created)
+    }
+
+    async fn unrepost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        let me = principal.user_id;
+        let Some(author) = self.store.repost_author(me, id).await? else {
+            return Ok(false);
+        };
+        let event = self.event(
+            nova_events::types::REPOST_REMOVED,
+            id,
+            &repost_changed(me, id, author),
+        );
+        let removed = self.store.remove_repost(me, id, &[event]).await?;
+        self.wake();
+        Ok(removed)
+    }
+
     async fn bookmark(&self, principal: &Principal, id: PostId) -> Result<bool> {
         self.visible_row(Some(principal.user_id), id).await?;
         self.store.bookmark(principal.user_id, id, self.now()).await
@@ -655,16 +701,5 @@ impl ContentApi for ContentService {
             .views(viewer_id, rows.into_iter().take(first).collect())
             .await?;
         self.page(posts, first, more)
-    }
-}
-
-#[async_trait]
-impl nova_social::PostAccess for ContentService {
-    async fn visible_post_author(&self, viewer: UserId, post: PostId) -> Result<Option<UserId>> {
-        match self.visible_row(Some(viewer), post).await {
-            Ok(row) => Ok(Some(row.author_id)),
-            Err(e) if e.kind() == &ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 }

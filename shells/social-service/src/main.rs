@@ -3,9 +3,7 @@
 //! It reaches graph and users through their gRPC clients when `GRAPH_SERVICE_URL` /
 //! `USER_SERVICE_URL` are set (e.g. `http://graph-service:9091`), else runs them
 //! in-process on the same database. Callers are authenticated from identity's published
-//! keys (`IDENTITY_JWKS_URL`). Reposts ask content-service whether the reposter may see
-//! the post (`CONTENT_SERVICE_URL`, e.g. `http://content-service:9082`); unset, no post
-//! is visible and every repost is `NotFound`.
+//! keys (`IDENTITY_JWKS_URL`). Reposts live in content-service, with the post.
 //!
 //! What it runs is `nova_app`'s plan `social-service`.
 

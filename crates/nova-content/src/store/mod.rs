@@ -143,6 +143,25 @@ pub trait ContentStore: Send + Sync {
     ) -> Result<bool>;
     /// Unlikes; `false` if not liked.
     async fn unlike(&self, user: UserId, post: PostId, events: &[EventEnvelope]) -> Result<bool>;
+    /// Records `user`'s repost of `post` (by `author`) with its events; `false` if it
+    /// existed (and then no events are written).
+    async fn add_repost(
+        &self,
+        user: UserId,
+        post: PostId,
+        author: UserId,
+        now: Timestamp,
+        events: &[EventEnvelope],
+    ) -> Result<bool>;
+    /// The author of `user`'s repost of `post`, if any.
+    async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>>;
+    /// Removes a repost with its events; `false` if there was none.
+    async fn remove_repost(
+        &self,
+        user: UserId,
+        post: PostId,
+        events: &[EventEnvelope],
+    ) -> Result<bool>;
     /// Bookmarks; `false` if already.
     async fn bookmark(&self, user: UserId, post: PostId, now: Timestamp) -> Result<bool>;
     /// Removes a bookmark.

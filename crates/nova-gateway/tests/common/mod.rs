@@ -27,7 +27,7 @@ use nova_identity::{
 };
 use nova_kv::{InProcessRateLimiter, Kv};
 use nova_social::store::SqlSocialStore;
-use nova_social::{LatePostAccess, SocialApi, SocialService};
+use nova_social::{SocialApi, SocialService};
 use nova_testkit::TestSqlite;
 use nova_trending::store::SqlTrendingStore;
 use nova_trending::{TrendingApi, TrendingConfig, TrendingService};
@@ -102,11 +102,9 @@ impl World {
             clock.clone(),
             cursors.clone(),
         ));
-        let posts = Arc::new(LatePostAccess::default());
         let social: Arc<dyn SocialApi> = Arc::new(SocialService::new(
             graph.clone(),
             users.clone(),
-            posts.clone(),
             Arc::new(SqlSocialStore::new(db.clone())),
         ));
         let content_service = Arc::new(ContentService::new(
@@ -118,7 +116,6 @@ impl World {
             )),
             cursors.clone(),
         ));
-        posts.set(content_service.clone());
         let content: Arc<dyn ContentApi> = content_service;
         let trending: Arc<dyn TrendingApi> = Arc::new(
             TrendingService::start(
