@@ -76,11 +76,11 @@ impl Settings {
             if !needed.insert(part) {
                 continue;
             }
-            if !here(part) {
-                if let Some(channel) = channel(plan, config, part)? {
-                    channels.insert(part, channel);
-                    continue;
-                }
+            if !here(part)
+                && let Some(channel) = channel(plan, config, part)?
+            {
+                channels.insert(part, channel);
+                continue;
             }
             todo.extend(part.needs());
         }

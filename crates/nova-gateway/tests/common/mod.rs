@@ -60,6 +60,8 @@ impl Authenticator for TokenAuth {
 pub struct World {
     pub sqlite: TestSqlite,
     pub calls: Arc<Calls>,
+    /// Graph calls made by the domains themselves (social, content), behind the gateway.
+    pub inner_calls: Arc<Calls>,
     pub router: Router,
     pub domains: Domains,
     pub content: Arc<dyn ContentApi>,
@@ -102,8 +104,11 @@ impl World {
             clock.clone(),
             cursors.clone(),
         ));
+        // Social and content reach the graph through a counter of their own.
+        let inner_calls = Arc::new(Calls::default());
+        let counted_graph: Arc<dyn GraphApi> = counted(graph.clone(), &inner_calls);
         let social: Arc<dyn SocialApi> = Arc::new(SocialService::new(
-            graph.clone(),
+            counted_graph.clone(),
             users.clone(),
             Arc::new(SqlSocialStore::new(db.clone())),
         ));
@@ -111,7 +116,7 @@ impl World {
             Arc::new(SqlContentStore::new(db.clone())),
             Arc::new(SocialAudience::new(
                 social.clone(),
-                graph.clone(),
+                counted_graph,
                 users.clone(),
             )),
             cursors.clone(),
@@ -158,6 +163,7 @@ impl World {
         Self {
             sqlite,
             calls,
+            inner_calls,
             router,
             domains,
             content,
