@@ -26,8 +26,8 @@ use nova_graph::{GraphService, SqlGraphStore};
 use nova_identity::store::{
     AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
 };
+use nova_social::SocialService;
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialService};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
 
@@ -44,7 +44,6 @@ async fn setup(db: Db) -> (Arc<ContentService>, Vec<Principal>) {
     let social = Arc::new(SocialService::new(
         graph.clone(),
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     ));
     let audience = Arc::new(SocialAudience::new(social, graph, users));

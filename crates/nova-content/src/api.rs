@@ -1,8 +1,8 @@
 //! The content API.
 
 use async_trait::async_trait;
+use nova_core::Page;
 use nova_core::{PostId, Principal, Result, UserId};
-use nova_graph::Page;
 
 use crate::model::{Edit, NewPost, Post};
 use crate::store::TimelineKind;
@@ -30,6 +30,11 @@ pub trait ContentApi: Send + Sync {
     async fn like(&self, principal: &Principal, id: PostId) -> Result<bool>;
     /// Unlikes; `false` if not liked.
     async fn unlike(&self, principal: &Principal, id: PostId) -> Result<bool>;
+    /// Reposts a post the caller may see; `false` if already reposted. A post the caller
+    /// may not see (or cannot interact with its author) is `NotFound`, like a missing one.
+    async fn repost(&self, principal: &Principal, id: PostId) -> Result<bool>;
+    /// Undoes a repost; `false` if there was none.
+    async fn unrepost(&self, principal: &Principal, id: PostId) -> Result<bool>;
     /// Bookmarks (private to the caller).
     async fn bookmark(&self, principal: &Principal, id: PostId) -> Result<bool>;
     /// Removes a bookmark.

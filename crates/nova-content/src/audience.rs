@@ -1,5 +1,5 @@
 //! What content needs to know about people, as a port: who may see whom, and who a
-//! username is. [`SocialAudience`] answers it from the social, graph and users domains.
+//! username is. [`SocialAudience`] asks social (the one authority on access) and users.
 
 use std::sync::Arc;
 
@@ -9,23 +9,8 @@ use nova_graph::GraphApi;
 use nova_social::SocialApi;
 use nova_user::UserApi;
 
-/// How a viewer stands towards one author.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthorAccess {
-    /// The author.
-    pub author: UserId,
-    /// The author's account exists and is active (deactivated and deleted accounts'
-    /// posts disappear with them).
-    pub exists: bool,
-    /// No block either way (directly or through block lists).
-    pub can_interact: bool,
-    /// The viewer follows the author.
-    pub viewer_follows: bool,
-    /// The author follows the viewer.
-    pub author_follows_viewer: bool,
-    /// The author's account is private.
-    pub author_private: bool,
-}
+/// How a viewer stands towards one author: social's answer, carried with the posts.
+pub use nova_social::AuthorAccess;
 
 /// People, as content sees them.
 #[async_trait]
@@ -37,26 +22,22 @@ pub trait Audience: Send + Sync {
     async fn resolve(&self, usernames: &[String]) -> Result<Vec<(String, UserId)>>;
 }
 
-/// [`Audience`] over the social, graph and users APIs: five calls for any number of
-/// authors.
+/// [`Audience`] over social (who may see whom: one call for any number of authors) and
+/// users (usernames).
 pub struct SocialAudience {
     social: Arc<dyn SocialApi>,
-    graph: Arc<dyn GraphApi>,
     users: Arc<dyn UserApi>,
 }
 
 impl SocialAudience {
-    /// Over the three domains.
+    /// Over social and users. `_graph` is no longer asked (social answers relationships
+    /// with access); the parameter keeps existing wiring compiling.
     pub fn new(
         social: Arc<dyn SocialApi>,
-        graph: Arc<dyn GraphApi>,
+        _graph: Arc<dyn GraphApi>,
         users: Arc<dyn UserApi>,
     ) -> Self {
-        Self {
-            social,
-            graph,
-            users,
-        }
+        Self { social, users }
     }
 }
 
@@ -67,47 +48,8 @@ impl Audience for SocialAudience {
         viewer: Option<UserId>,
         authors: &[UserId],
     ) -> Result<Vec<AuthorAccess>> {
-        let privacy = self.users.privacy(authors).await?;
-        let private = |a: UserId| privacy.iter().any(|p| p.user_id == a && p.private_account);
-        let active: Vec<UserId> = self
-            .users
-            .profiles(authors)
-            .await?
-            .iter()
-            .map(|p| p.user_id)
-            .collect();
-        let exists = |a: UserId| active.contains(&a);
-        let Some(viewer) = viewer else {
-            return Ok(authors
-                .iter()
-                .map(|a| AuthorAccess {
-                    author: *a,
-                    exists: exists(*a),
-                    can_interact: true,
-                    viewer_follows: false,
-                    author_follows_viewer: false,
-                    author_private: private(*a),
-                })
-                .collect());
-        };
-        let interact = self.social.can_interact_many(viewer, authors).await?;
-        let pairs: Vec<(UserId, UserId)> = authors.iter().map(|a| (viewer, *a)).collect();
-        let relationships = self.graph.relationships(&pairs).await?;
-        Ok(authors
-            .iter()
-            .zip(interact)
-            .map(|(a, can_interact)| {
-                let rel = relationships.iter().find(|r| r.to == *a);
-                AuthorAccess {
-                    author: *a,
-                    exists: exists(*a),
-                    can_interact,
-                    viewer_follows: rel.is_some_and(|r| r.following),
-                    author_follows_viewer: rel.is_some_and(|r| r.followed_by),
-                    author_private: private(*a),
-                }
-            })
-            .collect())
+        // Social is the one authority on who may see whom: one call for all authors.
+        self.social.author_access(viewer, authors).await
     }
 
     async fn resolve(&self, usernames: &[String]) -> Result<Vec<(String, UserId)>> {

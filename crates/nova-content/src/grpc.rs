@@ -1,15 +1,14 @@
 //! gRPC adapters for [`ContentApi`]: [`ContentGrpcServer`] serves any implementation
 //! (normally [`ContentService`](crate::ContentService)) as
 //! `nova.content.v1.ContentService`, and [`ContentGrpcClient`] implements
-//! [`ContentApi`] — and social's [`PostAccess`](nova_social::PostAccess) — over the
-//! network.
+//! [`ContentApi`] over the network.
 //!
 //! Methods taking a `&Principal` carry the caller's access token
 //! (`authorization: Bearer`, plus `nova-session-id`); the server authenticates it with
 //! its [`Authenticator`] and acts for the principal *it* verified. The client sends the
 //! token given to [`ContentGrpcClient::with_token`]; without one such calls fail with
 //! `Unauthenticated` before anything is sent. Reads take the token when there is a
-//! viewer (anonymous otherwise); `VisiblePostAuthor` takes user ids.
+//! viewer (anonymous otherwise).
 
 mod client;
 mod convert;
@@ -34,28 +33,16 @@ use convert::id_arg;
 const DEFAULT_PAGE: u32 = 20;
 
 /// Serves a [`ContentApi`] as the `nova.content.v1.ContentService` gRPC service.
-///
-/// `VisiblePostAuthor` needs social's [`PostAccess`](nova_social::PostAccess) view of
-/// the same domain, which [`ContentService`](crate::ContentService) provides:
-/// [`ContentGrpcServer::new`] takes one value implementing both.
 #[derive(Clone)]
 pub struct ContentGrpcServer {
     api: Arc<dyn ContentApi>,
-    posts: Arc<dyn nova_social::PostAccess>,
     auth: Arc<dyn Authenticator>,
 }
 
 impl ContentGrpcServer {
     /// A server in front of `content`, authenticating callers with `auth`.
-    pub fn new<C>(content: Arc<C>, auth: Arc<dyn Authenticator>) -> Self
-    where
-        C: ContentApi + nova_social::PostAccess + 'static,
-    {
-        Self {
-            api: content.clone(),
-            posts: content,
-            auth,
-        }
+    pub fn new(content: Arc<dyn ContentApi>, auth: Arc<dyn Authenticator>) -> Self {
+        Self { api: content, auth }
     }
 
     /// The tonic service, ready for `nova_runtime::Server::add_grpc_service`.
@@ -250,18 +237,23 @@ impl GrpcContentService for ContentGrpcServer {
         grpc_answer(result.await.map(convert::page))
     }
 
-    async fn visible_post_author(
-        &self,
-        request: Request<pb::VisiblePostAuthorRequest>,
-    ) -> GrpcResult<pb::VisiblePostAuthorResponse> {
-        let r = request.into_inner();
-        let result = async {
-            let viewer = id_arg(&r.viewer_id, "viewer_id")?;
-            let post = id_arg(&r.post_id, "post_id")?;
-            self.posts.visible_post_author(viewer, post).await
-        };
-        grpc_answer(result.await.map(|author| pb::VisiblePostAuthorResponse {
-            author_id: author.map(|a| a.to_string()),
-        }))
+    async fn repost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
+        changed(
+            self.on_post(
+                request,
+                |api, p, id| async move { api.repost(&p, id).await },
+            )
+            .await,
+        )
+    }
+
+    async fn unrepost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
+        changed(
+            self.on_post(
+                request,
+                |api, p, id| async move { api.unrepost(&p, id).await },
+            )
+            .await,
+        )
     }
 }

@@ -1,4 +1,5 @@
-//! REST for content: `/api/v1/posts/*`, `/api/v1/users/{id}/posts`, `/api/v1/bookmarks`.
+//! REST for content: `/api/v1/posts/*`, `/api/v1/users/{id}/posts`, `/api/v1/bookmarks`,
+//! `/api/v1/social/reposts/{post_id}` (POST, DELETE: `{"changed": bool}`).
 //! Reads take an optional bearer token (anonymous viewers see public posts); writes need
 //! one. Bad input is a 400 naming the field.
 
@@ -45,6 +46,11 @@ pub fn router(content: Arc<dyn ContentApi>, auth: Arc<dyn Authenticator>) -> Rou
         .route(
             "/api/v1/posts/{id}/bookmark",
             post(bookmark).delete(unbookmark),
+        )
+        // Reposts moved here from social with the post they point at; the path stays.
+        .route(
+            "/api/v1/social/reposts/{post_id}",
+            post(repost).delete(unrepost),
         )
         .route("/api/v1/users/{id}/posts", get(timeline))
         .route("/api/v1/bookmarks", get(bookmarks))
@@ -149,6 +155,31 @@ async fn unlike(
 ) -> ApiResult<StatusCode> {
     s.content.unlike(&p, post_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn repost(
+    State(s): S,
+    Authenticated(p): Authenticated,
+    Path(post): Path<String>,
+) -> ApiResult<Response> {
+    let post = PostId::parse_field(&post, "post_id")?;
+    let changed = s.content.repost(&p, post).await?;
+    let status = if changed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(serde_json::json!({ "changed": changed }))).into_response())
+}
+
+async fn unrepost(
+    State(s): S,
+    Authenticated(p): Authenticated,
+    Path(post): Path<String>,
+) -> ApiResult<Response> {
+    let post = PostId::parse_field(&post, "post_id")?;
+    let changed = s.content.unrepost(&p, post).await?;
+    Ok(Json(serde_json::json!({ "changed": changed })).into_response())
 }
 
 async fn bookmark(

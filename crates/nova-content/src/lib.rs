@@ -20,8 +20,9 @@
 //!   the same key is a conflict;
 //! - group commit: posts created at the same time share one write transaction (each
 //!   with its rows and events; nothing is acknowledged before it commits);
-//! - [`grpc`]: the API over the network (`ContentGrpcServer`, `ContentGrpcClient`), the
-//!   client also answering social's `PostAccess` for reposts.
+//! - reposts (`repost.created`, `repost.removed`), checked like a like: the reposter must
+//!   see the post;
+//! - [`grpc`]: the API over the network (`ContentGrpcServer`, `ContentGrpcClient`).
 //!
 //! ```
 //! use nova_content::facets::{extract, hashtags};
@@ -38,10 +39,9 @@ pub mod grpc;
 pub mod http;
 pub mod model;
 mod service;
-pub mod setup;
 pub mod store;
 
 pub use api::ContentApi;
 pub use audience::{Audience, AuthorAccess, SocialAudience};
-pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, Visibility};
+pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, TimelineKind, Visibility};
 pub use service::{ContentConfig, ContentService};

@@ -155,3 +155,14 @@ pub struct Edit {
     /// The text before the edit.
     pub previous_text: String,
 }
+
+/// Which of an author's posts a timeline shows (`ContentApi::author_timeline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineKind {
+    /// Top-level posts and quotes.
+    Posts,
+    /// Replies.
+    Replies,
+    /// Posts with media.
+    Media,
+}

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
+use nova_core::Page;
 use nova_core::cursor::CursorCodec;
 use nova_core::{
     Error, ErrorKind, PostId, Principal, Result, SharedClock, SystemClock, Timestamp, UserId,
 };
 use nova_events::{EventEnvelope, RelayWaker};
-use nova_graph::Page;
 use nova_proto::nova::content::v1 as events;
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -242,6 +242,20 @@ impl ContentService {
 }
 
 /// The visibility rule, for one post and one viewer.
+/// The payload of `repost.created` / `repost.removed` (the message social published
+/// before reposts moved here, so consumers read both alike).
+fn repost_changed(
+    user: UserId,
+    post: PostId,
+    author: UserId,
+) -> nova_proto::nova::social::v1::RepostChanged {
+    nova_proto::nova::social::v1::RepostChanged {
+        user_id: user.to_string(),
+        post_id: post.to_string(),
+        author_id: author.to_string(),
+    }
+}
+
 fn may_see(viewer: Option<UserId>, row: &PostRow, access: &AuthorAccess, mentioned: bool) -> bool {
     if !access.exists {
         return false;
@@ -501,9 +515,9 @@ impl ContentApi for ContentService {
             has_media: !new.media.is_empty(),
             reply_to_visibility: parent_visibility,
         };
-        let mut outbox = vec![self.event("post.created", row.id, &payload)];
+        let mut outbox = vec![self.event(nova_events::types::POST_CREATED, row.id, &payload)];
         if row.reply_to.is_some() {
-            outbox.push(self.event("comment.created", row.id, &payload));
+            outbox.push(self.event(nova_events::types::COMMENT_CREATED, row.id, &payload));
         }
         // Just created: nobody has liked or bookmarked it yet, no need to ask.
         let post = view(row.clone(), &[], &[]);
@@ -546,7 +560,7 @@ impl ContentApi for ContentService {
         self.check_text(text, !media.is_empty())?;
         let (facets, mentions, tags) = self.facets(principal.user_id, text).await?;
         let event = self.event(
-            "post.edited",
+            nova_events::types::POST_EDITED,
             id,
             &events::PostEdited {
                 post_id: id.to_string(),
@@ -579,7 +593,7 @@ impl ContentApi for ContentService {
     async fn delete_post(&self, principal: &Principal, id: PostId) -> Result<()> {
         self.own_row(principal, id).await?;
         let event = self.event(
-            "post.deleted",
+            nova_events::types::POST_DELETED,
             id,
             &events::PostDeleted {
                 post_id: id.to_string(),
@@ -593,7 +607,11 @@ impl ContentApi for ContentService {
 
     async fn like(&self, principal: &Principal, id: PostId) -> Result<bool> {
         let row = &self.visible_row(Some(principal.user_id), id).await?;
-        let event = self.event("like.created", id, &like_changed(principal, row));
+        let event = self.event(
+            nova_events::types::LIKE_CREATED,
+            id,
+            &like_changed(principal, row),
+        );
         let liked = self
             .store
             .like(principal.user_id, id, self.now(), &[event])
@@ -607,10 +625,46 @@ impl ContentApi for ContentService {
         let Some(row) = rows.first() else {
             return Ok(false);
         };
-        let event = self.event("like.removed", id, &like_changed(principal, row));
+        let event = self.event(
+            nova_events::types::LIKE_REMOVED,
+            id,
+            &like_changed(principal, row),
+        );
         let unliked = self.store.unlike(principal.user_id, id, &[event]).await?;
         self.wake();
         Ok(unliked)
+    }
+
+    async fn repost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        let me = principal.user_id;
+        // Seeing the post includes "no block either way" with its author.
+        let author = self.visible_row(Some(me), id).await?.author_id;
+        let event = self.event(
+            nova_events::types::REPOST_CREATED,
+            id,
+            &repost_changed(me, id, author),
+        );
+        let created = self
+            .store
+            .add_repost(me, id, author, self.now(), &[event])
+            .await?;
+        self.wake();
+        Ok(created)
+    }
+
+    async fn unrepost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        let me = principal.user_id;
+        let Some(author) = self.store.repost_author(me, id).await? else {
+            return Ok(false);
+        };
+        let event = self.event(
+            nova_events::types::REPOST_REMOVED,
+            id,
+            &repost_changed(me, id, author),
+        );
+        let removed = self.store.remove_repost(me, id, &[event]).await?;
+        self.wake();
+        Ok(removed)
     }
 
     async fn bookmark(&self, principal: &Principal, id: PostId) -> Result<bool> {
@@ -685,16 +739,5 @@ impl ContentApi for ContentService {
             .views(viewer_id, rows.into_iter().take(first).collect())
             .await?;
         self.page(posts, first, more)
-    }
-}
-
-#[async_trait]
-impl nova_social::PostAccess for ContentService {
-    async fn visible_post_author(&self, viewer: UserId, post: PostId) -> Result<Option<UserId>> {
-        match self.visible_row(Some(viewer), post).await {
-            Ok(row) => Ok(Some(row.author_id)),
-            Err(e) if e.kind() == &ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 }

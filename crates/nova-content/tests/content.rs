@@ -16,7 +16,7 @@ use nova_db::Db;
 use nova_events::outbox;
 use nova_graph::{GraphService, SqlGraphStore};
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialApi, SocialService};
+use nova_social::{SocialApi, SocialService};
 use nova_user::store::SqlUserStore;
 use nova_user::{Settings, UserApi, UserService};
 
@@ -38,7 +38,6 @@ fn world_with(db: Db, config: ContentConfig) -> World {
     let social = Arc::new(SocialService::new(
         graph.clone(),
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     ));
     let audience = Arc::new(SocialAudience::new(social.clone(), graph, users.clone()));

@@ -14,8 +14,8 @@ use nova_core::cursor::CursorCodec;
 use nova_core::{ErrorKind, Principal, SessionId, SystemClock, UserId};
 use nova_graph::{GraphService, SqlGraphStore};
 use nova_identity::auth::Authenticator;
+use nova_social::SocialService;
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialService};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
 use serde_json::{Value, json};
@@ -78,7 +78,6 @@ async fn posts_over_http() {
     let social = Arc::new(SocialService::new(
         graph.clone(),
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     ));
     let content: Arc<dyn ContentApi> = Arc::new(ContentService::new(
@@ -274,7 +273,6 @@ async fn rest_post_creation_spends_the_gateways_post_budget() {
     let social = Arc::new(SocialService::new(
         graph.clone(),
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     ));
     let content: Arc<dyn ContentApi> = Arc::new(ContentService::new(

@@ -11,8 +11,8 @@ use nova_content::{ContentApi, ContentService, NewPost, SocialAudience};
 use nova_core::cursor::CursorCodec;
 use nova_core::{PostId, SystemClock};
 use nova_graph::{GraphService, SqlGraphStore};
+use nova_social::SocialService;
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialService};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
 use proptest::prelude::*;
@@ -36,7 +36,6 @@ fn run(initial: usize, page_size: u32, writers: usize) {
         let social = Arc::new(SocialService::new(
             graph.clone(),
             users.clone(),
-            Arc::new(NoPosts),
             Arc::new(SqlSocialStore::new(db.clone())),
         ));
         let content = Arc::new(ContentService::new(

@@ -35,6 +35,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod id;
+pub mod page;
 pub mod principal;
 pub mod telemetry;
 
@@ -43,6 +44,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use id::{
     CommentId, ConversationId, DeviceId, EventId, MediaId, MessageId, PostId, SessionId, UserId,
 };
+pub use page::Page;
 pub use principal::Principal;
 
 /// Timestamps throughout Nova are UTC.

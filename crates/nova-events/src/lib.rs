@@ -53,6 +53,7 @@ pub mod kafka;
 mod log_bus;
 pub mod outbox;
 mod relay;
+pub mod types;
 
 pub use bus::{EventBus, EventHandler, handler_fn};
 pub use envelope::{DomainEvent, EventEnvelope};

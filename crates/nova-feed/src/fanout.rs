@@ -144,7 +144,7 @@ impl FeedService {
             .author_timeline(
                 Some(&reader(follower)),
                 followee,
-                nova_content::store::TimelineKind::Posts,
+                nova_content::TimelineKind::Posts,
                 self.config.posts_per_author,
                 None,
             )
@@ -201,7 +201,7 @@ impl EventHandler for FeedEvents {
     async fn handle(&self, event: &EventEnvelope) -> Result<()> {
         let feed = &self.feed;
         match event.event_type.as_str() {
-            "post.created" => {
+            nova_events::types::POST_CREATED => {
                 let e: content_pb::PostCreated = decode(event)?;
                 // Replies live in threads, and mentioned-only posts are not for followers.
                 if !e.reply_to_id.is_empty() || e.visibility == "mentioned" {
@@ -210,13 +210,13 @@ impl EventHandler for FeedEvents {
                 let post = PostId::parse_field(&e.post_id, "post_id")?;
                 feed.fan_out(post, user(&e.author_id, "author_id")?).await?;
             }
-            "post.deleted" => {
+            nova_events::types::POST_DELETED => {
                 let e: content_pb::PostDeleted = decode(event)?;
                 let post = PostId::parse_field(&e.post_id, "post_id")?;
                 feed.remove_post(post, user(&e.author_id, "author_id")?)
                     .await?;
             }
-            nova_graph::events::FOLLOW_CREATED => {
+            nova_events::types::FOLLOW_CREATED => {
                 let e: graph_pb::FollowCreated = decode(event)?;
                 feed.backfill(
                     user(&e.follower_id, "follower_id")?,
@@ -224,7 +224,7 @@ impl EventHandler for FeedEvents {
                 )
                 .await?;
             }
-            nova_graph::events::FOLLOW_REMOVED => {
+            nova_events::types::FOLLOW_REMOVED => {
                 let e: graph_pb::FollowRemoved = decode(event)?;
                 feed.hide_author(
                     user(&e.follower_id, "follower_id")?,
@@ -232,7 +232,7 @@ impl EventHandler for FeedEvents {
                 )
                 .await?;
             }
-            nova_graph::events::BLOCK_CREATED => {
+            nova_events::types::BLOCK_CREATED => {
                 let e: graph_pb::BlockCreated = decode(event)?;
                 let (a, b) = (
                     user(&e.blocker_id, "blocker_id")?,
@@ -241,7 +241,7 @@ impl EventHandler for FeedEvents {
                 feed.hide_author(a, b).await?;
                 feed.hide_author(b, a).await?;
             }
-            nova_graph::events::MUTE_CREATED => {
+            nova_events::types::MUTE_CREATED => {
                 let e: graph_pb::MuteCreated = decode(event)?;
                 if !e.reposts_only {
                     feed.hide_author(

@@ -406,7 +406,7 @@ impl MutationRoot {
     async fn repost(&self, ctx: &Context<'_>, post_id: ID) -> GqlResult<bool> {
         let call = caller(ctx)?;
         let id = post_arg(&post_id)?;
-        call.domains.social.repost(call.require()?, id).await.gql()
+        call.domains.content.repost(call.require()?, id).await.gql()
     }
 
     /// Undoes a repost; `false` if there was none.
@@ -414,7 +414,7 @@ impl MutationRoot {
         let call = caller(ctx)?;
         let id = post_arg(&post_id)?;
         call.domains
-            .social
+            .content
             .unrepost(call.require()?, id)
             .await
             .gql()

@@ -130,3 +130,29 @@ async fn the_same_user_and_post_in_many_places_are_loaded_once() {
     assert_eq!(world.calls.get("ContentApi::thread"), 1, "{calls:?}");
     assert_eq!(world.calls.get("UserApi::profiles"), 1, "{calls:?}");
 }
+
+/// Social answers "may the viewer see these authors" for a whole page in one call, and
+/// content reuses that answer: hydrating posts by 10 authors asks the graph for
+/// relationships once (content used to ask social, which asked graph, and then graph
+/// again itself).
+#[tokio::test]
+async fn hydrating_a_page_asks_the_graph_for_relationships_once() {
+    let world = common::World::new().await;
+    let (viewer, _) = world.user("viewer").await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let (author, _) = world.user(&format!("author{i}")).await;
+        world.social.follow(&viewer, author.user_id).await.unwrap();
+        ids.push(world.post(&author, &format!("post by {i}")).await);
+    }
+
+    world.inner_calls.reset();
+    let posts = world.content.posts(Some(&viewer), &ids).await.unwrap();
+    assert_eq!(posts.len(), 10);
+    let calls = world.inner_calls.snapshot();
+    assert_eq!(
+        world.inner_calls.get("GraphApi::relationships"),
+        1,
+        "{calls:?}"
+    );
+}

@@ -9,18 +9,9 @@ use prost::Message;
 use crate::grpc::timestamp;
 use crate::model::MuteSettings;
 
-/// `follower` followed `followee` ([`pb::FollowCreated`]).
-pub const FOLLOW_CREATED: &str = "follow.created";
-/// A follow edge was removed ([`pb::FollowRemoved`], reason `unfollow` or `block`).
-pub const FOLLOW_REMOVED: &str = "follow.removed";
-/// A block was created ([`pb::BlockCreated`]).
-pub const BLOCK_CREATED: &str = "block.created";
-/// A block was removed ([`pb::BlockRemoved`]).
-pub const BLOCK_REMOVED: &str = "block.removed";
-/// A mute was created or changed ([`pb::MuteCreated`]).
-pub const MUTE_CREATED: &str = "mute.created";
-/// A mute was removed ([`pb::MuteRemoved`]).
-pub const MUTE_REMOVED: &str = "mute.removed";
+pub use nova_events::types::{
+    BLOCK_CREATED, BLOCK_REMOVED, FOLLOW_CREATED, FOLLOW_REMOVED, MUTE_CREATED, MUTE_REMOVED,
+};
 
 fn envelope(kind: &str, actor: UserId, at: Timestamp, payload: &impl Message) -> EventEnvelope {
     EventEnvelope::new(kind, actor.to_string(), at, payload.encode_to_vec())

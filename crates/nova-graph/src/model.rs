@@ -13,30 +13,9 @@ pub const MAX_BATCH: usize = 1000;
 /// How `first = 0` is read: the default page size.
 pub const DEFAULT_PAGE: u32 = 20;
 
-/// One page of a cursor-paginated list (newest first).
-///
-/// Generic on purpose: it could move to nova-core once other domains page the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// Opaque cursor after the last item (pass as `after` for the next page); `None` on an
-    /// empty page.
-    pub end_cursor: Option<String>,
-    /// Whether more items follow.
-    pub has_next_page: bool,
-}
-
-impl<T> Page<T> {
-    /// An empty last page.
-    pub fn empty() -> Self {
-        Self {
-            items: Vec::new(),
-            end_cursor: None,
-            has_next_page: false,
-        }
-    }
-}
+/// One page of a cursor-paginated list: shared by every domain, so it lives in
+/// nova-core (re-exported here for the graph's callers).
+pub use nova_core::Page;
 
 /// How `from` relates to `to`, as seen from `from` (one entry per asked pair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
 //! The social API.
 
 use async_trait::async_trait;
-use nova_core::{PostId, Principal, Result, Timestamp, UserId};
-use nova_graph::Page;
+use nova_core::Page;
+use nova_core::{Principal, Result, Timestamp, UserId};
 
 use crate::model::{BlockList, BlockListId, FollowOutcome, FollowRequest};
 
@@ -43,6 +43,14 @@ pub trait SocialApi: Send + Sync {
     async fn can_interact(&self, viewer: UserId, target: UserId) -> Result<bool>;
     /// [`can_interact`](Self::can_interact) for many targets in two round trips.
     async fn can_interact_many(&self, viewer: UserId, targets: &[UserId]) -> Result<Vec<bool>>;
+    /// The viewer's standing towards each author (in the order asked) in one answer:
+    /// existence, blocks both ways (and block lists), privacy, follows both ways. One
+    /// graph lookup for all of them; anonymous viewers follow nobody and may interact.
+    async fn author_access(
+        &self,
+        viewer: Option<UserId>,
+        authors: &[UserId],
+    ) -> Result<Vec<crate::model::AuthorAccess>>;
     /// Whether `viewer` may see `author`'s followers-level content: the author, or an
     /// approved follower of a private account, or anyone not blocked for a public one.
     async fn can_view(&self, viewer: Option<UserId>, author: UserId) -> Result<bool>;
@@ -62,10 +70,6 @@ pub trait SocialApi: Send + Sync {
         first: u32,
         after: Option<&str>,
     ) -> Result<Page<UserId>>;
-    /// Reposts a post the caller may see; `false` if already reposted.
-    async fn repost(&self, principal: &Principal, post: PostId) -> Result<bool>;
-    /// Undoes a repost; `false` if there was none.
-    async fn unrepost(&self, principal: &Principal, post: PostId) -> Result<bool>;
     /// Publishes a new block list.
     async fn create_block_list(
         &self,

@@ -16,7 +16,7 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{Error, PostId, Principal, Result, UserId};
+use nova_core::{Error, Principal, Result, UserId};
 use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_server::{SocialService as GrpcSocialService, SocialServiceServer};
@@ -211,6 +211,40 @@ impl GrpcSocialService for SocialGrpcServer {
         )
     }
 
+    async fn author_access(
+        &self,
+        request: Request<pb::AuthorAccessRequest>,
+    ) -> GrpcResult<pb::AuthorAccessResponse> {
+        let r = request.into_inner();
+        let result = async {
+            let viewer = match r.viewer_id.as_str() {
+                "" => None,
+                v => Some(id_arg(v, "viewer_id")?),
+            };
+            let authors = r
+                .author_ids
+                .iter()
+                .map(|a| id_arg(a, "author_ids"))
+                .collect::<Result<Vec<UserId>>>()?;
+            self.api.author_access(viewer, &authors).await
+        };
+        grpc_answer(result.await.map(|access| {
+            pb::AuthorAccessResponse {
+                entries: access
+                    .into_iter()
+                    .map(|a| pb::AuthorAccessEntry {
+                        author_id: a.author.to_string(),
+                        exists: a.exists,
+                        can_interact: a.can_interact,
+                        viewer_follows: a.viewer_follows,
+                        author_follows_viewer: a.author_follows_viewer,
+                        author_private: a.author_private,
+                    })
+                    .collect(),
+            }
+        }))
+    }
+
     async fn can_view(
         &self,
         request: Request<pb::CanViewRequest>,
@@ -253,24 +287,6 @@ impl GrpcSocialService for SocialGrpcServer {
                 .await
         };
         grpc_answer(result.await.map(convert::page))
-    }
-
-    async fn repost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
-        let result = async {
-            let p = self.principal(request.metadata()).await?;
-            let post: PostId = id_arg(&request.get_ref().post_id, "post_id")?;
-            self.api.repost(&p, post).await
-        };
-        grpc_answer(result.await.map(|changed| pb::ChangedResponse { changed }))
-    }
-
-    async fn unrepost(&self, request: Request<pb::PostTarget>) -> GrpcResult<pb::ChangedResponse> {
-        let result = async {
-            let p = self.principal(request.metadata()).await?;
-            let post: PostId = id_arg(&request.get_ref().post_id, "post_id")?;
-            self.api.unrepost(&p, post).await
-        };
-        grpc_answer(result.await.map(|changed| pb::ChangedResponse { changed }))
     }
 
     async fn create_block_list(

@@ -10,7 +10,6 @@
 //! | POST, DELETE | `/api/v1/social/blocks/{user_id}` | |
 //! | POST, DELETE | `/api/v1/social/mutes/{user_id}` | body (optional): `{"until"?, "reposts_only"?}` |
 //! | GET | `/api/v1/social/users/{id}/followers`, `.../following` | `?first&after`; the caller is optional |
-//! | POST, DELETE | `/api/v1/social/reposts/{post_id}` | `{"changed": bool}` |
 //! | POST | `/api/v1/social/block-lists` | `{"name", "description"?}` |
 //! | PUT, DELETE | `/api/v1/social/block-lists/{list_id}/members/{user_id}` | |
 //! | PUT, DELETE | `/api/v1/social/block-lists/{list_id}/subscription` | |
@@ -26,8 +25,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use nova_core::{Error, PostId, Timestamp, UserId};
-use nova_graph::Page;
+use nova_core::Page;
+use nova_core::{Error, Timestamp, UserId};
 use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_identity::http::Body;
 use nova_kv::edge::{Charge, Edge};
@@ -74,10 +73,6 @@ pub fn router(social: Arc<dyn SocialApi>, auth: Arc<dyn Authenticator>) -> Route
         .route("/api/v1/social/mutes/{user_id}", post(mute).delete(unmute))
         .route("/api/v1/social/users/{id}/followers", get(followers))
         .route("/api/v1/social/users/{id}/following", get(following))
-        .route(
-            "/api/v1/social/reposts/{post_id}",
-            post(repost).delete(unrepost),
-        )
         .route("/api/v1/social/block-lists", post(create_block_list))
         .route(
             "/api/v1/social/block-lists/{list_id}/members/{user_id}",
@@ -263,31 +258,6 @@ async fn following(
         .following(viewer.as_ref(), id(&user, "id")?, first, after)
         .await?;
     Ok(Json(page))
-}
-
-async fn repost(
-    State(s): S,
-    Authenticated(p): Authenticated,
-    Path(post): Path<String>,
-) -> ApiResult<Response> {
-    let post: PostId = id(&post, "post_id")?;
-    let changed = s.social.repost(&p, post).await?;
-    let status = if changed {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(serde_json::json!({ "changed": changed }))).into_response())
-}
-
-async fn unrepost(
-    State(s): S,
-    Authenticated(p): Authenticated,
-    Path(post): Path<String>,
-) -> ApiResult<Response> {
-    let post: PostId = id(&post, "post_id")?;
-    let changed = s.social.unrepost(&p, post).await?;
-    Ok(Json(serde_json::json!({ "changed": changed })).into_response())
 }
 
 #[derive(Deserialize)]

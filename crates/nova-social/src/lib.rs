@@ -9,8 +9,6 @@
 //!   that [`SocialApi::can_interact`] is false both ways — content, feed and chat ask it
 //!   before a reply, mention, quote or message;
 //! - mute, optionally until a time and optionally only reposts;
-//! - reposts, one per user per post, only of posts the user may see (asked of content
-//!   through the [`PostAccess`] port);
 //! - subscribable block lists: a subscriber's block checks include the list's members;
 //! - follower and following lists that answer `NotFound` — like a missing account — to
 //!   anyone a private account has not approved.
@@ -18,7 +16,7 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use nova_social::{NoPosts, SocialApi, SocialService, store::SqlSocialStore};
+//! use nova_social::{SocialApi, SocialService, store::SqlSocialStore};
 //!
 //! let db = nova_db::Db::connect("sqlite::memory:", &Default::default()).await?;
 //! db.migrate().await?;
@@ -29,7 +27,7 @@
 //!     nova_core::cursor::CursorCodec::new(b"a key of at least thirty-two bytes"),
 //! );
 //! let users = nova_user::UserService::new(Arc::new(nova_user::store::SqlUserStore::new(db.clone())));
-//! let social = SocialService::new(Arc::new(graph), Arc::new(users), Arc::new(NoPosts), Arc::new(SqlSocialStore::new(db)));
+//! let social = SocialService::new(Arc::new(graph), Arc::new(users), Arc::new(SqlSocialStore::new(db)));
 //! let (a, b) = (nova_core::UserId::new(), nova_core::UserId::new());
 //! assert!(social.can_interact(a, b).await?);
 //! # Ok::<(), nova_core::Error>(())
@@ -45,8 +43,8 @@ mod service;
 pub mod store;
 
 pub use api::SocialApi;
-pub use model::{BlockList, BlockListId, FollowOutcome, FollowRequest, Repost};
-pub use ports::{LatePostAccess, NoPosts, PostAccess, SocialInteractions};
+pub use model::{AuthorAccess, BlockList, BlockListId, FollowOutcome, FollowRequest, Repost};
+pub use ports::SocialInteractions;
 pub use service::SocialService;
 
 use nova_core::config::EnvVar;

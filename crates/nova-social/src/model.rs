@@ -56,3 +56,23 @@ pub struct BlockList {
     /// Created.
     pub created_at: Timestamp,
 }
+
+/// How a viewer stands towards one author: social's one answer to "may this viewer see
+/// the author's content and interact with them" (blocks both ways and through block
+/// lists, privacy, follows), for a whole page of authors at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorAccess {
+    /// The author.
+    pub author: UserId,
+    /// The author's account exists and is active (deactivated and deleted accounts'
+    /// posts disappear with them).
+    pub exists: bool,
+    /// No block either way (directly or through block lists).
+    pub can_interact: bool,
+    /// The viewer follows the author.
+    pub viewer_follows: bool,
+    /// The author follows the viewer.
+    pub author_follows_viewer: bool,
+    /// The author's account is private.
+    pub author_private: bool,
+}

@@ -4,26 +4,23 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
-use nova_core::{
-    Error, ErrorKind, PostId, Principal, Result, SharedClock, SystemClock, Timestamp, UserId,
-};
+use nova_core::Page;
+use nova_core::{Error, ErrorKind, Principal, Result, SharedClock, SystemClock, Timestamp, UserId};
 use nova_events::{EventEnvelope, RelayWaker};
-use nova_graph::{GraphApi, Page};
+use nova_graph::GraphApi;
 use nova_kv::ReadCache;
 use nova_proto::nova::social::v1 as events;
 use nova_user::UserApi;
 use prost::Message;
 
 use crate::api::SocialApi;
-use crate::model::{BlockList, BlockListId, FollowOutcome, FollowRequest};
-use crate::ports::PostAccess;
+use crate::model::{AuthorAccess, BlockList, BlockListId, FollowOutcome, FollowRequest};
 use crate::store::SocialStore;
 
 /// The social service.
 pub struct SocialService {
     graph: Arc<dyn GraphApi>,
     users: Arc<dyn UserApi>,
-    posts: Arc<dyn PostAccess>,
     store: Arc<dyn SocialStore>,
     clock: SharedClock,
     relay: Option<RelayWaker>,
@@ -36,13 +33,11 @@ impl SocialService {
     pub fn new(
         graph: Arc<dyn GraphApi>,
         users: Arc<dyn UserApi>,
-        posts: Arc<dyn PostAccess>,
         store: Arc<dyn SocialStore>,
     ) -> Self {
         Self {
             graph,
             users,
-            posts,
             store,
             clock: SystemClock::shared(),
             relay: None,
@@ -360,6 +355,55 @@ impl SocialApi for SocialService {
             .collect())
     }
 
+    async fn author_access(
+        &self,
+        viewer: Option<UserId>,
+        authors: &[UserId],
+    ) -> Result<Vec<AuthorAccess>> {
+        let privacy = self.users.privacy(authors).await?;
+        let private = |a: UserId| privacy.iter().any(|p| p.user_id == a && p.private_account);
+        let active: Vec<UserId> = self
+            .users
+            .profiles(authors)
+            .await?
+            .iter()
+            .map(|p| p.user_id)
+            .collect();
+        let exists = |a: UserId| active.contains(&a);
+        let Some(viewer) = viewer else {
+            return Ok(authors
+                .iter()
+                .map(|a| AuthorAccess {
+                    author: *a,
+                    exists: exists(*a),
+                    can_interact: true,
+                    viewer_follows: false,
+                    author_follows_viewer: false,
+                    author_private: private(*a),
+                })
+                .collect());
+        };
+        // One graph lookup answers blocks and follows both ways.
+        let pairs: Vec<(UserId, UserId)> = authors.iter().map(|a| (viewer, *a)).collect();
+        let relationships = self.graph.relationships(&pairs).await?;
+        let listed = self.list_blocked(viewer, authors).await?;
+        Ok(authors
+            .iter()
+            .map(|a| {
+                let rel = relationships.iter().find(|r| r.to == *a);
+                let blocked = rel.is_some_and(|r| r.blocked_either_way());
+                AuthorAccess {
+                    author: *a,
+                    exists: exists(*a),
+                    can_interact: *a == viewer || (!blocked && !listed.contains(a)),
+                    viewer_follows: rel.is_some_and(|r| r.following),
+                    author_follows_viewer: rel.is_some_and(|r| r.followed_by),
+                    author_private: private(*a),
+                }
+            })
+            .collect())
+    }
+
     async fn can_view(&self, viewer: Option<UserId>, author: UserId) -> Result<bool> {
         match viewer {
             Some(v) if v == author => Ok(true),
@@ -397,52 +441,6 @@ impl SocialApi for SocialService {
     ) -> Result<Page<UserId>> {
         self.may_list(viewer, user).await?;
         self.graph.following(user, first, after).await
-    }
-
-    async fn repost(&self, principal: &Principal, post: PostId) -> Result<bool> {
-        let me = principal.user_id;
-        let author = self
-            .posts
-            .visible_post_author(me, post)
-            .await?
-            .ok_or_else(Error::not_found)?;
-        if !self.can_interact(me, author).await? {
-            return Err(Error::not_found());
-        }
-        let event = self.event(
-            "repost.created",
-            post,
-            &events::RepostChanged {
-                user_id: me.to_string(),
-                post_id: post.to_string(),
-                author_id: author.to_string(),
-            },
-        );
-        let created = self
-            .store
-            .add_repost(me, post, author, self.now(), &[event])
-            .await?;
-        self.wake();
-        Ok(created)
-    }
-
-    async fn unrepost(&self, principal: &Principal, post: PostId) -> Result<bool> {
-        let me = principal.user_id;
-        let Some(author) = self.store.repost_author(me, post).await? else {
-            return Ok(false);
-        };
-        let event = self.event(
-            "repost.removed",
-            post,
-            &events::RepostChanged {
-                user_id: me.to_string(),
-                post_id: post.to_string(),
-                author_id: author.to_string(),
-            },
-        );
-        let removed = self.store.remove_repost(me, post, &[event]).await?;
-        self.wake();
-        Ok(removed)
     }
 
     async fn create_block_list(

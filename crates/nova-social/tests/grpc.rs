@@ -9,13 +9,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use nova_core::cursor::CursorCodec;
-use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, SystemClock, UserId};
+use nova_core::{Error, ErrorKind, Principal, SessionId, SystemClock, UserId};
 use nova_graph::grpc::{GraphGrpcClient, GraphGrpcServer};
 use nova_graph::{GraphService, SqlGraphStore};
 use nova_identity::auth::Authenticator;
 use nova_social::grpc::{SocialGrpcClient, SocialGrpcServer};
 use nova_social::store::SqlSocialStore;
-use nova_social::{FollowOutcome, NoPosts, SocialApi, SocialService};
+use nova_social::{FollowOutcome, SocialApi, SocialService};
 use nova_user::grpc::{UserGrpcClient, UserGrpcServer};
 use nova_user::store::SqlUserStore;
 use nova_user::{Settings, UserApi, UserService};
@@ -67,7 +67,6 @@ async fn social_over_the_wire_on_graph_and_users_over_the_wire() {
     let social = SocialService::new(
         Arc::new(GraphGrpcClient::from_channel(channel.clone())),
         Arc::new(UserGrpcClient::from_channel(channel.clone())),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     );
     let auth: Arc<dyn Authenticator> = Arc::new(TestAuth);
@@ -172,19 +171,6 @@ async fn social_over_the_wire_on_graph_and_users_over_the_wire() {
         .unwrap();
     as_ann.unmute(&principal(ann), bob).await.unwrap();
     as_ann.unfollow(&principal(ann), cy).await.unwrap();
-
-    // No content domain: every post is invisible, and the answer says NotFound.
-    let err = as_ann
-        .repost(&principal(ann), PostId::new())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::NotFound);
-    assert!(
-        !as_ann
-            .unrepost(&principal(ann), PostId::new())
-            .await
-            .unwrap()
-    );
 
     // Block lists.
     let list = as_bob

@@ -9,12 +9,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use nova_core::cursor::CursorCodec;
-use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, SystemClock, UserId};
+use nova_core::{Error, ErrorKind, Principal, SessionId, SystemClock, UserId};
 use nova_db::Db;
 use nova_graph::{GraphService, SqlGraphStore};
 use nova_identity::auth::Authenticator;
+use nova_social::SocialService;
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialService};
 use nova_user::store::SqlUserStore;
 use nova_user::{Settings, UserApi, UserService};
 use serde_json::{Value, json};
@@ -92,7 +92,6 @@ async fn follows_requests_blocks_mutes_lists_and_block_lists_over_rest() {
     let social = SocialService::new(
         graph,
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     );
     let app = nova_social::http::router(Arc::new(social), Arc::new(TestAuth));
@@ -313,29 +312,6 @@ async fn follows_requests_blocks_mutes_lists_and_block_lists_over_rest() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
-    // Without a content domain no post is visible: a repost is a 404.
-    let (status, _) = c
-        .send(
-            "POST",
-            &format!("/api/v1/social/reposts/{}", PostId::new()),
-            Some(ann),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, r) = c
-        .send(
-            "DELETE",
-            &format!("/api/v1/social/reposts/{}", PostId::new()),
-            Some(ann),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, r["changed"].clone()),
-        (StatusCode::OK, json!(false))
-    );
-
     // Block lists: bob publishes one with cy; ann subscribes and can no longer follow cy.
     let (status, list) = c
         .send(
@@ -422,7 +398,6 @@ async fn rest_follows_spend_the_gateways_per_principal_budget() {
     let social = SocialService::new(
         graph,
         users,
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     );
     let app = nova_social::http::router(Arc::new(social), Arc::new(TestAuth));

@@ -3,41 +3,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
+use nova_content::store::SqlContentStore;
+use nova_content::{ContentApi, ContentService, NewPost, SocialAudience};
 use nova_core::cursor::CursorCodec;
 use nova_core::{Error, ErrorKind, PostId, Principal, SystemClock, UserId};
 use nova_db::{Db, DbKind};
 use nova_events::outbox;
 use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_social::store::SqlSocialStore;
-use nova_social::{FollowOutcome, PostAccess, SocialApi, SocialService};
+use nova_social::{FollowOutcome, SocialApi, SocialService};
 use nova_user::store::SqlUserStore;
 use nova_user::{Settings, UserApi, UserService};
 
-/// Stands in for the content domain's answer (which does not exist yet): posts by id,
-/// all public. Social's own rules (blocks) are what these tests exercise.
-#[derive(Default)]
-struct Posts(Mutex<HashMap<PostId, UserId>>);
-
-#[async_trait]
-impl PostAccess for Posts {
-    async fn visible_post_author(
-        &self,
-        _viewer: UserId,
-        post: PostId,
-    ) -> nova_core::Result<Option<UserId>> {
-        Ok(self.0.lock().unwrap().get(&post).copied())
-    }
-}
-
 struct World {
-    social: SocialService,
+    social: Arc<SocialService>,
     graph: Arc<GraphService>,
     users: Arc<UserService>,
-    posts: Arc<Posts>,
+    /// Reposts live in content (with the post); its audience is this social.
+    content: ContentService,
     db: Db,
 }
 
@@ -56,21 +41,29 @@ fn world(db: Db) -> World {
         CursorCodec::new(b"test key, long enough for hmac!!"),
     ));
     let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
-    let posts = Arc::new(Posts::default());
     let mut social = SocialService::new(
         graph.clone(),
         users.clone(),
-        posts.clone(),
         Arc::new(SqlSocialStore::new(db.clone())),
     );
     if embedded {
         social = social.with_read_cache(10_000);
     }
+    let social = Arc::new(social);
+    let content = ContentService::new(
+        Arc::new(SqlContentStore::new(db.clone())),
+        Arc::new(SocialAudience::new(
+            social.clone(),
+            graph.clone(),
+            users.clone(),
+        )),
+        CursorCodec::new(b"test key, long enough for hmac!!"),
+    );
     World {
         social,
         graph,
         users,
-        posts,
+        content,
         db,
     }
 }
@@ -97,10 +90,12 @@ impl World {
         p
     }
 
-    fn post_by(&self, author: &Principal) -> PostId {
-        let post = PostId::new();
-        self.posts.0.lock().unwrap().insert(post, author.user_id);
-        post
+    async fn post_by(&self, author: &Principal) -> PostId {
+        let post = NewPost {
+            text: "a public post".into(),
+            ..NewPost::default()
+        };
+        self.content.create_post(author, post).await.unwrap().id
     }
 
     async fn follows(&self, a: &Principal, b: &Principal) -> bool {
@@ -198,8 +193,8 @@ mod suite {
     pub async fn the_block_matrix(db: Db) {
         let w = world(db);
         let (alice, bert) = (w.private_user("alice").await, w.user("bert").await);
-        let alice_post = w.post_by(&alice);
-        let bert_post = w.post_by(&bert);
+        let alice_post = w.post_by(&alice).await;
+        let bert_post = w.post_by(&bert).await;
         // Before: bert follows alice (approved), alice follows bert, reposts both ways.
         w.social.follow(&bert, alice.user_id).await.unwrap();
         w.social
@@ -207,8 +202,8 @@ mod suite {
             .await
             .unwrap();
         w.social.follow(&alice, bert.user_id).await.unwrap();
-        assert!(w.social.repost(&bert, alice_post).await.unwrap());
-        assert!(w.social.repost(&alice, bert_post).await.unwrap());
+        assert!(w.content.repost(&bert, alice_post).await.unwrap());
+        assert!(w.content.repost(&alice, bert_post).await.unwrap());
         w.social.unfollow(&bert, alice.user_id).await.unwrap();
         assert_eq!(
             w.social.follow(&bert, alice.user_id).await.unwrap(),
@@ -226,7 +221,7 @@ mod suite {
             "requests end"
         );
         assert!(
-            !w.social.unrepost(&bert, alice_post).await.unwrap(),
+            !w.content.unrepost(&bert, alice_post).await.unwrap(),
             "reposts end"
         );
         for (viewer, target) in [(&bert, &alice), (&alice, &bert)] {
@@ -242,9 +237,9 @@ mod suite {
             w.social.follow(&bert, alice.user_id).await.unwrap_err(),
             missing,
         );
-        let missing_post = w.social.repost(&bert, PostId::new()).await.unwrap_err();
+        let missing_post = w.content.repost(&bert, PostId::new()).await.unwrap_err();
         same_answer(
-            w.social.repost(&bert, alice_post).await.unwrap_err(),
+            w.content.repost(&bert, alice_post).await.unwrap_err(),
             missing_post,
         );
         assert_eq!(
@@ -468,14 +463,14 @@ mod suite {
     pub async fn reposts_are_deduplicated_and_emit_events(db: Db) {
         let w = world(db.clone());
         let (author, fan) = (w.user("author").await, w.user("fan2").await);
-        let post = w.post_by(&author);
-        assert!(w.social.repost(&fan, post).await.unwrap());
+        let post = w.post_by(&author).await;
+        assert!(w.content.repost(&fan, post).await.unwrap());
         assert!(
-            !w.social.repost(&fan, post).await.unwrap(),
+            !w.content.repost(&fan, post).await.unwrap(),
             "one repost per user per post"
         );
-        assert!(w.social.unrepost(&fan, post).await.unwrap());
-        assert!(!w.social.unrepost(&fan, post).await.unwrap());
+        assert!(w.content.unrepost(&fan, post).await.unwrap());
+        assert!(!w.content.unrepost(&fan, post).await.unwrap());
         let types: Vec<String> = outbox::store(&db)
             .fetch_unpublished(100)
             .await

@@ -90,7 +90,7 @@ fn domain_event(
     event: &EventEnvelope,
 ) -> Result<Option<(EngagementKind, EngagementPayload)>, Error> {
     Ok(Some(match event.event_type.as_str() {
-        "post.created" => {
+        nova_events::types::POST_CREATED => {
             let p: content::PostCreated = decode(event)?;
             if p.visibility != PUBLIC {
                 return Ok(None);
@@ -105,7 +105,7 @@ fn domain_event(
             };
             (EngagementKind::Use, payload)
         }
-        "comment.created" => {
+        nova_events::types::COMMENT_CREATED => {
             let p: content::PostCreated = decode(event)?;
             // A comment counts for its parent: both must be public.
             if p.visibility != PUBLIC || p.reply_to_visibility != PUBLIC {
@@ -121,7 +121,7 @@ fn domain_event(
             };
             (EngagementKind::Comment, payload)
         }
-        "like.created" => {
+        nova_events::types::LIKE_CREATED => {
             let p: content::LikeChanged = decode(event)?;
             if p.visibility != PUBLIC {
                 return Ok(None);
@@ -137,7 +137,7 @@ fn domain_event(
             };
             (EngagementKind::Like, payload)
         }
-        "repost.created" => {
+        nova_events::types::REPOST_CREATED => {
             let p: social::RepostChanged = decode(event)?;
             // Social reposts only what the reposter may see, and its event does not say
             // how public that is: a repost counts for the post and its author (which

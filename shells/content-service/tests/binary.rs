@@ -12,7 +12,6 @@ use nova_content::ContentApi;
 use nova_content::grpc::ContentGrpcClient;
 use nova_core::{ErrorKind, PostId, Principal, SessionId, SystemClock};
 use nova_identity::{KeySet, TokenConfig, TokenIssuer};
-use nova_social::PostAccess;
 use nova_testkit::process::{Running, free_port, get, http, wait_for_http};
 
 /// Serves `jwks` at `/.well-known/jwks.json` on a thread; returns its URL.
@@ -114,9 +113,11 @@ async fn a_post_created_over_rest_reads_back_over_grpc() {
         client.post(None, PostId::new()).await.unwrap_err().kind(),
         &ErrorKind::NotFound
     );
+    // Reposts live with the post: over gRPC, and a missing post answers NotFound.
+    assert!(as_ann.repost(&ann, id).await.unwrap());
     assert_eq!(
-        client.visible_post_author(ann.user_id, id).await.unwrap(),
-        Some(ann.user_id)
+        as_ann.repost(&ann, PostId::new()).await.unwrap_err().kind(),
+        &ErrorKind::NotFound
     );
 }
 

@@ -149,6 +149,33 @@ pub struct DemoDomains {
     pub content: Arc<dyn ContentApi>,
 }
 
+impl DemoDomains {
+    /// The demo's domains out of the all-in-one's.
+    pub fn of(d: &nova_app::Domains) -> Result<Self, String> {
+        let missing = |part: &str| format!("demo: nova runs no {part} domain");
+        Ok(Self {
+            identity: d.identity.clone().ok_or_else(|| missing("identity"))?,
+            users: d.users.clone().ok_or_else(|| missing("user"))?,
+            social: d.social.clone().ok_or_else(|| missing("social"))?,
+            content: d.content.clone().ok_or_else(|| missing("content"))?,
+        })
+    }
+
+    /// Seeds the demo network and says what it did on stdout.
+    pub async fn seed_and_report(&self) -> Result<(), String> {
+        let seeded = seed(self).await?;
+        if seeded.accounts == 0 {
+            println!("nova demo: the demo network is already there");
+        } else {
+            println!(
+                "nova demo: seeded {} accounts, {} follows, {} posts, {} likes; log in as ada, grace, alan, ... with password {}",
+                seeded.accounts, seeded.follows, seeded.posts, seeded.likes, DEMO_PASSWORD
+            );
+        }
+        Ok(())
+    }
+}
+
 /// What the demo did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSeed {

@@ -1,14 +1,13 @@
-//! [`ContentGrpcClient`]: [`ContentApi`] (and social's [`PostAccess`]) over the network.
+//! [`ContentGrpcClient`]: [`ContentApi`] over the network.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_core::Page;
 use nova_core::{PostId, Principal, Result, UserId};
-use nova_graph::Page;
 use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::content::v1 as pb;
-use nova_social::PostAccess;
 use pb::content_service_client::ContentServiceClient;
 use tonic::transport::Channel;
 
@@ -161,6 +160,16 @@ impl ContentApi for ContentGrpcClient {
         Ok(self.rpc().unlike(request).await?.into_inner().changed)
     }
 
+    async fn repost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        let request = self.target(principal, id)?;
+        Ok(self.rpc().repost(request).await?.into_inner().changed)
+    }
+
+    async fn unrepost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        let request = self.target(principal, id)?;
+        Ok(self.rpc().unrepost(request).await?.into_inner().changed)
+    }
+
     async fn bookmark(&self, principal: &Principal, id: PostId) -> Result<bool> {
         let request = self.target(principal, id)?;
         Ok(self.rpc().bookmark(request).await?.into_inner().changed)
@@ -210,22 +219,5 @@ impl ContentApi for ContentGrpcClient {
             },
         )?;
         convert::page_from(self.rpc().author_timeline(request).await?.into_inner())
-    }
-}
-
-/// What social-service needs before a repost: the post's author if the viewer may see
-/// it. A service-to-service call by user id (no token needed).
-#[async_trait]
-impl PostAccess for ContentGrpcClient {
-    async fn visible_post_author(&self, viewer: UserId, post: PostId) -> Result<Option<UserId>> {
-        let request = pb::VisiblePostAuthorRequest {
-            viewer_id: viewer.to_string(),
-            post_id: post.to_string(),
-        };
-        let response = self.rpc().visible_post_author(request).await?.into_inner();
-        response
-            .author_id
-            .map(|a| convert::id_from(&a, "author_id"))
-            .transpose()
     }
 }

@@ -2,8 +2,8 @@
 //! not parse are `InvalidArgument` naming the field; response values that do not parse
 //! are `Internal` (a bug or version skew on the server side).
 
+use nova_core::Page;
 use nova_core::{Error, Result, Timestamp};
-use nova_graph::Page;
 use nova_proto::nova::common::v1 as common;
 use nova_proto::nova::content::v1 as pb;
 

@@ -72,16 +72,7 @@ pub struct PostInsert {
     pub events: Vec<EventEnvelope>,
 }
 
-/// Which of an author's posts a timeline shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimelineKind {
-    /// Top-level posts and quotes.
-    Posts,
-    /// Replies.
-    Replies,
-    /// Posts with media.
-    Media,
-}
+pub use crate::model::TimelineKind;
 
 /// What the viewer may see of one author's posts (already decided by the service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +143,25 @@ pub trait ContentStore: Send + Sync {
     ) -> Result<bool>;
     /// Unlikes; `false` if not liked.
     async fn unlike(&self, user: UserId, post: PostId, events: &[EventEnvelope]) -> Result<bool>;
+    /// Records `user`'s repost of `post` (by `author`) with its events; `false` if it
+    /// existed (and then no events are written).
+    async fn add_repost(
+        &self,
+        user: UserId,
+        post: PostId,
+        author: UserId,
+        now: Timestamp,
+        events: &[EventEnvelope],
+    ) -> Result<bool>;
+    /// The author of `user`'s repost of `post`, if any.
+    async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>>;
+    /// Removes a repost with its events; `false` if there was none.
+    async fn remove_repost(
+        &self,
+        user: UserId,
+        post: PostId,
+        events: &[EventEnvelope],
+    ) -> Result<bool>;
     /// Bookmarks; `false` if already.
     async fn bookmark(&self, user: UserId, post: PostId, now: Timestamp) -> Result<bool>;
     /// Removes a bookmark.

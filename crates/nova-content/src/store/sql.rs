@@ -436,6 +436,67 @@ impl ContentStore for SqlContentStore {
         Ok(unliked)
     }
 
+    async fn add_repost(
+        &self,
+        user: UserId,
+        post: PostId,
+        author: UserId,
+        now: Timestamp,
+        events: &[EventEnvelope],
+    ) -> Result<bool> {
+        let created = on_db!(&self.db, tx, |tx| {
+            let n = sqlx::query(
+                "INSERT INTO reposts (user_id, post_id, author_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(user)
+            .bind(post)
+            .bind(author)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            if n == 1 {
+                tx.append_events(events).await?;
+            }
+            n == 1
+        });
+        Ok(created)
+    }
+
+    async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>> {
+        on_db!(&self.db, read, |c| sqlx::query_scalar(
+            "SELECT author_id FROM reposts WHERE user_id = $1 AND post_id = $2"
+        )
+        .bind(user)
+        .bind(post)
+        .fetch_optional(c)
+        .await
+        .db())
+    }
+
+    async fn remove_repost(
+        &self,
+        user: UserId,
+        post: PostId,
+        events: &[EventEnvelope],
+    ) -> Result<bool> {
+        let removed = on_db!(&self.db, tx, |tx| {
+            let n = sqlx::query("DELETE FROM reposts WHERE user_id = $1 AND post_id = $2")
+                .bind(user)
+                .bind(post)
+                .execute(&mut *tx)
+                .await
+                .db()?
+                .rows_affected();
+            if n == 1 {
+                tx.append_events(events).await?;
+            }
+            n == 1
+        });
+        Ok(removed)
+    }
+
     async fn bookmark(&self, user: UserId, post: PostId, now: Timestamp) -> Result<bool> {
         on_db!(&self.db, write, |c| {
             sqlx::query("INSERT INTO bookmarks (user_id, post_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")

@@ -18,8 +18,8 @@ use nova_graph::{GraphService, SqlGraphStore};
 use nova_kv::{InProcessPubSub, PubSub};
 use nova_ranking::features::FEATURES;
 use nova_ranking::{LinearModel, Ranker, RankingService, RerankConfig};
+use nova_social::SocialService;
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialService};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
 
@@ -42,7 +42,6 @@ pub fn world(db: Db, store: Arc<dyn TimelineStore>, config: FeedConfig) -> World
     let social = Arc::new(SocialService::new(
         graph.clone(),
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     ));
     let audience = Arc::new(SocialAudience::new(social.clone(), graph.clone(), users));

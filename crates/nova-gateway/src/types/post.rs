@@ -206,7 +206,7 @@ impl PostConnection {
     pub async fn from_page(
         ctx: &Context<'_>,
         req: &PageRequest,
-        page: nova_graph::Page<DomainPost>,
+        page: nova_core::Page<DomainPost>,
     ) -> GqlResult<Self> {
         let window = req.window(page.items, page.end_cursor, page.has_next_page);
         prime(ctx, window.edges.iter().map(|(_, p)| p)).await?;

@@ -216,7 +216,7 @@ pub(crate) struct UserEdge {
 async fn user_connection(
     ctx: &Context<'_>,
     req: &PageRequest,
-    page: nova_graph::Page<UserId>,
+    page: nova_core::Page<UserId>,
 ) -> GqlResult<UserConnection> {
     let window = req.window(page.items, page.end_cursor, page.has_next_page);
     let ids: Vec<UserId> = window.edges.iter().map(|(_, id)| *id).collect();

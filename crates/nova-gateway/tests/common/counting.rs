@@ -355,6 +355,14 @@ impl nova_social::SocialApi for Counted<dyn nova_social::SocialApi> {
         self.calls.hit("SocialApi::can_interact_many");
         self.inner.can_interact_many(viewer, targets).await
     }
+    async fn author_access(
+        &self,
+        viewer: Option<UserId>,
+        authors: &[UserId],
+    ) -> Result<Vec<nova_social::AuthorAccess>> {
+        self.calls.hit("SocialApi::author_access");
+        self.inner.author_access(viewer, authors).await
+    }
     async fn can_view(&self, viewer: Option<UserId>, author: UserId) -> Result<bool> {
         self.calls.hit("SocialApi::can_view");
         self.inner.can_view(viewer, author).await
@@ -378,14 +386,6 @@ impl nova_social::SocialApi for Counted<dyn nova_social::SocialApi> {
     ) -> Result<Page<UserId>> {
         self.calls.hit("SocialApi::following");
         self.inner.following(viewer, user, first, after).await
-    }
-    async fn repost(&self, principal: &Principal, post: PostId) -> Result<bool> {
-        self.calls.hit("SocialApi::repost");
-        self.inner.repost(principal, post).await
-    }
-    async fn unrepost(&self, principal: &Principal, post: PostId) -> Result<bool> {
-        self.calls.hit("SocialApi::unrepost");
-        self.inner.unrepost(principal, post).await
     }
     async fn create_block_list(
         &self,
@@ -461,6 +461,14 @@ impl nova_content::ContentApi for Counted<dyn nova_content::ContentApi> {
     async fn unlike(&self, principal: &Principal, id: PostId) -> Result<bool> {
         self.calls.hit("ContentApi::unlike");
         self.inner.unlike(principal, id).await
+    }
+    async fn repost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        self.calls.hit("ContentApi::repost");
+        self.inner.repost(principal, id).await
+    }
+    async fn unrepost(&self, principal: &Principal, id: PostId) -> Result<bool> {
+        self.calls.hit("ContentApi::unrepost");
+        self.inner.unrepost(principal, id).await
     }
     async fn bookmark(&self, principal: &Principal, id: PostId) -> Result<bool> {
         self.calls.hit("ContentApi::bookmark");

@@ -27,7 +27,7 @@ use nova_identity::{
 };
 use nova_kv::{InProcessRateLimiter, Kv};
 use nova_social::store::SqlSocialStore;
-use nova_social::{LatePostAccess, SocialApi, SocialService};
+use nova_social::{SocialApi, SocialService};
 use nova_testkit::TestSqlite;
 use nova_trending::store::SqlTrendingStore;
 use nova_trending::{TrendingApi, TrendingConfig, TrendingService};
@@ -60,6 +60,8 @@ impl Authenticator for TokenAuth {
 pub struct World {
     pub sqlite: TestSqlite,
     pub calls: Arc<Calls>,
+    /// Graph calls made by the domains themselves (social, content), behind the gateway.
+    pub inner_calls: Arc<Calls>,
     pub router: Router,
     pub domains: Domains,
     pub content: Arc<dyn ContentApi>,
@@ -102,23 +104,23 @@ impl World {
             clock.clone(),
             cursors.clone(),
         ));
-        let posts = Arc::new(LatePostAccess::default());
+        // Social and content reach the graph through a counter of their own.
+        let inner_calls = Arc::new(Calls::default());
+        let counted_graph: Arc<dyn GraphApi> = counted(graph.clone(), &inner_calls);
         let social: Arc<dyn SocialApi> = Arc::new(SocialService::new(
-            graph.clone(),
+            counted_graph.clone(),
             users.clone(),
-            posts.clone(),
             Arc::new(SqlSocialStore::new(db.clone())),
         ));
         let content_service = Arc::new(ContentService::new(
             Arc::new(SqlContentStore::new(db.clone())),
             Arc::new(SocialAudience::new(
                 social.clone(),
-                graph.clone(),
+                counted_graph,
                 users.clone(),
             )),
             cursors.clone(),
         ));
-        posts.set(content_service.clone());
         let content: Arc<dyn ContentApi> = content_service;
         let trending: Arc<dyn TrendingApi> = Arc::new(
             TrendingService::start(
@@ -161,6 +163,7 @@ impl World {
         Self {
             sqlite,
             calls,
+            inner_calls,
             router,
             domains,
             content,

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{PostId, Principal, Result, Timestamp, UserId};
-use nova_graph::Page;
+use nova_core::Page;
+use nova_core::{Principal, Result, Timestamp, UserId};
 use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::social::v1 as pb;
@@ -181,6 +181,43 @@ impl SocialApi for SocialGrpcClient {
         Ok(self.rpc().can_interact(request).await?.into_inner().allowed)
     }
 
+    async fn author_access(
+        &self,
+        viewer: Option<UserId>,
+        authors: &[UserId],
+    ) -> Result<Vec<crate::model::AuthorAccess>> {
+        let request = pb::AuthorAccessRequest {
+            viewer_id: viewer.map(|v| v.to_string()).unwrap_or_default(),
+            author_ids: authors.iter().map(ToString::to_string).collect(),
+        };
+        let entries = self
+            .rpc()
+            .author_access(request)
+            .await?
+            .into_inner()
+            .entries;
+        if entries.len() != authors.len() {
+            return Err(convert::bad_response("entries"));
+        }
+        entries
+            .into_iter()
+            .zip(authors)
+            .map(|(e, author)| {
+                if e.author_id != author.to_string() {
+                    return Err(convert::bad_response("author_id"));
+                }
+                Ok(crate::model::AuthorAccess {
+                    author: *author,
+                    exists: e.exists,
+                    can_interact: e.can_interact,
+                    viewer_follows: e.viewer_follows,
+                    author_follows_viewer: e.author_follows_viewer,
+                    author_private: e.author_private,
+                })
+            })
+            .collect()
+    }
+
     async fn can_interact_many(&self, viewer: UserId, targets: &[UserId]) -> Result<Vec<bool>> {
         let request = pb::CanInteractManyRequest {
             viewer_id: viewer.to_string(),
@@ -226,22 +263,6 @@ impl SocialApi for SocialGrpcClient {
     ) -> Result<Page<UserId>> {
         let request = self.list(viewer, user, first, after)?;
         convert::page_from(self.rpc().following(request).await?.into_inner())
-    }
-
-    async fn repost(&self, principal: &Principal, post: PostId) -> Result<bool> {
-        let message = pb::PostTarget {
-            post_id: post.to_string(),
-        };
-        let request = self.authed(principal, message)?;
-        Ok(self.rpc().repost(request).await?.into_inner().changed)
-    }
-
-    async fn unrepost(&self, principal: &Principal, post: PostId) -> Result<bool> {
-        let message = pb::PostTarget {
-            post_id: post.to_string(),
-        };
-        let request = self.authed(principal, message)?;
-        Ok(self.rpc().unrepost(request).await?.into_inner().changed)
     }
 
     async fn create_block_list(

@@ -3,7 +3,7 @@
 mod sql;
 
 use async_trait::async_trait;
-use nova_core::{PostId, Result, Timestamp, UserId};
+use nova_core::{Result, Timestamp, UserId};
 use nova_events::EventEnvelope;
 
 use crate::model::{BlockList, BlockListId, FollowRequest};
@@ -33,24 +33,6 @@ pub trait SocialStore: Send + Sync {
     async fn pending_for(&self, target: UserId) -> Result<Vec<FollowRequest>>;
     /// Removes requests between two users, both directions.
     async fn remove_requests_between(&self, a: UserId, b: UserId) -> Result<u64>;
-    /// Records a repost; `false` if it existed.
-    async fn add_repost(
-        &self,
-        user: UserId,
-        post: PostId,
-        author: UserId,
-        now: Timestamp,
-        events: &[EventEnvelope],
-    ) -> Result<bool>;
-    /// The author of `user`'s repost of `post`, if any.
-    async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>>;
-    /// Removes a repost; `false` if there was none.
-    async fn remove_repost(
-        &self,
-        user: UserId,
-        post: PostId,
-        events: &[EventEnvelope],
-    ) -> Result<bool>;
     /// Removes the reposts each of two users made of the other's posts.
     async fn remove_reposts_between(&self, a: UserId, b: UserId) -> Result<u64>;
     /// Creates a block list.

@@ -1,7 +1,7 @@
 //! [`SocialStore`] over [`Db`], one set of queries for both engines.
 
 use async_trait::async_trait;
-use nova_core::{PostId, Result, Timestamp, UserId};
+use nova_core::{Result, Timestamp, UserId};
 use nova_db::{Db, DbResultExt, on_db};
 use nova_events::{AppendEvents, EventEnvelope};
 use sqlx::QueryBuilder;
@@ -91,49 +91,6 @@ impl SocialStore for SqlSocialStore {
         .await
         .db()
         .map(|r| r.rows_affected()))
-    }
-
-    async fn add_repost(
-        &self,
-        user: UserId,
-        post: PostId,
-        author: UserId,
-        now: Timestamp,
-        events: &[EventEnvelope],
-    ) -> Result<bool> {
-        changed_with_events!(&self.db, events, sqlx::query(
-            "INSERT INTO reposts (user_id, post_id, author_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-        )
-        .bind(user)
-        .bind(post)
-        .bind(author)
-        .bind(now))
-    }
-
-    async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>> {
-        on_db!(&self.db, read, |c| sqlx::query_scalar(
-            "SELECT author_id FROM reposts WHERE user_id = $1 AND post_id = $2"
-        )
-        .bind(user)
-        .bind(post)
-        .fetch_optional(c)
-        .await
-        .db())
-    }
-
-    async fn remove_repost(
-        &self,
-        user: UserId,
-        post: PostId,
-        events: &[EventEnvelope],
-    ) -> Result<bool> {
-        changed_with_events!(
-            &self.db,
-            events,
-            sqlx::query("DELETE FROM reposts WHERE user_id = $1 AND post_id = $2")
-                .bind(user)
-                .bind(post)
-        )
     }
 
     async fn remove_reposts_between(&self, a: UserId, b: UserId) -> Result<u64> {

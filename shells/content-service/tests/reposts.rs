@@ -1,6 +1,6 @@
-//! The real `social-service` binary with `CONTENT_SERVICE_URL` set: a repost asks
-//! content over gRPC whether the reposter may see the post. A visible post is reposted;
-//! a post the reposter may not see answers exactly like a missing one.
+//! The real `content-service` binary serves reposts (they moved from social to content,
+//! where the post lives) at their old path `/api/v1/social/reposts/{post}`. A visible
+//! post is reposted; a post the reposter may not see answers exactly like a missing one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -9,19 +9,17 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use nova_content::grpc::ContentGrpcServer;
 use nova_content::store::SqlContentStore;
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience, Visibility};
 use nova_core::cursor::CursorCodec;
 use nova_core::{PostId, Principal, SessionId, SystemClock};
 use nova_graph::{GraphService, SqlGraphStore};
-use nova_identity::{JwksAuthenticator, KeySet, TokenConfig, TokenIssuer};
+use nova_identity::{KeySet, TokenConfig, TokenIssuer};
 use nova_social::store::SqlSocialStore;
-use nova_social::{NoPosts, SocialApi, SocialService};
+use nova_social::{SocialApi, SocialService};
 use nova_testkit::process::{Running, free_port, http, wait_for_http};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
-use tonic::transport::server::TcpIncoming;
 
 /// Serves `jwks` at `/.well-known/jwks.json` on a thread; returns its URL.
 fn serve_jwks(jwks: String) -> String {
@@ -47,8 +45,8 @@ fn serve_jwks(jwks: String) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reposts_ask_content_service_and_hidden_posts_look_missing() {
-    // One database, as the two services share DATABASE_URL in the k8s layout: the
-    // content side runs here, in front of a real gRPC listener.
+    // One database, as the services share DATABASE_URL in the k8s layout: posts are
+    // written here, reposted through the binary.
     let data = tempfile::tempdir().unwrap();
     let db = nova_db::Db::open_sqlite_file(&data.path().join("nova.db"), &Default::default())
         .await
@@ -70,7 +68,6 @@ async fn reposts_ask_content_service_and_hidden_posts_look_missing() {
     let social = Arc::new(SocialService::new(
         graph.clone(),
         users.clone(),
-        Arc::new(NoPosts),
         Arc::new(SqlSocialStore::new(db.clone())),
     ));
     let content = Arc::new(ContentService::new(
@@ -103,18 +100,6 @@ async fn reposts_ask_content_service_and_hidden_posts_look_missing() {
         .id;
     let keys = Arc::new(KeySet::generate("k1").unwrap());
     let jwks_url = serve_jwks(keys.jwks().to_string());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let content_url = format!("http://{}", listener.local_addr().unwrap());
-    let auth = Arc::new(JwksAuthenticator::new(
-        jwks_url.clone(),
-        TokenConfig::new("nova", "nova"),
-        SystemClock::shared(),
-    ));
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(ContentGrpcServer::new(content, auth).into_service())
-            .serve_with_incoming(TcpIncoming::from(listener)),
-    );
     let reposter = Principal::user(reposter.user_id, SessionId::new());
     let token = TokenIssuer::new(
         keys,
@@ -126,13 +111,12 @@ async fn reposts_ask_content_service_and_hidden_posts_look_missing() {
     .token;
 
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_social-service"))
+    let child = Command::new(env!("CARGO_BIN_EXE_content-service"))
         .env_clear()
         .env("NOVA_DATA_DIR", data.path())
         .env("NOVA_HTTP_PORT", port.to_string())
         .env("NOVA_GRPC_PORT", free_port().to_string())
         .env("IDENTITY_JWKS_URL", jwks_url)
-        .env("CONTENT_SERVICE_URL", content_url)
         .env("NOVA_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -149,7 +133,7 @@ async fn reposts_ask_content_service_and_hidden_posts_look_missing() {
                 .unwrap()
         }
     };
-    tokio::task::spawn_blocking(move || wait_for_http(port, "/api/v1/health", "social-service"))
+    tokio::task::spawn_blocking(move || wait_for_http(port, "/api/v1/health", "content-service"))
         .await
         .unwrap();
 

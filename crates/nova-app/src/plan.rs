@@ -1,0 +1,177 @@
+//! Which domains each Nova process serves. Adding a service is a [`Part`] (with the
+//! variable naming where it runs) and one [`Plan`] line; its construction and what it
+//! mounts live in `build.rs`.
+
+/// A domain (or the GraphQL gateway) a process may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// Accounts, sessions, tokens (nova-identity).
+    Identity,
+    /// Profiles and settings (nova-user).
+    Users,
+    /// Follow / block / mute edges (nova-graph; internal, no viewer authorization).
+    Graph,
+    /// Follows, requests, blocks, mutes, viewer access (nova-social).
+    Social,
+    /// Posts, likes, bookmarks, reposts (nova-content).
+    Content,
+    /// Scoring (nova-ranking).
+    Ranking,
+    /// Trends (nova-trending; hosted by ranking-service).
+    Trending,
+    /// Home timelines (nova-feed).
+    Feed,
+    /// The GraphQL API over all of the above (nova-gateway).
+    Gateway,
+}
+
+impl Part {
+    /// Every part, in construction order (each after the parts it [`needs`](Self::needs)).
+    pub const ALL: [Part; 9] = [
+        Part::Identity,
+        Part::Users,
+        Part::Graph,
+        Part::Social,
+        Part::Content,
+        Part::Ranking,
+        Part::Trending,
+        Part::Feed,
+        Part::Gateway,
+    ];
+
+    /// The variable naming the gRPC address of the service hosting this part when it
+    /// runs elsewhere, and that service's registry name (the k8s default host).
+    pub fn remote(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Part::Identity => ("IDENTITY_SERVICE_URL", "identity-service"),
+            Part::Users => ("USER_SERVICE_URL", "user-service"),
+            Part::Graph => ("GRAPH_SERVICE_URL", "graph-service"),
+            Part::Social => ("SOCIAL_SERVICE_URL", "social-service"),
+            Part::Content => ("CONTENT_SERVICE_URL", "content-service"),
+            Part::Feed => ("FEED_SERVICE_URL", "feed-service"),
+            Part::Ranking | Part::Trending => ("RANKING_SERVICE_URL", "ranking-service"),
+            Part::Gateway => return None,
+        })
+    }
+
+    /// The parts this one is built over (each in-process, or remote when its variable
+    /// is set).
+    pub fn needs(self) -> &'static [Part] {
+        match self {
+            Part::Identity | Part::Users | Part::Graph | Part::Ranking | Part::Trending => &[],
+            Part::Social => &[Part::Graph, Part::Users],
+            Part::Content => &[Part::Social, Part::Graph, Part::Users],
+            Part::Feed => &[Part::Content, Part::Graph, Part::Ranking, Part::Trending],
+            Part::Gateway => &[
+                Part::Identity,
+                Part::Users,
+                Part::Graph,
+                Part::Social,
+                Part::Content,
+                Part::Feed,
+                Part::Trending,
+            ],
+        }
+    }
+}
+
+/// What one binary runs.
+#[derive(Debug)]
+pub struct Plan {
+    /// The binary's name (errors start with it).
+    pub service: &'static str,
+    /// The registry entry whose ports it answers on.
+    pub spec: &'static str,
+    /// The parts it serves (HTTP routes, gRPC services when the spec has a gRPC port,
+    /// event consumers).
+    pub serves: &'static [Part],
+    /// Parts it always runs in-process, even when their `*_SERVICE_URL` is set.
+    pub local: &'static [Part],
+    /// Every part in this one process (the all-in-one): on SQLite no other process
+    /// writes, so hot reads may be cached in memory.
+    pub all_in_one: bool,
+    /// No storage of its own: every part it needs is remote, its variable defaulting to
+    /// the Kubernetes service name (the gateway).
+    pub stateless: bool,
+}
+
+impl Plan {
+    const fn service(service: &'static str, serves: &'static [Part]) -> Self {
+        Plan {
+            service,
+            spec: service,
+            serves,
+            local: &[],
+            all_in_one: false,
+            stateless: false,
+        }
+    }
+
+    /// The plan of `service`.
+    pub fn of(service: &str) -> Result<&'static Plan, String> {
+        PLANS
+            .iter()
+            .find(|p| p.service == service)
+            .ok_or_else(|| format!("no composition plan for {service}"))
+    }
+}
+
+/// Every Nova binary.
+pub const PLANS: &[Plan] = &[
+    Plan {
+        service: "nova",
+        spec: "graphql-gateway",
+        serves: &Part::ALL,
+        local: &Part::ALL,
+        all_in_one: true,
+        stateless: false,
+    },
+    Plan::service("identity-service", &[Part::Identity]),
+    Plan::service("user-service", &[Part::Users]),
+    Plan::service("graph-service", &[Part::Graph]),
+    Plan::service("social-service", &[Part::Social]),
+    Plan::service("content-service", &[Part::Content]),
+    // The feed reads posts for viewers in background work (fan-out backfill, rebuilds)
+    // where no caller token exists to forward to content-service: content runs here.
+    Plan {
+        local: &[Part::Content],
+        ..Plan::service("feed-service", &[Part::Feed])
+    },
+    Plan::service("ranking-service", &[Part::Ranking, Part::Trending]),
+    Plan {
+        stateless: true,
+        ..Plan::service("graphql-gateway", &[Part::Gateway])
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_plan_names_a_registered_service() {
+        for plan in PLANS {
+            assert!(
+                nova_runtime::ServiceSpec::by_name(plan.spec).is_some(),
+                "{}",
+                plan.spec
+            );
+        }
+    }
+
+    #[test]
+    fn parts_are_built_after_what_they_need() {
+        for (i, part) in Part::ALL.iter().enumerate() {
+            for need in part.needs() {
+                assert!(Part::ALL[..i].contains(need), "{part:?} needs {need:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_part_but_the_gateway_has_a_service_variable() {
+        for part in Part::ALL {
+            assert_eq!(part.remote().is_none(), part == Part::Gateway, "{part:?}");
+        }
+    }
+}

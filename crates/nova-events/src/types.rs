@@ -1,0 +1,33 @@
+//! The event type names (`EventEnvelope::event_type`) that cross domain boundaries:
+//! the publishing domain and every consumer name them from here, so a rename cannot
+//! leave a consumer matching a string nobody sends any more. Payloads are the
+//! `nova-proto` messages named on each.
+
+/// A post was created (`nova.content.v1.PostCreated`).
+pub const POST_CREATED: &str = "post.created";
+/// A reply was created; published next to its `post.created` (`PostCreated`).
+pub const COMMENT_CREATED: &str = "comment.created";
+/// A post's text was edited (`nova.content.v1.PostEdited`).
+pub const POST_EDITED: &str = "post.edited";
+/// A post was deleted (`nova.content.v1.PostDeleted`).
+pub const POST_DELETED: &str = "post.deleted";
+/// A like was given (`nova.content.v1.LikeChanged`).
+pub const LIKE_CREATED: &str = "like.created";
+/// A like was taken back (`nova.content.v1.LikeChanged`).
+pub const LIKE_REMOVED: &str = "like.removed";
+/// A repost was made (`nova.social.v1.RepostChanged`).
+pub const REPOST_CREATED: &str = "repost.created";
+/// A repost was undone (`nova.social.v1.RepostChanged`).
+pub const REPOST_REMOVED: &str = "repost.removed";
+/// `follower` followed `followee` (`nova.graph.v1.FollowCreated`).
+pub const FOLLOW_CREATED: &str = "follow.created";
+/// A follow edge was removed (`nova.graph.v1.FollowRemoved`, reason `unfollow` or `block`).
+pub const FOLLOW_REMOVED: &str = "follow.removed";
+/// A block was created (`nova.graph.v1.BlockCreated`).
+pub const BLOCK_CREATED: &str = "block.created";
+/// A block was removed (`nova.graph.v1.BlockRemoved`).
+pub const BLOCK_REMOVED: &str = "block.removed";
+/// A mute was created or changed (`nova.graph.v1.MuteCreated`).
+pub const MUTE_CREATED: &str = "mute.created";
+/// A mute was removed (`nova.graph.v1.MuteRemoved`).
+pub const MUTE_REMOVED: &str = "mute.removed";
