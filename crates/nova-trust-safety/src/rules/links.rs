@@ -33,9 +33,7 @@ fn host_of(word: &str) -> Option<&str> {
         Some(i) => (&word[i + 3..], true),
         None => (word, false),
     };
-    let authority_end = rest
-        .find(|c: char| matches!(c, '/' | '?' | '#'))
-        .unwrap_or(rest.len());
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     // user:pass@ is not part of the host; an `@` in a bare word is an e-mail address.
     let rest = match authority.rfind('@') {

@@ -21,6 +21,9 @@ pub struct HashIndex<T> {
     offsets: Vec<Vec<u32>>,
     /// Per chunk: entry indexes grouped by chunk value.
     members: Vec<Vec<u32>>,
+    /// Per chunk: the hashes in the same order as `members`, so a bucket's candidates
+    /// are compared from one contiguous run instead of a random read each.
+    inline: Vec<Vec<u64>>,
 }
 
 impl<T: Copy> HashIndex<T> {
@@ -30,6 +33,7 @@ impl<T: Copy> HashIndex<T> {
         let payloads: Vec<T> = entries.iter().map(|e| e.1).collect();
         let mut offsets = Vec::with_capacity(CHUNKS);
         let mut members = Vec::with_capacity(CHUNKS);
+        let mut inline = Vec::with_capacity(CHUNKS);
         for chunk in 0..CHUNKS {
             let mut counts = vec![0u32; BUCKETS + 1];
             for &h in &hashes {
@@ -46,6 +50,7 @@ impl<T: Copy> HashIndex<T> {
                 *slot += 1;
             }
             offsets.push(counts);
+            inline.push(ids.iter().map(|&i| hashes[i as usize]).collect());
             members.push(ids);
         }
         Self {
@@ -53,6 +58,7 @@ impl<T: Copy> HashIndex<T> {
             payloads,
             offsets,
             members,
+            inline,
         }
     }
 
@@ -91,13 +97,13 @@ impl<T: Copy> HashIndex<T> {
                     self.offsets[chunk][v] as usize,
                     self.offsets[chunk][v + 1] as usize,
                 );
-                for &i in &self.members[chunk][start..end] {
-                    let i = i as usize;
-                    let d = distance(query, self.hashes[i]);
-                    if d <= max_distance
-                        && seen.insert(i)
-                        && !found(self.hashes[i], self.payloads[i], d)
-                    {
+                for (k, &h) in self.inline[chunk][start..end].iter().enumerate() {
+                    let d = distance(query, h);
+                    if d > max_distance {
+                        continue;
+                    }
+                    let i = self.members[chunk][start + k] as usize;
+                    if seen.insert(i) && !found(h, self.payloads[i], d) {
                         stop = true;
                         return;
                     }

@@ -182,7 +182,7 @@ impl TryFrom<ReportRow> for Report {
     type Error = Error;
     fn try_from(r: ReportRow) -> Result<Self> {
         let evidence =
-            (r.evidence_ciphertext_id.is_some() || r.evidence_text.is_some()).then(|| Evidence {
+            (r.evidence_ciphertext_id.is_some() || r.evidence_text.is_some()).then_some(Evidence {
                 ciphertext_id: r.evidence_ciphertext_id,
                 shared_text: r.evidence_text,
             });
