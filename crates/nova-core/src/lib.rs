@@ -35,6 +35,7 @@ pub mod error;
 pub mod id;
 pub mod principal;
 pub mod telemetry;
+pub mod username;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
-use nova_core::{Error, PostId, Principal, Result};
-use nova_identity::auth::{
+use nova_auth::{
     Authenticator, authenticate_metadata, authenticate_metadata_optional, bearer_request,
 };
+use nova_core::{Error, PostId, Principal, Result};
 use nova_proto::nova::feed::v1 as pb;
 use pb::feed_service_client::FeedServiceClient;
 use pb::feed_service_server::{FeedService as GrpcFeedService, FeedServiceServer};

@@ -15,8 +15,8 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use nova_auth::bearer_token;
 use nova_core::{Error, ErrorKind};
-use nova_identity::auth::bearer_token;
 
 use crate::context::RequestCtx;
 use crate::error::{query_rejected, server_error};

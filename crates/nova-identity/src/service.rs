@@ -164,7 +164,7 @@ impl IdentityServiceBuilder {
             self.clock.clone(),
         );
         let verifier = CachedVerifier::new(TokenVerifier::for_key_set(
-            &self.keys,
+            &*self.keys,
             self.config.tokens.clone(),
             self.clock.clone(),
         ));

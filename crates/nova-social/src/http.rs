@@ -26,10 +26,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
+use nova_auth::Body;
+use nova_auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_core::{Error, PostId, Timestamp, UserId};
 use nova_graph::Page;
-use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
-use nova_identity::http::Body;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 

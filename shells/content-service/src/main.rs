@@ -9,10 +9,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_content::grpc::ContentGrpcServer;
 use nova_content::setup::Remotes;
 use nova_core::config::NovaConfig;
-use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_runtime::shell::remote;
 use nova_runtime::{Infra, Server, ServiceSpec};
 

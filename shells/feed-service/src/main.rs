@@ -12,12 +12,12 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_content::ContentApi;
 use nova_content::setup::Remotes;
 use nova_core::config::NovaConfig;
 use nova_feed::grpc::FeedGrpcServer;
 use nova_feed::setup::Domains;
-use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_ranking::RankingApi;
 use nova_ranking::grpc::RankingGrpcClient;
 use nova_runtime::shell::remote;

@@ -15,13 +15,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_content::grpc::ContentGrpcClient;
 use nova_core::config::NovaConfig;
 use nova_events::CancellationToken;
 use nova_feed::grpc::FeedGrpcClient;
 use nova_gateway::{Domains, GatewayOptions, TrendLabels};
 use nova_graph::grpc::GraphGrpcClient;
-use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_identity::grpc::IdentityGrpcClient;
 use nova_kv::Kv;
 use nova_runtime::{Server, ServiceSpec};

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use nova_auth::Authenticator;
 use nova_content::store::SqlContentStore;
 use nova_content::{ContentService, SocialAudience};
 use nova_core::SystemClock;
@@ -11,7 +12,6 @@ use nova_feed::setup::Domains as FeedDomains;
 use nova_gateway::{Domains, GatewayOptions};
 use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_identity::IdentityApi;
-use nova_identity::auth::Authenticator;
 use nova_runtime::{Infra, SERVICES, Server, ServiceSpec};
 use nova_social::store::SqlSocialStore;
 use nova_social::{LatePostAccess, SocialApi, SocialService};

@@ -10,12 +10,12 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_content::grpc::ContentGrpcClient;
 use nova_core::SystemClock;
 use nova_core::config::NovaConfig;
 use nova_graph::grpc::GraphGrpcClient;
 use nova_graph::{GraphApi, GraphService, SqlGraphStore};
-use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_runtime::shell::remote;
 use nova_runtime::{Infra, Server, ServiceSpec};
 use nova_social::grpc::SocialGrpcServer;

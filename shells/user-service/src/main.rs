@@ -6,8 +6,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_core::config::NovaConfig;
-use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_runtime::{Infra, Server, ServiceSpec};
 use nova_user::grpc::UserGrpcServer;
 use nova_user::store::SqlUserStore;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::{PostId, Principal, Result, UserId};
 use nova_graph::Page;
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::content::v1 as pb;
 use nova_social::PostAccess;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::{PostId, Principal, Result, Timestamp, UserId};
 use nova_graph::Page;
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_client::SocialServiceClient;

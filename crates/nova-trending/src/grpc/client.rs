@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::{Principal, Result};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::ranking::v1 as pb;
 use pb::trending_service_client::TrendingServiceClient;
 use tonic::transport::Channel;

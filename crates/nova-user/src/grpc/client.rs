@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::{Error, Principal, Result, UserId};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::user::v1 as pb;
 use pb::user_service_client::UserServiceClient;
 use tonic::transport::{Channel, Endpoint};
