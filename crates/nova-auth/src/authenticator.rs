@@ -29,6 +29,14 @@ pub trait Authenticator: Send + Sync {
     /// The principal `bearer` (the token, without the `Bearer ` prefix) belongs to;
     /// `Unauthenticated` for a missing, forged, expired or revoked token.
     async fn authenticate(&self, bearer: &str) -> Result<Principal>;
+
+    /// The service a service token (see [`crate::service`]) was minted for;
+    /// `Unauthenticated` for anything else (user tokens included). By default no
+    /// service token is accepted.
+    async fn authenticate_service(&self, token: &str) -> Result<String> {
+        let _ = token;
+        Err(unauthenticated())
+    }
 }
 
 fn unauthenticated() -> Error {
@@ -147,6 +155,10 @@ where
 impl<T: Authenticator + ?Sized> Authenticator for Arc<T> {
     async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         (**self).authenticate(bearer).await
+    }
+
+    async fn authenticate_service(&self, token: &str) -> Result<String> {
+        (**self).authenticate_service(token).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use nova_core::config::NovaConfig;
-use nova_core::{Error, Principal, Result, SharedClock};
+use nova_core::{Error, ErrorKind, Principal, Result, SharedClock};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -169,7 +169,30 @@ impl JwksAuthenticator {
 
 #[async_trait]
 impl Authenticator for JwksAuthenticator {
+    /// User tokens only: a service token is no user's login.
     async fn authenticate(&self, bearer: &str) -> Result<Principal> {
+        let principal = self.verify(bearer).await?;
+        if principal.is_user() {
+            Ok(principal)
+        } else {
+            Err(Error::from_kind(ErrorKind::Unauthenticated))
+        }
+    }
+
+    async fn authenticate_service(&self, token: &str) -> Result<String> {
+        match self.verify(token).await?.service_name() {
+            Some(service) => Ok(service.to_owned()),
+            None => Err(Error::new(
+                ErrorKind::Unauthenticated,
+                "a user token is no service identity",
+            )),
+        }
+    }
+}
+
+impl JwksAuthenticator {
+    /// Verifies any token identity signed (user or service).
+    async fn verify(&self, bearer: &str) -> Result<Principal> {
         let first = match self.current() {
             Some(verifier) => verifier.verify(bearer),
             None => {

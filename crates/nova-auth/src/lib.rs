@@ -13,7 +13,9 @@
 //!   cache of verified tokens;
 //! - [`jwks`]: [`JwksAuthenticator`], which verifies against the key set identity
 //!   publishes and refreshes it (periodically and on unknown keys);
-//! - [`body`]: [`Body`], a JSON body whose problems are `InvalidArgument` naming the field.
+//! - [`body`]: [`Body`], a JSON body whose problems are `InvalidArgument` naming the field;
+//! - [`service`]: service identity on internal gRPC calls (service tokens, the
+//!   [`ServiceGate`](service::ServiceGate) in front of internal RPCs).
 //!
 //! Identity itself (nova-identity) signs the tokens and implements [`Authenticator`] for
 //! `dyn IdentityApi`.
@@ -22,6 +24,7 @@ pub mod authenticator;
 pub mod body;
 pub mod jwks;
 pub mod keys;
+pub mod service;
 pub mod token_cache;
 pub mod tokens;
 

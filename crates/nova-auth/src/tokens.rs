@@ -41,17 +41,27 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique token id.
     pub jti: String,
+    /// For a service token only: the service's name (`sub` repeats it, `sid` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svc: Option<String>,
 }
 
 impl AccessClaims {
     /// The caller these claims describe.
     pub fn principal(&self) -> Result<Principal> {
+        if let Some(service) = &self.svc {
+            if service.is_empty() || *service != self.sub {
+                return Err(invalid_token());
+            }
+            return Ok(Principal::service(service.clone()));
+        }
         let user_id = UserId::parse_field(&self.sub, "sub").map_err(|_| invalid_token())?;
         let session_id = SessionId::parse_field(&self.sid, "sid").map_err(|_| invalid_token())?;
         Ok(Principal {
             user_id,
             session_id,
             scopes: self.scope.split_whitespace().map(str::to_owned).collect(),
+            kind: nova_core::PrincipalKind::User,
         })
     }
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use nova_core::SystemClock;
+use nova_core::channel::ServiceChannel;
 use nova_core::cursor::CursorCodec;
 use nova_db::Db;
 use nova_events::RelayWaker;
@@ -16,7 +17,6 @@ use nova_social::{LatePostAccess, SocialApi, SocialService};
 use nova_user::grpc::UserGrpcClient;
 use nova_user::store::SqlUserStore;
 use nova_user::{UserApi, UserService};
-use tonic::transport::Channel;
 
 use crate::store::SqlContentStore;
 use crate::{ContentService, SocialAudience};
@@ -25,11 +25,11 @@ use crate::{ContentService, SocialAudience};
 #[derive(Debug, Default)]
 pub struct Remotes {
     /// graph-service.
-    pub graph: Option<Channel>,
+    pub graph: Option<ServiceChannel>,
     /// user-service.
-    pub users: Option<Channel>,
+    pub users: Option<ServiceChannel>,
     /// social-service.
-    pub social: Option<Channel>,
+    pub social: Option<ServiceChannel>,
 }
 
 /// Content and the graph it was wired with (feed-service needs both).

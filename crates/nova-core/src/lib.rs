@@ -28,6 +28,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod cursor;
@@ -42,7 +43,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use id::{
     CommentId, ConversationId, DeviceId, EventId, MediaId, MessageId, PostId, SessionId, UserId,
 };
-pub use principal::Principal;
+pub use principal::{Principal, PrincipalKind};
 
 /// Timestamps throughout Nova are UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

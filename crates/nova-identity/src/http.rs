@@ -26,6 +26,7 @@ type ApiResult<T> = Result<T, Error>;
 pub fn router(api: Arc<dyn IdentityApi>) -> Router {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
+        .route(nova_auth::service::SERVICE_TOKEN_PATH, post(service_token))
         .route("/api/v1/auth/register", post(register))
         .route("/api/v1/auth/verify-email", post(verify_email))
         .route(
@@ -94,6 +95,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             header("user-agent").unwrap_or(""),
         )))
     }
+}
+
+/// Client credentials for Nova services: a short-lived service token.
+async fn service_token(
+    State(api): State<Api>,
+    Body(req): Body<nova_auth::service::ServiceTokenRequest>,
+) -> ApiResult<Json<nova_auth::service::ServiceTokenResponse>> {
+    let issued = api
+        .issue_service_token(&req.service, &req.credential)
+        .await?;
+    Ok(Json(nova_auth::service::ServiceTokenResponse {
+        access_token: issued.token,
+        token_type: "Bearer".into(),
+        expires_in: nova_auth::service::SERVICE_TOKEN_TTL.num_seconds(),
+    }))
 }
 
 async fn jwks(State(api): State<Api>) -> ApiResult<Response> {

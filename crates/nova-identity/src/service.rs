@@ -44,6 +44,9 @@ pub struct IdentityConfig {
     pub challenge_attempts: i32,
     /// Brute-force budgets.
     pub limits: LoginLimits,
+    /// `NOVA_SERVICE_SECRET`: the deployment secret service credentials derive from;
+    /// `None` mints no service tokens.
+    pub service_secret: Option<String>,
 }
 
 impl Default for IdentityConfig {
@@ -57,6 +60,7 @@ impl Default for IdentityConfig {
             challenge_ttl: Duration::minutes(5),
             challenge_attempts: 5,
             limits: LoginLimits::default(),
+            service_secret: None,
         }
     }
 }
@@ -237,6 +241,27 @@ pub(crate) fn hash_secret(secret: &str) -> Vec<u8> {
 /// The one answer to every failed credential check.
 pub(crate) fn bad_credentials() -> Error {
     Error::new(ErrorKind::Unauthenticated, "invalid credentials")
+}
+
+impl IdentityService {
+    /// A service token for `service` if `credential` is its credential under the
+    /// configured service secret. Every refusal looks the same.
+    pub(crate) fn mint_service_token(
+        &self,
+        service: &str,
+        credential: &str,
+    ) -> Result<crate::IssuedToken> {
+        nova_auth::service::check_service_name(service)?;
+        let refused = || Error::new(ErrorKind::Unauthenticated, "bad service credential");
+        let secret = self.config.service_secret.as_deref().ok_or_else(refused)?;
+        if !nova_auth::service::credential_matches(secret, service, credential) {
+            return Err(refused());
+        }
+        self.issuer.issue_for(
+            &Principal::service(service),
+            nova_auth::service::SERVICE_TOKEN_TTL,
+        )
+    }
 }
 
 impl IdentityService {

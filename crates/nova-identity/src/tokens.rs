@@ -54,17 +54,30 @@ impl TokenIssuer {
 
     /// Signs an access token for `principal`.
     pub fn issue(&self, principal: &Principal) -> Result<IssuedToken> {
+        self.issue_for(principal, self.config.ttl)
+    }
+
+    /// Signs a token for `principal` that lives `ttl` (service tokens live minutes).
+    pub fn issue_for(&self, principal: &Principal, ttl: chrono::Duration) -> Result<IssuedToken> {
         let now = self.clock.now();
-        let expires_at = now + self.config.ttl;
+        let expires_at = now + ttl;
+        let service = principal.service_name().map(str::to_owned);
         let claims = AccessClaims {
-            sub: principal.user_id.to_string(),
-            sid: principal.session_id.to_string(),
+            sub: service
+                .clone()
+                .unwrap_or_else(|| principal.user_id.to_string()),
+            sid: if service.is_some() {
+                String::new()
+            } else {
+                principal.session_id.to_string()
+            },
             scope: principal.scopes.join(" "),
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            svc: service,
         };
         let token = self.sign(&claims)?;
         Ok(IssuedToken {

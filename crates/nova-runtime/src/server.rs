@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use nova_auth::service::ServiceGate;
+use nova_auth::{Authenticator, JwksAuthenticator};
 use nova_core::config::{ConfigError, NovaConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -67,6 +69,7 @@ pub struct Server {
     body_limit: usize,
     shutdown_grace: Duration,
     shutdown_delay: Duration,
+    service_auth: Arc<dyn Authenticator>,
 }
 
 impl Server {
@@ -90,7 +93,16 @@ impl Server {
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_grace: config.shutdown_grace,
             shutdown_delay: Duration::ZERO,
+            // Service tokens verify like user tokens, from identity's published keys.
+            service_auth: Arc::new(JwksAuthenticator::from_config(config)),
         }
+    }
+
+    /// Verifies the service tokens internal RPCs require with `auth` instead of
+    /// identity's published keys (`IDENTITY_JWKS_URL`).
+    pub fn service_authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.service_auth = auth;
+        self
     }
 
     /// Merges the domain's HTTP routes (they get the shared middleware too).
@@ -347,6 +359,7 @@ impl BoundServer {
                 health_service,
                 listener,
                 stopped(stop_rx.clone()),
+                server.service_auth.clone(),
             )?),
             None => None,
         };
@@ -391,6 +404,7 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// Builds the tonic server future: domain services, health, reflection, metrics layer.
+#[allow(clippy::too_many_arguments)] // one caller; each is a distinct part of the server
 fn grpc_server(
     service: &'static str,
     mut routes: RoutesBuilder,
@@ -408,6 +422,7 @@ fn grpc_server(
     + 'static,
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send + 'static,
+    gate: Arc<dyn Authenticator>,
 ) -> Result<impl Future<Output = Result<(), ServeError>> + Send, ServeError> {
     let mut reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(nova_proto::FILE_DESCRIPTOR_SET)
@@ -427,6 +442,8 @@ fn grpc_server(
             move |req| tracing::info_span!("grpc_request", service, method = %req.uri().path()),
         )
         .layer(GrpcMetricsLayer::new(service))
+        // Internal RPCs only for callers with a service token (nova_auth::service).
+        .layer(ServiceGate::new(gate))
         .add_routes(routes.routes());
     Ok(async move {
         router

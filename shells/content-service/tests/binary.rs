@@ -51,14 +51,16 @@ async fn a_post_created_over_rest_reads_back_over_grpc() {
     let ann = Principal::user(ann.user_id, SessionId::new());
     let keys = std::sync::Arc::new(KeySet::generate("k1").unwrap());
     let jwks_url = serve_jwks(keys.jwks().to_string());
-    let token = TokenIssuer::new(
+    let issuer = TokenIssuer::new(
         keys,
         TokenConfig::new("nova", "nova"),
         SystemClock::shared(),
-    )
-    .issue(&ann)
-    .unwrap()
-    .token;
+    );
+    let token = issuer.issue(&ann).unwrap().token;
+    let service_token = issuer
+        .issue(&Principal::service("social-service"))
+        .unwrap()
+        .token;
 
     let (http_port, grpc_port) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_content-service"))
@@ -114,8 +116,28 @@ async fn a_post_created_over_rest_reads_back_over_grpc() {
         client.post(None, PostId::new()).await.unwrap_err().kind(),
         &ErrorKind::NotFound
     );
+    // VisiblePostAuthor is internal: refused without a service identity (ann's own
+    // token is none), answered with social-service's.
     assert_eq!(
-        client.visible_post_author(ann.user_id, id).await.unwrap(),
+        as_ann
+            .visible_post_author(ann.user_id, id)
+            .await
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::Unauthenticated
+    );
+    let channel = nova_core::error::grpc_connect(format!("http://127.0.0.1:{grpc_port}"))
+        .await
+        .unwrap();
+    let as_social = ContentGrpcClient::from_channel(nova_core::channel::ServiceChannel::new(
+        channel,
+        std::sync::Arc::new(nova_identity::fixtures::StaticToken(service_token.into())),
+    ));
+    assert_eq!(
+        as_social
+            .visible_post_author(ann.user_id, id)
+            .await
+            .unwrap(),
         Some(ann.user_id)
     );
 }

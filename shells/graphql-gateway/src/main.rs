@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_content::grpc::ContentGrpcClient;
+use nova_core::channel::ServiceChannel;
 use nova_core::config::NovaConfig;
 use nova_events::CancellationToken;
 use nova_feed::grpc::FeedGrpcClient;
@@ -29,7 +30,7 @@ use nova_social::grpc::SocialGrpcClient;
 use nova_trending::grpc::TrendingGrpcClient;
 use nova_trending::labels::TrendLabelStore;
 use nova_user::grpc::UserGrpcClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 const SERVICE: &str = "graphql-gateway";
 
@@ -50,7 +51,7 @@ async fn main() -> ExitCode {
 }
 
 /// A lazily connecting channel to the service named by `var` (or its k8s default).
-fn upstream(config: &NovaConfig, var: &str, service: &str) -> Result<Channel, String> {
+fn upstream(config: &NovaConfig, var: &str, service: &str) -> Result<ServiceChannel, String> {
     let url = match config.source.raw(var) {
         Some((url, _)) => url.to_owned(),
         None => {
@@ -62,7 +63,10 @@ fn upstream(config: &NovaConfig, var: &str, service: &str) -> Result<Channel, St
     };
     let endpoint = Endpoint::from_shared(url)
         .map_err(|_| format!("{var}: expected an http:// URL such as http://host:port"))?;
-    Ok(endpoint.connect_lazy())
+    Ok(nova_runtime::shell::with_identity(
+        config,
+        endpoint.connect_lazy(),
+    ))
 }
 
 /// Serves until SIGTERM / SIGINT.
@@ -75,7 +79,7 @@ async fn run(config: NovaConfig) -> Result<(), String> {
     for (var, service) in UPSTREAMS {
         channels.push(upstream(&config, var, service)?);
     }
-    let [identity, users, graph, social, content, feed, ranking]: [Channel; 7] = channels
+    let [identity, users, graph, social, content, feed, ranking]: [ServiceChannel; 7] = channels
         .try_into()
         .map_err(|_| "upstream channels: wrong count".to_owned())?;
     let kv = Kv::from_redis_url(config.redis_url.as_deref(), "nova:")

@@ -61,6 +61,7 @@ fn claims_for(f: &Fixture, p: &Principal) -> AccessClaims {
         iat: now,
         exp: now + 900,
         jti: "jti-1".into(),
+        svc: None,
     }
 }
 
