@@ -16,7 +16,7 @@ fn setup() -> (TokenIssuer, TokenVerifier, String) {
     let keys = Arc::new(KeySet::generate("bench").unwrap());
     let config = TokenConfig::new("https://nova.bench", "nova");
     let issuer = TokenIssuer::new(keys.clone(), config.clone(), SystemClock::shared());
-    let verifier = TokenVerifier::for_key_set(&keys, config, SystemClock::shared());
+    let verifier = TokenVerifier::for_key_set(&*keys, config, SystemClock::shared());
     let principal = Principal::user(UserId::new(), SessionId::new());
     let token = issuer.issue(&principal).unwrap().token;
     (issuer, verifier, token)

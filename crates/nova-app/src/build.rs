@@ -21,7 +21,7 @@ use nova_gateway::{GatewayOptions, TrendLabels};
 use nova_graph::grpc::{GraphGrpcClient, GraphGrpcServer};
 use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_identity::IdentityApi;
-use nova_identity::auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
 use nova_identity::grpc::{IdentityGrpcClient, IdentityGrpcServer};
 use nova_ranking::Ranker;
 use nova_ranking::RankingApi;
@@ -36,7 +36,8 @@ use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
 use nova_user::grpc::{UserGrpcClient, UserGrpcServer};
 use nova_user::store::{CachedUserStore, SqlUserStore, UserStore};
 use nova_user::{UserApi, UserService};
-use tonic::transport::{Channel, Endpoint};
+use nova_core::channel::ServiceChannel;
+use tonic::transport::Endpoint;
 
 use crate::host::Host;
 use crate::plan::{Part, Plan};
@@ -57,7 +58,7 @@ pub struct Settings {
     /// The parts this process builds or calls.
     needed: BTreeSet<Part>,
     /// The needed parts that run elsewhere, and the channel to each.
-    channels: BTreeMap<Part, Channel>,
+    channels: BTreeMap<Part, ServiceChannel>,
     ranker: Option<Ranker>,
     gateway: Option<GatewayOptions>,
 }
@@ -113,7 +114,7 @@ impl Settings {
 /// The channel to `part`'s service when it runs elsewhere: its variable, or (for a
 /// stateless plan) the Kubernetes default `http://<service>:<grpc port>`. Lazy: services
 /// may start in any order.
-fn channel(plan: &Plan, config: &NovaConfig, part: Part) -> Result<Option<Channel>, String> {
+fn channel(plan: &Plan, config: &NovaConfig, part: Part) -> Result<Option<ServiceChannel>, String> {
     let Some((var, service)) = part.remote() else {
         return Ok(None);
     };
@@ -128,7 +129,10 @@ fn channel(plan: &Plan, config: &NovaConfig, part: Part) -> Result<Option<Channe
         .ok_or_else(|| format!("service registry has no gRPC port for {service}"))?;
     let endpoint = Endpoint::from_shared(format!("http://{service}:{port}"))
         .map_err(|_| format!("{var}: expected an http:// URL such as http://host:port"))?;
-    Ok(Some(endpoint.connect_lazy()))
+    Ok(Some(nova_runtime::shell::with_identity(
+        config,
+        endpoint.connect_lazy(),
+    )))
 }
 
 /// The domains of one process, each built once (in-process or a gRPC client); `None`
@@ -254,7 +258,7 @@ impl Builder<'_> {
     }
 
     /// `part` as a gRPC client on `channel`.
-    fn remote(&mut self, part: Part, channel: Channel) {
+    fn remote(&mut self, part: Part, channel: ServiceChannel) {
         let d = &mut self.domains;
         match part {
             Part::Identity => {

@@ -17,8 +17,8 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_core::{PostId, Principal, Result, UserId};
-use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::content::v1 as pb;
 use pb::content_service_server::{ContentService as GrpcContentService, ContentServiceServer};
 use tonic::Request;

@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use nova_auth::Body;
+use nova_auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_core::{Error, PostId, UserId};
-use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
-use nova_identity::http::Body;
 use nova_kv::edge::{Charge, Edge};
 use serde::Deserialize;
 

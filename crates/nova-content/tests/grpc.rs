@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::Authenticator;
 use nova_content::grpc::{ContentGrpcClient, ContentGrpcServer};
 use nova_content::store::{SqlContentStore, TimelineKind};
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience, Visibility};
@@ -16,7 +17,6 @@ use nova_core::cursor::CursorCodec;
 use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, SystemClock, UserId};
 use nova_db::Db;
 use nova_graph::{GraphService, SqlGraphStore};
-use nova_identity::auth::Authenticator;
 use nova_social::store::SqlSocialStore;
 use nova_social::{SocialApi, SocialService};
 use nova_user::UserService;

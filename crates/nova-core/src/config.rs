@@ -94,6 +94,21 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "NOVA_SERVICE_SECRET",
+        "deployment secret (32+ characters) that service credentials derive from; identity mints service tokens with it, other services derive their own credential from it unless NOVA_SERVICE_CREDENTIAL is given; unset: no service identity, internal RPCs are refused",
+        None,
+    ),
+    var(
+        "NOVA_SERVICE_CREDENTIAL",
+        "this service's own credential, base64url(HMAC-SHA256(NOVA_SERVICE_SECRET, service name)); takes precedence over NOVA_SERVICE_SECRET outside identity",
+        None,
+    ),
+    var(
+        "IDENTITY_SERVICE_TOKEN_URL",
+        "where services ask identity for their service token; default: /api/v1/auth/service-token beside IDENTITY_JWKS_URL",
+        None,
+    ),
+    var(
         "NOVA_CURSOR_SECRET",
         "key (32+ bytes) that authenticates pagination cursors; generated per data dir if unset",
         None,
@@ -413,6 +428,9 @@ pub struct NovaConfig {
     pub kafka_brokers: Option<Vec<String>>,
     /// The raw source, for crates that read their own variables.
     pub source: ConfigSource,
+    /// The service this process runs (set by `nova_runtime::shell::main`): the name its
+    /// service identity is asked for. `None` in tools and tests.
+    pub service: Option<String>,
 }
 
 impl NovaConfig {
@@ -512,6 +530,7 @@ impl NovaConfig {
             redis_url,
             kafka_brokers,
             source: src.clone(),
+            service: None,
         })
     }
 

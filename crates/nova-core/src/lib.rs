@@ -30,6 +30,7 @@
 //! ```
 
 pub mod client;
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod cursor;
@@ -38,6 +39,7 @@ pub mod id;
 pub mod page;
 pub mod principal;
 pub mod telemetry;
+pub mod username;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
@@ -45,7 +47,7 @@ pub use id::{
     CommentId, ConversationId, DeviceId, EventId, MediaId, MessageId, PostId, SessionId, UserId,
 };
 pub use page::Page;
-pub use principal::Principal;
+pub use principal::{Principal, PrincipalKind};
 
 /// Timestamps throughout Nova are UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

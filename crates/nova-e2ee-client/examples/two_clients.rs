@@ -13,12 +13,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::{TokenConfig, TokenVerifier};
 use nova_core::{Principal, SessionId, SystemClock, UserId};
 use nova_db::{Db, DbOptions};
 use nova_e2ee::grpc::{Authenticator, KeyDirectoryGrpcClient, KeyDirectoryGrpcServer};
 use nova_e2ee::{DeviceId, KeyDirectory, KeyDirectoryService};
 use nova_e2ee_client::Client;
-use nova_identity::{KeySet, TokenConfig, TokenIssuer, TokenVerifier};
+use nova_identity::{KeySet, TokenIssuer};
 use tonic::transport::server::TcpIncoming;
 
 /// The directory accepts nova-identity access tokens.
@@ -39,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     db.migrate().await?;
     let keys = Arc::new(KeySet::generate("example")?);
     let config = TokenConfig::new("nova", "nova");
-    let verifier = TokenVerifier::for_key_set(&keys, config.clone(), SystemClock::shared());
+    let verifier = TokenVerifier::for_key_set(&*keys, config.clone(), SystemClock::shared());
     let issuer = TokenIssuer::new(keys, config, SystemClock::shared());
     let directory: Arc<dyn KeyDirectory> = Arc::new(KeyDirectoryService::sql(db.clone()));
     let server = KeyDirectoryGrpcServer::new(directory, Arc::new(Jwt(verifier)));

@@ -14,15 +14,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
-use nova_core::{Error, PostId, Principal, Result};
-use nova_identity::auth::{
+use nova_auth::{
     Authenticator, authenticate_metadata, authenticate_metadata_optional, bearer_request,
 };
+use nova_core::channel::ServiceChannel;
+use nova_core::{Error, PostId, Principal, Result};
 use nova_proto::nova::feed::v1 as pb;
 use pb::feed_service_client::FeedServiceClient;
 use pb::feed_service_server::{FeedService as GrpcFeedService, FeedServiceServer};
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 use crate::api::FeedApi;
@@ -195,7 +195,7 @@ impl GrpcFeedService for FeedGrpcServer {
 /// Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct FeedGrpcClient {
-    inner: FeedServiceClient<Channel>,
+    inner: FeedServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
 }
 
@@ -214,9 +214,9 @@ impl FeedGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: FeedServiceClient::new(channel),
+            inner: FeedServiceClient::new(channel.into()),
             token: None,
         }
     }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use axum::extract::{FromRef, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use nova_auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_core::Error;
-use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
 
 use crate::api::FeedApi;
 use crate::model::{FeedMode, FeedPage};

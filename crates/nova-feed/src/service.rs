@@ -12,7 +12,7 @@ use nova_content::ContentApi;
 use nova_content::TimelineKind;
 use nova_content::model::Post;
 use nova_core::cursor::CursorCodec;
-use nova_core::{PostId, Principal, Result, SessionId, SharedClock, Timestamp, UserId};
+use nova_core::{PostId, Principal, Result, SharedClock, Timestamp, UserId};
 use nova_graph::GraphApi;
 use nova_graph::model::{MAX_BATCH, MAX_PAGE, Relationship};
 use nova_kv::PubSub;
@@ -89,14 +89,14 @@ pub(crate) fn channel(user: UserId) -> String {
     format!("feed:new:{user}")
 }
 
-/// A principal to read content on `user`'s behalf (backfill and rebuild).
+/// The feed itself reading content on `user`'s behalf (backfill and rebuild): a service
+/// principal that sees what `user` may see, never a made-up user session.
 pub(crate) fn reader(user: UserId) -> Principal {
-    Principal {
-        user_id: user,
-        session_id: SessionId::new(),
-        scopes: vec!["read".into()],
-    }
+    Principal::acting_for(FEED_SERVICE, user)
 }
+
+/// The name the feed acts under.
+pub const FEED_SERVICE: &str = "feed-service";
 
 /// Whether `rel.from` must not see `rel.to`'s posts at all (block either way, or a
 /// mute of more than reposts).

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use nova_auth::Authenticator;
 use nova_core::{Error, ErrorKind, Principal, SessionId, UserId};
 use nova_feed::grpc::{FeedGrpcClient, FeedGrpcServer};
 use nova_feed::{FeedApi, FeedMode};
-use nova_identity::auth::Authenticator;
 use nova_social::SocialApi;
 use tonic::transport::Endpoint;
 use tonic::transport::server::TcpIncoming;

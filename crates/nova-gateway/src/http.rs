@@ -14,9 +14,9 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use nova_auth::bearer_token;
 use nova_core::client::ClientAddr;
 use nova_core::{Error, ErrorKind};
-use nova_identity::auth::bearer_token;
 
 use crate::context::RequestCtx;
 use crate::error::{query_rejected, server_error};

@@ -47,11 +47,11 @@ mod ws;
 use std::sync::Arc;
 
 use async_graphql::Schema;
+use nova_auth::Authenticator;
 use nova_content::ContentApi;
 use nova_feed::FeedApi;
 use nova_graph::GraphApi;
 use nova_identity::IdentityApi;
-use nova_identity::auth::Authenticator;
 use nova_kv::RateLimiter;
 use nova_social::SocialApi;
 use nova_trending::TrendingApi;

@@ -63,6 +63,21 @@ pub trait IdentityApi: Send + Sync {
     async fn verify_access_token(&self, token: &str) -> Result<Principal>;
     /// The public signing keys (JWKS).
     async fn jwks(&self) -> Result<serde_json::Value>;
+    /// A short-lived service token for `service`, if `credential` is its credential under
+    /// the deployment's service secret (client-credentials style; see
+    /// [`nova_auth::service`]). `Unauthenticated` otherwise, and always where no service
+    /// secret is configured.
+    async fn issue_service_token(
+        &self,
+        service: &str,
+        credential: &str,
+    ) -> Result<crate::IssuedToken> {
+        let _ = (service, credential);
+        Err(nova_core::Error::new(
+            nova_core::ErrorKind::Unavailable,
+            "service tokens are minted by the identity service itself",
+        ))
+    }
     /// Starts an OpenID Connect login with `provider` (`google`, `apple`).
     async fn oauth_start(&self, provider: &str, redirect_uri: &str) -> Result<OAuthStart>;
     /// Finishes it: checks state, exchanges the code, verifies the ID token, and logs in

@@ -35,7 +35,7 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
+use nova_core::{Error, Principal, Result, SessionId};
 use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_server::{IdentityService as GrpcIdentityService, IdentityServiceServer};
 use tonic::Request;
@@ -44,11 +44,9 @@ use tonic::metadata::MetadataMap;
 pub use client::IdentityGrpcClient;
 
 use crate::api::IdentityApi;
-use crate::auth::bearer_token;
 use crate::model::{LoginRequest, RegisterRequest};
 
-/// Metadata key carrying the principal's session id next to the bearer token.
-pub const SESSION_ID_METADATA: &str = "nova-session-id";
+pub use nova_auth::SESSION_ID_METADATA;
 
 /// Serves an [`IdentityApi`] as the `nova.identity.v1.IdentityService` gRPC service.
 #[derive(Clone)]
@@ -70,23 +68,7 @@ impl IdentityGrpcServer {
 
     /// The caller, from a verified bearer token (and a matching `nova-session-id`, if sent).
     async fn principal(&self, metadata: &MetadataMap) -> Result<Principal> {
-        let unauthenticated = || Error::from_kind(ErrorKind::Unauthenticated);
-        let header = metadata
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(unauthenticated)?;
-        let token = bearer_token(header).ok_or_else(unauthenticated)?;
-        let principal = self.api.verify_access_token(token).await?;
-        if let Some(claimed) = metadata.get(SESSION_ID_METADATA) {
-            let claimed = claimed
-                .to_str()
-                .ok()
-                .and_then(|s| s.parse::<SessionId>().ok());
-            if claimed != Some(principal.session_id) {
-                return Err(unauthenticated());
-            }
-        }
-        Ok(principal)
+        nova_auth::authenticate_metadata(&self.api, metadata).await
     }
 }
 

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +16,6 @@ use nova_core::client::ClientAddr;
 use nova_core::{Error, ErrorKind, Principal, SessionId};
 use nova_kv::edge::{Charge, Edge};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::api::IdentityApi;
 use crate::model::{LoginRequest, RegisterRequest, RequestContext};
@@ -29,6 +27,7 @@ type ApiResult<T> = Result<T, Error>;
 pub fn router(api: Arc<dyn IdentityApi>) -> Router {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
+        .route(nova_auth::service::SERVICE_TOKEN_PATH, post(service_token))
         .route("/api/v1/auth/register", post(register))
         .route("/api/v1/auth/verify-email", post(verify_email))
         .route(
@@ -73,52 +72,7 @@ async fn retry_after_when_busy(mut response: Response) -> Response {
     response
 }
 
-/// A JSON body whose problems become `InvalidArgument` naming the field.
-pub struct Body<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(json_error(&rejection)),
-        }
-    }
-}
-
-fn json_error(rejection: &JsonRejection) -> Error {
-    let text = rejection.body_text();
-    // axum reports serde's path: "...target type: password: invalid type: ..." or
-    // "...target type: missing field `email` at line 1 column 2".
-    let detail = text
-        .split_once("target type: ")
-        .map_or(text.as_str(), |(_, d)| d);
-    let is_path = |p: &str| {
-        !p.is_empty()
-            && p != "."
-            && p.len() <= 64
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
-    };
-    let missing = detail
-        .split_once("missing field `")
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map(|(f, _)| f);
-    let field = match (missing, detail.split_once(": ")) {
-        (Some(field), _) => field,
-        (None, Some((path, _))) if is_path(path) => path,
-        _ => "body",
-    };
-    let reason = match rejection {
-        JsonRejection::MissingJsonContentType(_) => "must be sent as application/json",
-        JsonRejection::JsonSyntaxError(_) => "is not valid JSON",
-        _ if missing.is_some() => "is required",
-        _ if detail.contains("invalid type") => "has the wrong type",
-        _ => "is invalid",
-    };
-    Error::invalid(field, reason)
-}
+pub use nova_auth::Body;
 
 /// The caller, from `Authorization: Bearer <access token>`.
 pub struct Caller(pub Principal);
@@ -154,6 +108,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .unwrap_or("");
         Ok(Client(RequestContext::new(ip, user_agent)))
     }
+}
+
+/// Client credentials for Nova services: a short-lived service token.
+async fn service_token(
+    State(api): State<Api>,
+    Body(req): Body<nova_auth::service::ServiceTokenRequest>,
+) -> ApiResult<Json<nova_auth::service::ServiceTokenResponse>> {
+    let issued = api
+        .issue_service_token(&req.service, &req.credential)
+        .await?;
+    Ok(Json(nova_auth::service::ServiceTokenResponse {
+        access_token: issued.token,
+        token_type: "Bearer".into(),
+        expires_in: nova_auth::service::SERVICE_TOKEN_TTL.num_seconds(),
+    }))
 }
 
 async fn jwks(State(api): State<Api>) -> ApiResult<Response> {

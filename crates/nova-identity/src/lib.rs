@@ -48,7 +48,7 @@
 //! let keys = Arc::new(KeySet::generate("2026-11")?);
 //! let config = TokenConfig::new("https://nova.example", "nova");
 //! let issuer = TokenIssuer::new(keys.clone(), config.clone(), clock.shared());
-//! let verifier = TokenVerifier::for_key_set(&keys, config, clock.shared());
+//! let verifier = TokenVerifier::for_key_set(&*keys, config, clock.shared());
 //! let alice = Principal::user(UserId::new(), SessionId::new());
 //! let token = issuer.issue(&alice)?.token;
 //! assert_eq!(verifier.verify(&token)?, alice);

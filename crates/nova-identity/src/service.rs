@@ -52,6 +52,9 @@ pub struct IdentityConfig {
     pub recent_session: Duration,
     /// Brute-force budgets.
     pub limits: LoginLimits,
+    /// `NOVA_SERVICE_SECRET`: the deployment secret service credentials derive from;
+    /// `None` mints no service tokens.
+    pub service_secret: Option<String>,
 }
 
 impl Default for IdentityConfig {
@@ -69,6 +72,7 @@ impl Default for IdentityConfig {
             second_factor_lock: Duration::hours(1),
             recent_session: Duration::days(30),
             limits: LoginLimits::default(),
+            service_secret: None,
         }
     }
 }
@@ -179,7 +183,7 @@ impl IdentityServiceBuilder {
             self.clock.clone(),
         );
         let verifier = CachedVerifier::new(TokenVerifier::for_key_set(
-            &self.keys,
+            &*self.keys,
             self.config.tokens.clone(),
             self.clock.clone(),
         ));
@@ -280,6 +284,27 @@ pub(crate) fn hash_secret(secret: &str) -> Vec<u8> {
 /// The one answer to every failed credential check.
 pub(crate) fn bad_credentials() -> Error {
     Error::new(ErrorKind::Unauthenticated, "invalid credentials")
+}
+
+impl IdentityService {
+    /// A service token for `service` if `credential` is its credential under the
+    /// configured service secret. Every refusal looks the same.
+    pub(crate) fn mint_service_token(
+        &self,
+        service: &str,
+        credential: &str,
+    ) -> Result<crate::IssuedToken> {
+        nova_auth::service::check_service_name(service)?;
+        let refused = || Error::new(ErrorKind::Unauthenticated, "bad service credential");
+        let secret = self.config.service_secret.as_deref().ok_or_else(refused)?;
+        if !nova_auth::service::credential_matches(secret, service, credential) {
+            return Err(refused());
+        }
+        self.issuer.issue_for(
+            &Principal::service(service),
+            nova_auth::service::SERVICE_TOKEN_TTL,
+        )
+    }
 }
 
 impl IdentityService {

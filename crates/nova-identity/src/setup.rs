@@ -76,6 +76,17 @@ pub const IDENTITY_ENV_VARS: &[EnvVar] = &[
     ),
 ];
 
+/// `NOVA_SERVICE_SECRET`, at least 32 characters when set.
+fn service_secret(src: &ConfigSource) -> Result<Option<String>> {
+    match read(src, "NOVA_SERVICE_SECRET") {
+        Some(secret) if secret.len() < 32 => Err(Error::invalid(
+            "NOVA_SERVICE_SECRET",
+            "must be at least 32 characters",
+        )),
+        other => Ok(other),
+    }
+}
+
 fn read(src: &ConfigSource, name: &str) -> Option<String> {
     src.raw(name).map(|(v, _)| v.to_owned())
 }
@@ -243,6 +254,7 @@ pub async fn service_from_config(
         .oauth(providers(src))
         .config(IdentityConfig {
             tokens,
+            service_secret: service_secret(src)?,
             ..IdentityConfig::default()
         });
     if let Some(relay) = relay {

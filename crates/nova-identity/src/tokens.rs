@@ -1,87 +1,18 @@
 //! Access tokens: RS256 JWTs with a `kid` header, 15 minutes long.
 //!
-//! [`TokenIssuer`] signs with the active key of a [`KeySet`]; [`TokenVerifier`] accepts
-//! only RS256, looks the key up by `kid`, checks issuer and audience, and checks `exp`
-//! (and `iat`) against the injected [`SharedClock`] rather than the system time, so tests
-//! can move time. Every failure is `Unauthenticated`.
-//!
-//! Claims: `sub` (user id), `sid` (session id), `scope` (space-separated), `iss`, `aud`,
-//! `iat`, `exp`, `jti`.
+//! [`TokenIssuer`] signs with the active key of a [`KeySet`]; the claims, the
+//! [`TokenConfig`] and the [`TokenVerifier`] every service checks them with live in
+//! nova-auth and are re-exported here.
 
-use std::collections::HashSet;
-
-use chrono::Duration;
-use jsonwebtoken::{Algorithm, Header, Validation};
-use nova_core::{Error, ErrorKind, Principal, Result, SessionId, SharedClock, Timestamp, UserId};
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::{Algorithm, Header};
+use nova_core::{Error, Principal, Result, SharedClock, Timestamp};
 
 pub use crate::keys::{
     Jwk, JwkSet, KeySet, RSA_KEY_BITS, SigningKey, VerificationKeys, VerifyingKey,
 };
-
-/// How long an access token lives.
-pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
-/// Clock skew tolerated on `exp` and `iat`, in seconds.
-pub const DEFAULT_LEEWAY_SECS: i64 = 5;
-
-/// The claims of a Nova access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    /// The user id.
-    pub sub: String,
-    /// The session id.
-    pub sid: String,
-    /// Granted scopes, space-separated (OAuth style).
-    pub scope: String,
-    /// Issuer.
-    pub iss: String,
-    /// Audience.
-    pub aud: String,
-    /// Issued at, Unix seconds.
-    pub iat: i64,
-    /// Expires at, Unix seconds.
-    pub exp: i64,
-    /// Unique token id.
-    pub jti: String,
-}
-
-impl AccessClaims {
-    /// The caller these claims describe.
-    pub fn principal(&self) -> Result<Principal> {
-        let user_id = UserId::parse_field(&self.sub, "sub").map_err(|_| invalid_token())?;
-        let session_id = SessionId::parse_field(&self.sid, "sid").map_err(|_| invalid_token())?;
-        Ok(Principal {
-            user_id,
-            session_id,
-            scopes: self.scope.split_whitespace().map(str::to_owned).collect(),
-        })
-    }
-}
-
-/// Who issues tokens and for whom: both sides must agree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenConfig {
-    /// `iss`, e.g. `https://nova.example/identity`.
-    pub issuer: String,
-    /// `aud`, e.g. `nova`.
-    pub audience: String,
-    /// Token lifetime ([`ACCESS_TOKEN_TTL`] by default).
-    pub ttl: Duration,
-    /// Tolerated clock skew in seconds ([`DEFAULT_LEEWAY_SECS`] by default).
-    pub leeway_secs: i64,
-}
-
-impl TokenConfig {
-    /// A configuration with the default lifetime and leeway.
-    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
-            ttl: ACCESS_TOKEN_TTL,
-            leeway_secs: DEFAULT_LEEWAY_SECS,
-        }
-    }
-}
+pub use nova_auth::tokens::{
+    ACCESS_TOKEN_TTL, AccessClaims, DEFAULT_LEEWAY_SECS, TokenConfig, TokenVerifier, expired_token,
+};
 
 /// A freshly signed access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,17 +54,30 @@ impl TokenIssuer {
 
     /// Signs an access token for `principal`.
     pub fn issue(&self, principal: &Principal) -> Result<IssuedToken> {
+        self.issue_for(principal, self.config.ttl)
+    }
+
+    /// Signs a token for `principal` that lives `ttl` (service tokens live minutes).
+    pub fn issue_for(&self, principal: &Principal, ttl: chrono::Duration) -> Result<IssuedToken> {
         let now = self.clock.now();
-        let expires_at = now + self.config.ttl;
+        let expires_at = now + ttl;
+        let service = principal.service_name().map(str::to_owned);
         let claims = AccessClaims {
-            sub: principal.user_id.to_string(),
-            sid: principal.session_id.to_string(),
+            sub: service
+                .clone()
+                .unwrap_or_else(|| principal.user_id.to_string()),
+            sid: if service.is_some() {
+                String::new()
+            } else {
+                principal.session_id.to_string()
+            },
             scope: principal.scopes.join(" "),
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            svc: service,
         };
         let token = self.sign(&claims)?;
         Ok(IssuedToken {
@@ -151,111 +95,6 @@ impl TokenIssuer {
         jsonwebtoken::encode(&header, claims, active.encoding_key())
             .map_err(|e| Error::internal(format!("signing access token failed: {e}")))
     }
-}
-
-/// Verifies access tokens locally (no network call): RS256 only, key by `kid`.
-#[derive(Clone)]
-pub struct TokenVerifier {
-    keys: VerificationKeys,
-    config: TokenConfig,
-    clock: SharedClock,
-    validation: Validation,
-}
-
-impl std::fmt::Debug for TokenVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier")
-            .field("keys", &self.keys)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenVerifier {
-    /// A verifier accepting tokens signed by any of `keys`, for `config`'s issuer and
-    /// audience, judging expiry by `clock`.
-    pub fn new(keys: VerificationKeys, config: TokenConfig, clock: SharedClock) -> Self {
-        // Only RS256: `alg: none`, HS256 "signed" with the public key, and every other
-        // algorithm fail before any key is used.
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.algorithms = vec![Algorithm::RS256];
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
-        // jsonwebtoken checks exp/nbf against the system time; we check against `clock`.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
-        validation.required_spec_claims = ["exp", "iat", "iss", "aud", "sub"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<HashSet<_>>();
-        Self {
-            keys,
-            config,
-            clock,
-            validation,
-        }
-    }
-
-    /// A verifier for the keys of a [`KeySet`] (the identity service itself).
-    pub fn for_key_set(keys: &KeySet, config: TokenConfig, clock: SharedClock) -> Self {
-        Self::new(keys.verification_keys().clone(), config, clock)
-    }
-
-    /// The clock expiry is judged by.
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
-    /// Whether a key with id `kid` verifies here.
-    pub fn has_key(&self, kid: &str) -> bool {
-        self.keys.get(kid).is_some()
-    }
-
-    /// The tolerated clock skew in seconds.
-    pub fn leeway_secs(&self) -> i64 {
-        self.config.leeway_secs
-    }
-
-    /// Verifies `token` and returns the caller it names.
-    pub fn verify(&self, token: &str) -> Result<Principal> {
-        self.verify_claims(token)?.principal()
-    }
-
-    /// Verifies `token` and returns its claims.
-    pub fn verify_claims(&self, token: &str) -> Result<AccessClaims> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
-        if header.alg != Algorithm::RS256 {
-            return Err(invalid_token());
-        }
-        let kid = header.kid.ok_or_else(invalid_token)?;
-        let key = self.keys.get(&kid).ok_or_else(invalid_token)?;
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, key.decoding_key(), &self.validation)
-                .map_err(|_| invalid_token())?;
-        let claims = data.claims;
-        let now = self.clock.now().timestamp();
-        if self.is_expired(claims.exp, now) {
-            return Err(expired_token());
-        }
-        if claims.iat > now + self.config.leeway_secs {
-            return Err(invalid_token());
-        }
-        Ok(claims)
-    }
-
-    /// Whether a token expiring at `exp` (Unix seconds) is expired at `now`.
-    pub fn is_expired(&self, exp: i64, now: i64) -> bool {
-        now >= exp.saturating_add(self.config.leeway_secs)
-    }
-}
-
-fn invalid_token() -> Error {
-    Error::new(ErrorKind::Unauthenticated, "invalid access token")
-}
-
-pub(crate) fn expired_token() -> Error {
-    Error::new(ErrorKind::Unauthenticated, "access token expired")
 }
 
 #[cfg(test)]

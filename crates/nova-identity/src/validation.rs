@@ -2,49 +2,10 @@
 
 use nova_core::{Error, Result};
 
+pub use nova_core::username::{USERNAME_LEN, username};
+
 /// Longest email accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_LEN: usize = 254;
-/// Username length bounds, in characters.
-pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=30;
-
-/// Names nobody may register: they would impersonate the service or break URLs.
-const RESERVED_USERNAMES: &[&str] = &[
-    "admin",
-    "administrator",
-    "root",
-    "system",
-    "support",
-    "help",
-    "nova",
-    "api",
-    "www",
-    "mail",
-    "moderator",
-    "mod",
-    "staff",
-    "security",
-    "official",
-    "null",
-    "undefined",
-    "anonymous",
-    "me",
-    "settings",
-    "login",
-    "logout",
-    "register",
-    "signup",
-    "auth",
-    "oauth",
-    "graphql",
-    "explore",
-    "search",
-    "notifications",
-    "home",
-    "about",
-    "terms",
-    "privacy",
-];
-
 /// Normalizes and checks an email address; returns the trimmed address.
 pub fn email(raw: &str) -> Result<String> {
     let email = raw.trim();
@@ -76,29 +37,6 @@ pub fn email(raw: &str) -> Result<String> {
         return Err(Error::invalid("email", "is not a valid email address"));
     }
     Ok(email.to_owned())
-}
-
-/// Checks a username: 3–30 characters of `a-z A-Z 0-9 _`, starting with a letter, not
-/// reserved.
-pub fn username(raw: &str) -> Result<String> {
-    let name = raw.trim();
-    let len = name.chars().count();
-    if !USERNAME_LEN.contains(&len) {
-        return Err(Error::invalid("username", "must be 3 to 30 characters"));
-    }
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-        return Err(Error::invalid("username", "must start with a letter"));
-    }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::invalid(
-            "username",
-            "may only contain letters, digits and _",
-        ));
-    }
-    if RESERVED_USERNAMES.contains(&name.to_ascii_lowercase().as_str()) {
-        return Err(Error::invalid("username", "is reserved"));
-    }
-    Ok(name.to_owned())
 }
 
 /// A required, bounded string field.
@@ -136,25 +74,6 @@ mod tests {
             assert_eq!(email(bad).unwrap_err().field(), Some("email"), "{bad}");
         }
         assert!(email(&format!("{}@x.com", "a".repeat(300))).is_err());
-    }
-
-    #[test]
-    fn usernames() {
-        assert_eq!(username("Alice_99").unwrap(), "Alice_99");
-        for bad in [
-            "al",
-            "9lives",
-            "a-b",
-            "ädam",
-            "Admin",
-            "x".repeat(31).as_str(),
-        ] {
-            assert_eq!(
-                username(bad).unwrap_err().field(),
-                Some("username"),
-                "{bad}"
-            );
-        }
     }
 
     proptest! {

@@ -284,7 +284,7 @@ fn configmap_entries() -> Vec<(String, String)> {
 
 fn configmap_yaml() -> String {
     let mut out = format!(
-        "{HEADER}# Secrets (DATABASE_URL, REDIS_URL, NOVA_CURSOR_SECRET, IDENTITY_ENCRYPTION_KEYS, ...)\n# go in the Secret `nova-secrets`, created by the operator: see deploy/k8s/README.md.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nova-config\n  labels:\n    app.kubernetes.io/part-of: nova\ndata:\n"
+        "{HEADER}# Secrets (DATABASE_URL, REDIS_URL, NOVA_CURSOR_SECRET, NOVA_SERVICE_SECRET, IDENTITY_ENCRYPTION_KEYS, ...)\n# go in the Secret `nova-secrets`, created by the operator: see deploy/k8s/README.md.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nova-config\n  labels:\n    app.kubernetes.io/part-of: nova\ndata:\n"
     );
     for (k, v) in configmap_entries() {
         let _ = writeln!(out, "  {k}: {}", q(&v));
@@ -397,9 +397,9 @@ spec:
         "          envFrom:
             - configMapRef:
                 name: nova-config
+            # Required: without it every replica would make up its own keys.
             - secretRef:
                 name: nova-secrets
-                optional: true
           env:
             - name: NOVA_SERVICE_TRACK
               value: {track}
@@ -516,6 +516,7 @@ spec:
 "
         );
     }
+    out.push_str(&network_policy(s));
     let (min, max) = hpa_bounds(s.resources);
     let _ = write!(
         out,
@@ -567,6 +568,85 @@ spec:
 ",
         svc = s.name,
     );
+    out
+}
+
+/// Which services call each service's gRPC port (the `*_SERVICE_URL` each shell reads).
+/// Internal RPCs also require a service token; this keeps everyone else off the port.
+pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
+    ("identity-service", &["graphql-gateway"]),
+    (
+        "graph-service",
+        &[
+            "social-service",
+            "content-service",
+            "feed-service",
+            "graphql-gateway",
+        ],
+    ),
+    (
+        "user-service",
+        &[
+            "social-service",
+            "content-service",
+            "feed-service",
+            "graphql-gateway",
+        ],
+    ),
+    (
+        "social-service",
+        &["content-service", "feed-service", "graphql-gateway"],
+    ),
+    ("content-service", &["social-service", "graphql-gateway"]),
+    ("feed-service", &["graphql-gateway"]),
+    ("ranking-service", &["feed-service", "graphql-gateway"]),
+];
+
+/// A NetworkPolicy for `s`: HTTP (REST, health, metrics, JWKS) stays open inside the
+/// cluster; gRPC only from the services in [`GRPC_CALLERS`] (none listed: from nobody).
+fn network_policy(s: &ServiceSpec) -> String {
+    let Some(grpc) = s.grpc_port else {
+        return String::new();
+    };
+    let callers = GRPC_CALLERS
+        .iter()
+        .find(|(name, _)| *name == s.name)
+        .map_or(&[][..], |(_, callers)| *callers);
+    let mut out = format!(
+        "---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {svc}
+  labels:
+    app.kubernetes.io/part-of: nova
+spec:
+  podSelector:
+    matchLabels:
+      app: {svc}
+  policyTypes:
+    - Ingress
+  ingress:
+    - ports:
+        - port: {http}
+          protocol: TCP
+",
+        svc = s.name,
+        http = s.http_port,
+    );
+    if !callers.is_empty() {
+        out.push_str("    - from:\n");
+        for caller in callers {
+            let _ = write!(
+                out,
+                "        - podSelector:\n            matchLabels:\n              app: {caller}\n"
+            );
+        }
+        let _ = write!(
+            out,
+            "      ports:\n        - port: {grpc}\n          protocol: TCP\n"
+        );
+    }
     out
 }
 

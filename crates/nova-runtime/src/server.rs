@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use nova_core::SystemClock;
+use nova_auth::service::ServiceGate;
+use nova_auth::{Authenticator, JwksAuthenticator};
 use nova_core::config::{ConfigError, NovaConfig};
 use nova_kv::edge::{EdgeGuard, EdgeLimits};
 use nova_kv::{InProcessRateLimiter, RateLimiter};
@@ -75,6 +77,7 @@ pub struct Server {
     shutdown_delay: Duration,
     limiter: Arc<dyn RateLimiter>,
     limits: Result<EdgeLimits, String>,
+    service_auth: Arc<dyn Authenticator>,
 }
 
 impl Server {
@@ -100,6 +103,8 @@ impl Server {
             shutdown_delay: Duration::ZERO,
             limiter: Arc::new(InProcessRateLimiter::new(SystemClock::shared())),
             limits: EdgeLimits::from_config(config).map_err(|e| e.message().to_owned()),
+            // Service tokens verify like user tokens, from identity's published keys.
+            service_auth: Arc::new(JwksAuthenticator::from_config(config)),
         }
     }
 
@@ -108,6 +113,14 @@ impl Server {
     /// limiter (Redis in scale-out) so REST and GraphQL charge the same buckets.
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = limiter;
+        self
+    }
+
+
+    /// Verifies the service tokens internal RPCs require with `auth` instead of
+    /// identity's published keys (`IDENTITY_JWKS_URL`).
+    pub fn service_authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.service_auth = auth;
         self
     }
 
@@ -386,6 +399,7 @@ impl BoundServer {
                 health_service,
                 listener,
                 stopped(stop_rx.clone()),
+                server.service_auth.clone(),
             )?),
             None => None,
         };
@@ -430,6 +444,7 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// Builds the tonic server future: domain services, health, reflection, metrics layer.
+#[allow(clippy::too_many_arguments)] // one caller; each is a distinct part of the server
 fn grpc_server(
     service: &'static str,
     mut routes: RoutesBuilder,
@@ -447,6 +462,7 @@ fn grpc_server(
     + 'static,
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send + 'static,
+    gate: Arc<dyn Authenticator>,
 ) -> Result<impl Future<Output = Result<(), ServeError>> + Send, ServeError> {
     let mut reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(nova_proto::FILE_DESCRIPTOR_SET)
@@ -466,6 +482,8 @@ fn grpc_server(
             move |req| tracing::info_span!("grpc_request", service, method = %req.uri().path()),
         )
         .layer(GrpcMetricsLayer::new(service))
+        // Internal RPCs only for callers with a service token (nova_auth::service).
+        .layer(ServiceGate::new(gate))
         .add_routes(routes.routes());
     Ok(async move {
         router

@@ -16,8 +16,8 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_core::{Error, Principal, Result, UserId};
-use nova_identity::auth::{Authenticator, authenticate_metadata, authenticate_metadata_optional};
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_server::{SocialService as GrpcSocialService, SocialServiceServer};
 use tonic::Request;

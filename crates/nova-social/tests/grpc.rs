@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use nova_auth::Authenticator;
 use nova_core::cursor::CursorCodec;
 use nova_core::{Error, ErrorKind, Principal, SessionId, SystemClock, UserId};
 use nova_graph::grpc::{GraphGrpcClient, GraphGrpcServer};
 use nova_graph::{GraphService, SqlGraphStore};
-use nova_identity::auth::Authenticator;
 use nova_social::grpc::{SocialGrpcClient, SocialGrpcServer};
 use nova_social::store::SqlSocialStore;
 use nova_social::{FollowOutcome, SocialApi, SocialService};

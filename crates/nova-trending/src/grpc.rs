@@ -14,8 +14,8 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::{Authenticator, authenticate_metadata};
 use nova_core::{Error, Result, Timestamp};
-use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::ranking::v1 as pb;
 use pb::trending_service_server::{TrendingService as GrpcTrendingService, TrendingServiceServer};
 use tonic::Request;

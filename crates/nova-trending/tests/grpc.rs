@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{TimeZone, Utc};
+use nova_auth::Authenticator;
 use nova_core::{
     ErrorKind, ManualClock, Principal, Result, SessionId, SharedClock, Timestamp, UserId,
 };
-use nova_identity::auth::Authenticator;
 use nova_trending::grpc::{TrendingGrpcClient, TrendingGrpcServer};
 use nova_trending::{
     Code, Engagement, EngagementKind, EntityKey, ReviewState, Scope, TrendingApi, TrendingConfig,

@@ -15,8 +15,8 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::{Authenticator, authenticate_metadata};
 use nova_core::{Principal, Result, UserId};
-use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::user::v1 as pb;
 use pb::user_service_server::{UserService as GrpcUserService, UserServiceServer};
 use tonic::Request;

@@ -20,9 +20,9 @@ use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use nova_auth::Body;
+use nova_auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_core::{Error, MediaId, PostId, Principal, UserId};
-use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
-use nova_identity::http::Body;
 use serde::{Deserialize, Deserializer};
 
 use crate::api::UserApi;

@@ -223,7 +223,7 @@ impl UserApi for UserService {
 
     async fn change_username(&self, principal: &Principal, username: &str) -> Result<Profile> {
         let current = self.own_profile(principal).await?;
-        let new = nova_identity::validation::username(username)?;
+        let new = nova_core::username::username(username)?;
         if new == current.username {
             return Ok(current);
         }

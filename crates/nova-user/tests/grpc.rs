@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::Authenticator;
 use nova_core::{Error, ErrorKind, MediaId, Principal, SessionId, UserId};
-use nova_identity::auth::Authenticator;
 use nova_user::grpc::{UserGrpcClient, UserGrpcServer};
 use nova_user::store::SqlUserStore;
 use nova_user::{MessagePolicy, ProfileUpdate, Settings, UserApi, UserService};

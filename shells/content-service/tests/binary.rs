@@ -50,14 +50,12 @@ async fn a_post_created_over_rest_reads_back_over_grpc() {
     let ann = Principal::user(ann.user_id, SessionId::new());
     let keys = std::sync::Arc::new(KeySet::generate("k1").unwrap());
     let jwks_url = serve_jwks(keys.jwks().to_string());
-    let token = TokenIssuer::new(
+    let issuer = TokenIssuer::new(
         keys,
         TokenConfig::new("nova", "nova"),
         SystemClock::shared(),
-    )
-    .issue(&ann)
-    .unwrap()
-    .token;
+    );
+    let token = issuer.issue(&ann).unwrap().token;
 
     let (http_port, grpc_port) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_content-service"))

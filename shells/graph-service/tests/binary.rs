@@ -41,10 +41,16 @@ fn starts_on_an_empty_data_dir_and_answers_health() {
 }
 
 #[tokio::test]
-async fn serves_the_graph_api_over_grpc() {
+async fn serves_the_graph_api_over_grpc_to_services_only() {
+    use std::sync::Arc;
+
+    use nova_core::ErrorKind;
+    use nova_core::channel::ServiceChannel;
     use nova_graph::GraphApi;
     use nova_graph::grpc::GraphGrpcClient;
+    use nova_identity::fixtures::{StaticToken, TestAuthority};
 
+    let authority = TestAuthority::start("graph-test-service-secret-0123456789").unwrap();
     let data = tempfile::tempdir().unwrap();
     let grpc = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_graph-service"))
@@ -52,6 +58,7 @@ async fn serves_the_graph_api_over_grpc() {
         .env("NOVA_DATA_DIR", data.path())
         .env("NOVA_HTTP_PORT", free_port().to_string())
         .env("NOVA_GRPC_PORT", grpc.to_string())
+        .env("IDENTITY_JWKS_URL", &authority.jwks_url)
         .env("NOVA_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -60,9 +67,9 @@ async fn serves_the_graph_api_over_grpc() {
     let _running = Running(child);
     let endpoint = format!("http://127.0.0.1:{grpc}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    let graph = loop {
-        match GraphGrpcClient::connect(endpoint.clone()).await {
-            Ok(client) => break client,
+    let channel = loop {
+        match nova_core::error::grpc_connect(endpoint.clone()).await {
+            Ok(channel) => break channel,
             Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -70,6 +77,28 @@ async fn serves_the_graph_api_over_grpc() {
         }
     };
     let (a, b) = (nova_core::UserId::new(), nova_core::UserId::new());
+
+    // No service identity, or a user's token in its place: refused, nothing changes.
+    let anonymous = GraphGrpcClient::from_channel(channel.clone());
+    let err = anonymous.follow(a, b).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unauthenticated, "{err:?}");
+    let user_token = authority
+        .user_token(&nova_core::Principal::user(a, nova_core::SessionId::new()))
+        .unwrap();
+    let as_user = GraphGrpcClient::from_channel(ServiceChannel::new(
+        channel.clone(),
+        Arc::new(StaticToken(user_token.into())),
+    ));
+    let err = as_user.follow(a, b).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unauthenticated, "{err:?}");
+
+    // With a service token identity signed: served.
+    let token = authority.service_token("social-service").unwrap();
+    let graph = GraphGrpcClient::from_channel(ServiceChannel::new(
+        channel,
+        Arc::new(StaticToken(token.into())),
+    ));
+    assert_eq!(graph.counts(&[b]).await.unwrap()[0].followers, 0);
     assert!(graph.follow(a, b).await.unwrap());
     assert_eq!(graph.counts(&[b]).await.unwrap()[0].followers, 1);
     let page = graph.followers(b, 0, None).await.unwrap();

@@ -84,6 +84,11 @@ impl Cluster {
             .env("DATABASE_URL", &self.database_url)
             .env("REDIS_URL", &self.redis_url)
             .env("IDENTITY_JWKS_URL", &self.jwks_url)
+            // Every service gets its service identity from identity-service.
+            .env(
+                "NOVA_SERVICE_SECRET",
+                "distributed-test-service-secret-0123456789",
+            )
             .env(
                 "NOVA_CURSOR_SECRET",
                 "distributed-test-cursor-secret-0123456789",

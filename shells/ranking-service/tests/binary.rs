@@ -16,9 +16,29 @@ use nova_testkit::process::{Running, free_port, get, wait_for_http};
 use nova_trending::grpc::TrendingGrpcClient;
 use nova_trending::{Engagement, EngagementKind, EntityKey, TrendingApi};
 
+/// The stand-in identity whose keys the service verifies callers with.
+static AUTHORITY: std::sync::LazyLock<nova_identity::fixtures::TestAuthority> =
+    std::sync::LazyLock::new(|| {
+        nova_identity::fixtures::TestAuthority::start("ranking-test-secret-0123456789abcdef")
+            .unwrap()
+    });
+
+/// A channel to `endpoint` carrying feed-service's service token.
+async fn as_feed_service(endpoint: &str) -> nova_core::channel::ServiceChannel {
+    let channel = nova_core::error::grpc_connect(endpoint.to_owned())
+        .await
+        .unwrap();
+    let token = AUTHORITY.service_token("feed-service").unwrap();
+    nova_core::channel::ServiceChannel::new(
+        channel,
+        std::sync::Arc::new(nova_identity::fixtures::StaticToken(token.into())),
+    )
+}
+
 fn start(data: &Path, http: u16, grpc: u16) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_ranking-service"))
         .env_clear()
+        .env("IDENTITY_JWKS_URL", &AUTHORITY.jwks_url)
         .env("NOVA_DATA_DIR", data)
         .env("NOVA_HTTP_PORT", http.to_string())
         .env("NOVA_GRPC_PORT", grpc.to_string())
@@ -80,7 +100,9 @@ async fn serves_trending_and_ranking_and_keeps_trending_across_a_restart() {
 
     // Trending over gRPC, read back over REST.
     let endpoint = format!("http://127.0.0.1:{grpc}");
-    let trending = TrendingGrpcClient::connect(endpoint.clone()).await.unwrap();
+    // Ingest is internal: refused without a service identity, served with one.
+    let anonymous = TrendingGrpcClient::connect(endpoint.clone()).await.unwrap();
+    let trending = TrendingGrpcClient::from_channel(as_feed_service(&endpoint).await);
     let now = Utc::now();
     let mut events = Vec::new();
     for (i, tag) in ["storm", "storm", "storm", "calm", "storm", "calm", "rust"]
@@ -96,6 +118,8 @@ async fn serves_trending_and_ranking_and_keeps_trending_across_a_restart() {
             region: None,
         });
     }
+    let refused = anonymous.ingest(&events).await.unwrap_err();
+    assert_eq!(refused.kind(), &nova_core::ErrorKind::Unauthenticated);
     assert_eq!(trending.ingest(&events).await.unwrap(), events.len());
     let before = top_entities(http);
     let expected: Vec<String> = ["storm", "calm", "rust"]
@@ -105,7 +129,7 @@ async fn serves_trending_and_ranking_and_keeps_trending_across_a_restart() {
     assert_eq!(before, expected);
 
     // Ranking over gRPC with the default model.
-    let ranking = RankingGrpcClient::connect(endpoint).await.unwrap();
+    let ranking = RankingGrpcClient::from_channel(as_feed_service(&endpoint).await);
     let author = UserId::new();
     let candidate = |hours: i64| Candidate {
         post_id: PostId::new(),

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::Page;
+use nova_core::channel::ServiceChannel;
 use nova_core::{PostId, Principal, Result, UserId};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::content::v1 as pb;
 use pb::content_service_client::ContentServiceClient;
-use tonic::transport::Channel;
 
 use super::convert;
 use crate::api::ContentApi;
@@ -24,7 +24,7 @@ use crate::store::TimelineKind;
 /// send none.
 #[derive(Clone)]
 pub struct ContentGrpcClient {
-    inner: ContentServiceClient<Channel>,
+    inner: ContentServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
 }
 
@@ -43,9 +43,9 @@ impl ContentGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: ContentServiceClient::new(channel),
+            inner: ContentServiceClient::new(channel.into()),
             token: None,
         }
     }
@@ -71,7 +71,7 @@ impl ContentGrpcClient {
         }
     }
 
-    fn rpc(&self) -> ContentServiceClient<Channel> {
+    fn rpc(&self) -> ContentServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use http::{Request, StatusCode};
+use nova_auth::Authenticator;
 use nova_content::store::SqlContentStore;
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience};
 use nova_core::cursor::CursorCodec;
@@ -19,7 +20,6 @@ use nova_feed::store::MemoryTimelineStore;
 use nova_feed::{FeedApi, FeedService};
 use nova_gateway::{Domains, GatewayOptions};
 use nova_graph::{GraphApi, GraphService, SqlGraphStore};
-use nova_identity::auth::Authenticator;
 use nova_identity::store::SqlIdentityStore;
 use nova_identity::{
     IdentityApi, IdentityService, KeySet, MemoryMailer, SecretBox, TokenConfig, TokenIssuer,
@@ -150,7 +150,7 @@ impl World {
             feed: counted(feed.clone() as Arc<dyn FeedApi>, &calls),
             trending: counted(trending, &calls),
             auth: Arc::new(TokenAuth(TokenVerifier::for_key_set(
-                &KEYS,
+                &**KEYS,
                 token_config(),
                 clock.clone(),
             ))),

@@ -1,11 +1,11 @@
 //! [`GraphGrpcClient`]: [`GraphApi`] over the network.
 
 use async_trait::async_trait;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Error, Result, Timestamp, UserId};
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::graph::v1 as pb;
 use pb::graph_service_client::GraphServiceClient;
-use tonic::transport::Channel;
 
 use super::timestamp;
 use crate::api::GraphApi;
@@ -15,7 +15,7 @@ use crate::model::{FollowCounts, Page, Relationship, Suggestion};
 /// and shares the connection.
 #[derive(Debug, Clone)]
 pub struct GraphGrpcClient {
-    inner: GraphServiceClient<Channel>,
+    inner: GraphServiceClient<ServiceChannel>,
 }
 
 /// Ids in a response are the server's: a malformed one is the server's fault.
@@ -58,13 +58,13 @@ impl GraphGrpcClient {
     }
 
     /// A client over an existing channel (e.g. `Endpoint::connect_lazy()`).
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: GraphServiceClient::new(channel),
+            inner: GraphServiceClient::new(channel.into()),
         }
     }
 
-    fn client(&self) -> GraphServiceClient<Channel> {
+    fn client(&self) -> GraphServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 }

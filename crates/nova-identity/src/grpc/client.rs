@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use moka::sync::Cache;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
 use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_client::IdentityServiceClient;
 use tonic::Request;
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::Channel;
 
 use super::{SESSION_ID_METADATA, convert};
 use crate::api::IdentityApi;
@@ -30,7 +30,7 @@ const REMEMBERED_TOKENS: u64 = 100_000;
 /// session, else `Unauthenticated` without a call).
 #[derive(Clone)]
 pub struct IdentityGrpcClient {
-    inner: IdentityServiceClient<Channel>,
+    inner: IdentityServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
     verified: Cache<SessionId, Arc<str>>,
 }
@@ -45,13 +45,13 @@ impl IdentityGrpcClient {
 
     /// A client over an existing channel (e.g. `Endpoint::connect_lazy()` for a process
     /// that may start before the identity service).
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         let verified = Cache::builder()
             .max_capacity(REMEMBERED_TOKENS)
             .time_to_live(ACCESS_TOKEN_TTL.to_std().unwrap_or_default())
             .build();
         Self {
-            inner: IdentityServiceClient::new(channel),
+            inner: IdentityServiceClient::new(channel.into()),
             token: None,
             verified,
         }
@@ -86,7 +86,7 @@ impl IdentityGrpcClient {
     }
 
     /// The generated client (a clone: tonic clients are cheap handles on the channel).
-    fn rpc(&self) -> IdentityServiceClient<Channel> {
+    fn rpc(&self) -> IdentityServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 }

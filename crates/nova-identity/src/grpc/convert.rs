@@ -217,6 +217,8 @@ pub(super) fn principal_from(p: pb::Principal) -> Result<Principal> {
         user_id: id_from::<UserId>(&p.user_id, "user_id")?,
         session_id: id_from::<SessionId>(&p.session_id, "session_id")?,
         scopes: p.scopes,
+        // The wire form has no kind: identity only answers for user tokens here.
+        kind: nova_core::PrincipalKind::User,
     })
 }
 

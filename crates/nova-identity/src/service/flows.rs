@@ -646,6 +646,14 @@ impl IdentityApi for IdentityService {
         Ok(self.jwks_json())
     }
 
+    async fn issue_service_token(
+        &self,
+        service: &str,
+        credential: &str,
+    ) -> Result<crate::IssuedToken> {
+        self.mint_service_token(service, credential)
+    }
+
     async fn oauth_start(&self, provider: &str, redirect_uri: &str) -> Result<OAuthStart> {
         self.oauth_begin(provider, redirect_uri).await
     }

@@ -2,9 +2,12 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey, Validation};
 use nova_core::{Clock, ManualClock, SessionId};
 use rsa::pkcs1::EncodeRsaPrivateKey;
+
+use chrono::Duration;
+use nova_core::{ErrorKind, UserId};
 
 use super::*;
 use crate::test_keys::{KEY_A, KEY_B};
@@ -26,7 +29,7 @@ fn fixture() -> Fixture {
     let config = TokenConfig::new(ISS, AUD);
     Fixture {
         issuer: TokenIssuer::new(keys.clone(), config.clone(), clock.shared()),
-        verifier: TokenVerifier::for_key_set(&keys, config, clock.shared()),
+        verifier: TokenVerifier::for_key_set(&*keys, config, clock.shared()),
         clock,
         keys,
     }
@@ -58,6 +61,7 @@ fn claims_for(f: &Fixture, p: &Principal) -> AccessClaims {
         iat: now,
         exp: now + 900,
         jti: "jti-1".into(),
+        svc: None,
     }
 }
 
@@ -253,7 +257,7 @@ fn rotation_keeps_old_tokens_valid_until_the_key_is_retired() {
     assert_eq!(rotated.verification_keys().len(), 2);
     let config = TokenConfig::new(ISS, AUD);
     let issuer = TokenIssuer::new(rotated.clone(), config.clone(), f.clock.shared());
-    let verifier = TokenVerifier::for_key_set(&rotated, config.clone(), f.clock.shared());
+    let verifier = TokenVerifier::for_key_set(&*rotated, config.clone(), f.clock.shared());
     let new_token = issuer.issue(&p).unwrap().token;
     let kid = jsonwebtoken::decode_header(&new_token).unwrap().kid;
     assert_eq!(kid.as_deref(), Some("key-b"));

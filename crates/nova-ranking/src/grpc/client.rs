@@ -1,10 +1,10 @@
 //! [`RankingGrpcClient`]: [`RankingApi`] over the network.
 
 use async_trait::async_trait;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Result, UserId};
 use nova_proto::nova::ranking::v1 as pb;
 use pb::ranking_service_client::RankingServiceClient;
-use tonic::transport::Channel;
 
 use super::{candidate, explanation_from, ranked_from, viewer};
 use crate::api::RankingApi;
@@ -16,7 +16,7 @@ use crate::store::Interaction;
 /// cheap and shares the connection.
 #[derive(Clone)]
 pub struct RankingGrpcClient {
-    inner: RankingServiceClient<Channel>,
+    inner: RankingServiceClient<ServiceChannel>,
 }
 
 impl std::fmt::Debug for RankingGrpcClient {
@@ -34,13 +34,13 @@ impl RankingGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: RankingServiceClient::new(channel),
+            inner: RankingServiceClient::new(channel.into()),
         }
     }
 
-    fn rpc(&self) -> RankingServiceClient<Channel> {
+    fn rpc(&self) -> RankingServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 }

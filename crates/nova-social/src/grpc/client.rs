@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::Page;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Principal, Result, Timestamp, UserId};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::common::v1::PageRequest;
 use nova_proto::nova::social::v1 as pb;
 use pb::social_service_client::SocialServiceClient;
-use tonic::transport::Channel;
 
 use super::convert;
 use crate::api::SocialApi;
@@ -22,7 +22,7 @@ use crate::model::{BlockList, BlockListId, FollowOutcome, FollowRequest};
 /// `Unauthenticated` before any call.
 #[derive(Clone)]
 pub struct SocialGrpcClient {
-    inner: SocialServiceClient<Channel>,
+    inner: SocialServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
 }
 
@@ -41,9 +41,9 @@ impl SocialGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: SocialServiceClient::new(channel),
+            inner: SocialServiceClient::new(channel.into()),
             token: None,
         }
     }
@@ -61,7 +61,7 @@ impl SocialGrpcClient {
         bearer_request(self.token.as_deref(), principal, message)
     }
 
-    fn rpc(&self) -> SocialServiceClient<Channel> {
+    fn rpc(&self) -> SocialServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 

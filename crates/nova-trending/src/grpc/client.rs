@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Principal, Result};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::ranking::v1 as pb;
 use pb::trending_service_client::TrendingServiceClient;
-use tonic::transport::Channel;
 
 use super::{engagement, ranked_from, review, trend_from};
 use crate::api::TrendingApi;
@@ -20,7 +20,7 @@ use crate::model::{Engagement, EntityKey, Ranked, ReviewState, Scope, Trend};
 /// `Unauthenticated` before any call.
 #[derive(Clone)]
 pub struct TrendingGrpcClient {
-    inner: TrendingServiceClient<Channel>,
+    inner: TrendingServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
 }
 
@@ -39,9 +39,9 @@ impl TrendingGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: TrendingServiceClient::new(channel),
+            inner: TrendingServiceClient::new(channel.into()),
             token: None,
         }
     }
@@ -55,7 +55,7 @@ impl TrendingGrpcClient {
         }
     }
 
-    fn rpc(&self) -> TrendingServiceClient<Channel> {
+    fn rpc(&self) -> TrendingServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 }

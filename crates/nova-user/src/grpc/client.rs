@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Error, Principal, Result, UserId};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::user::v1 as pb;
 use pb::user_service_client::UserServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 use super::convert;
 use crate::api::UserApi;
@@ -20,7 +21,7 @@ use crate::model::{PrivacySettings, Profile, ProfileUpdate, Settings};
 /// `Unauthenticated` before any call.
 #[derive(Clone)]
 pub struct UserGrpcClient {
-    inner: UserServiceClient<Channel>,
+    inner: UserServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
 }
 
@@ -47,9 +48,9 @@ impl UserGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: UserServiceClient::new(channel),
+            inner: UserServiceClient::new(channel.into()),
             token: None,
         }
     }
@@ -67,7 +68,7 @@ impl UserGrpcClient {
         bearer_request(self.token.as_deref(), principal, message)
     }
 
-    fn rpc(&self) -> UserServiceClient<Channel> {
+    fn rpc(&self) -> UserServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 }
