@@ -49,10 +49,10 @@ pub const SERVICE_TOKEN_PATH: &str = "/api/v1/auth/service-token";
 pub const INTERNAL_RPCS: &[&str] = &[
     // graph acts for any `from_id`: the whole service is internal.
     "/nova.graph.v1.GraphService/*",
-    "/nova.content.v1.ContentService/VisiblePostAuthor",
     "/nova.social.v1.SocialService/CanInteract",
     "/nova.social.v1.SocialService/CanInteractMany",
     "/nova.social.v1.SocialService/CanView",
+    "/nova.social.v1.SocialService/AuthorAccess",
     "/nova.user.v1.UserService/GetPrivacy",
     "/nova.user.v1.UserService/GetProfiles",
     // ranking scores for whichever viewer the caller names: internal as a whole.
