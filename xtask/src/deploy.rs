@@ -1,5 +1,5 @@
 //! Deployment files: `cargo xtask gen-deploy [--check]` regenerates (or checks) the files
-//! generated from the service registry (nova_runtime::deploy, run through its `gen_deploy`
+//! generated from the service registry (nova_deploygen, run through its `gen_deploy`
 //! example so xtask stays dependency-free); `cargo xtask check-deploy` validates them with
 //! the real tools, and `cargo xtask test` runs it after the tests:
 //!
@@ -26,7 +26,7 @@ pub fn gen_deploy(args: &[String]) -> Result<(), String> {
         "run",
         "--quiet",
         "-p",
-        "nova-runtime",
+        "nova-deploygen",
         "--example",
         "gen_deploy",
         "--",

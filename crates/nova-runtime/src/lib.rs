@@ -3,7 +3,8 @@
 //! Everything a Nova service binary (a "shell") needs to serve one domain:
 //!
 //! - [`SERVICES`] / [`ServiceSpec`]: the one list of deployable services with their
-//!   ports, backends and sizing; deploy/ and monitoring/ generators read it too;
+//!   ports, backends and sizing; the deploy/ and monitoring/ generators (`nova-deploygen`,
+//!   which no service links) read it too;
 //! - [`resolve_ports`]: `NOVA_HTTP_PORT` > `<SERVICE>_HTTP_PORT` > the registered port
 //!   (gRPC likewise, defaulting to HTTP + 1000);
 //! - [`Server`]: axum HTTP and tonic gRPC side by side on `NOVA_BIND_ADDR`, with
@@ -12,7 +13,6 @@
 //!   tracing spans, metrics, a body limit and a panic catcher on every HTTP request;
 //!   graceful shutdown on [`shutdown_signal`] within `NOVA_SHUTDOWN_GRACE_SECONDS`;
 //! - [`metrics_names`] and [`record_db_pool`]: the metric names every shell shares;
-//! - [`deploy`]: the generator of `deploy/` and `monitoring/` files from the registry;
 //! - [`Infra`]: the database, key-value store, outbox relay and pool metrics every shell
 //!   starts the same way, with their readiness checks and shutdown.
 //!
@@ -53,7 +53,6 @@
 //! Tests bind ephemeral ports (`NOVA_HTTP_PORT=0`, `NOVA_GRPC_PORT=0`) and read them
 //! back from [`Server::bind`]'s [`BoundServer`].
 
-pub mod deploy;
 mod grpc;
 mod http;
 mod infra;

@@ -2,7 +2,7 @@
 //! (`monitoring/grafana/dashboards/nova-overview.json`) query is one that exists: Nova's
 //! own names are in `nova_runtime::metrics_names::ALL` and are read back from the real
 //! `nova` binary's `/metrics`; the rest are `up` and the exporters' standard names listed
-//! in `nova_runtime::deploy::EXTERNAL_METRICS`.
+//! in `nova_deploygen::EXTERNAL_METRICS`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -12,7 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nova_runtime::deploy::EXTERNAL_METRICS;
+use nova_deploygen::EXTERNAL_METRICS;
 use nova_runtime::metrics_names;
 
 const ALERTS: &str = include_str!("../../../monitoring/prometheus/rules/alerts.yml");

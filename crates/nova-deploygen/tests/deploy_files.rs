@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use nova_runtime::deploy::{SyncMode, render, sync};
+use nova_deploygen::{SyncMode, render, sync};
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))

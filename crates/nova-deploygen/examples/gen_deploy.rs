@@ -1,11 +1,11 @@
 //! Writes (or with `--check`, verifies) the files generated from the service registry:
-//! `cargo run -p nova-runtime --example gen_deploy -- [--check] [--root DIR]`.
+//! `cargo run -p nova-deploygen --example gen_deploy -- [--check] [--root DIR]`.
 //! `cargo xtask gen-deploy` and `deploy/k8s/generate-manifests.sh` run this.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nova_runtime::deploy::{SyncMode, sync};
+use nova_deploygen::{SyncMode, sync};
 
 fn main() -> ExitCode {
     let mut mode = SyncMode::Write;
