@@ -73,6 +73,9 @@ pub(crate) fn cache_dir() -> PathBuf {
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cmd.env("CARGO_TARGET_DIR", target_dir());
+    // Every clone builds the workspace's own crates afresh (CI clones anew each run), so
+    // incremental state would only pile up gigabytes in the shared target directory.
+    cmd.env("CARGO_INCREMENTAL", "0");
     cmd
 }
 
