@@ -136,10 +136,17 @@ fn raw_call(
     Ok((status, head.to_ascii_lowercase(), body.to_owned()))
 }
 
-/// A JSON call that must answer; `(status, body as JSON or Null)`.
+/// A JSON call that must answer; `(status, body as JSON or Null)`. Each call comes from a
+/// new forwarded address (believed only where the test trusts 127.0.0.1 as a proxy), as an
+/// attacker spreading guesses over many addresses would, so only per-account budgets apply.
 fn json_call(port: u16, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
-    let (status, _, text) = call(port, "POST", path, &auth, Some(body))
+    static NEXT_ADDRESS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT_ADDRESS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut headers = format!("X-Forwarded-For: 10.77.{}.{}\r\n", n / 250, n % 250 + 1);
+    if let Some(t) = token {
+        headers.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let (status, _, text) = call(port, "POST", path, &headers, Some(body))
         .unwrap_or_else(|| panic!("nothing answered {path}"));
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
@@ -159,7 +166,9 @@ fn login(port: u16, name: &str) -> Value {
 
 #[test]
 fn wrong_second_factor_codes_lock_the_factor_across_fresh_challenges() {
-    let nova = Nova::start(&[]);
+    // Behind a trusted proxy every guess comes from another address, so the per-address
+    // login budget never stops them: the per-account factor budget must.
+    let nova = Nova::start(&[("NOVA_TRUSTED_PROXIES", "127.0.0.1/32")]);
     let port = nova.port;
     let (status, body) = json_call(
         port,
