@@ -433,15 +433,17 @@ impl Builder<'_> {
             Part::Users => {
                 let (users, auth) = (have(&self.domains.users, part)?, self.auth());
                 // With social at hand, a profile read across a block answers like a missing
-                // one, as GraphQL does.
-                let routes = match &self.domains.social {
-                    Some(social) => nova_user::http::router_with_blocks(
-                        users.clone(),
-                        auth.clone(),
-                        Arc::new(nova_social::SocialInteractions(social.clone())),
-                    ),
-                    None => nova_user::http::router(users.clone(), auth.clone()),
-                };
+                // one, as GraphQL does; with content, only one's own post may be pinned.
+                let blocks = self.domains.social.as_ref().map(|social| {
+                    Arc::new(nova_social::SocialInteractions(social.clone()))
+                        as Arc<dyn nova_user::http::Interactions>
+                });
+                let posts = self.domains.content.as_ref().map(|content| {
+                    Arc::new(nova_content::ContentPosts(content.clone()))
+                        as Arc<dyn nova_user::http::OwnPosts>
+                });
+                let routes =
+                    nova_user::http::router_with_ports(users.clone(), auth.clone(), blocks, posts);
                 self.http(routes);
                 self.grpc(Box::new(move |s| {
                     s.add_grpc_service(UserGrpcServer::new(users, auth).into_service())

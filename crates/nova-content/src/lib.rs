@@ -38,10 +38,12 @@ pub mod facets;
 pub mod grpc;
 pub mod http;
 pub mod model;
+mod ports;
 mod service;
 pub mod store;
 
 pub use api::ContentApi;
 pub use audience::{Audience, AuthorAccess, SocialAudience};
 pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, TimelineKind, Visibility};
+pub use ports::ContentPosts;
 pub use service::{ContentConfig, ContentService};

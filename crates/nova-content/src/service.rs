@@ -248,11 +248,13 @@ fn repost_changed(
     user: UserId,
     post: PostId,
     author: UserId,
+    visibility: &str,
 ) -> nova_proto::nova::social::v1::RepostChanged {
     nova_proto::nova::social::v1::RepostChanged {
         user_id: user.to_string(),
         post_id: post.to_string(),
         author_id: author.to_string(),
+        visibility: visibility.to_owned(),
     }
 }
 
@@ -638,11 +640,14 @@ impl ContentApi for ContentService {
     async fn repost(&self, principal: &Principal, id: PostId) -> Result<bool> {
         let me = principal.user_id;
         // Seeing the post includes "no block either way" with its author.
-        let author = self.visible_row(Some(me), id).await?.author_id;
+        let row = self.visible_row(Some(me), id).await?;
+        let author = row.author_id;
+        // The visibility travels with the event: trending must not count reposts of
+        // posts that are not public.
         let event = self.event(
             nova_events::types::REPOST_CREATED,
             id,
-            &repost_changed(me, id, author),
+            &repost_changed(me, id, author, &row.visibility),
         );
         let created = self
             .store
@@ -660,7 +665,7 @@ impl ContentApi for ContentService {
         let event = self.event(
             nova_events::types::REPOST_REMOVED,
             id,
-            &repost_changed(me, id, author),
+            &repost_changed(me, id, author, ""),
         );
         let removed = self.store.remove_repost(me, id, &[event]).await?;
         self.wake();

@@ -135,6 +135,19 @@ mod suite {
             prost::Message::decode(created.payload.as_slice()).unwrap();
         assert_eq!(payload.hashtags, ["nova"]);
         assert_eq!(payload.mention_ids, [bob.user_id.to_string()]);
+        // A repost says how public the post is (trending counts only public ones).
+        assert!(w.content.repost(&bob, post.id).await.unwrap());
+        let events = outbox::store(&db).fetch_unpublished(100).await.unwrap();
+        let repost = events
+            .iter()
+            .find(|e| e.event_type == "repost.created")
+            .unwrap();
+        let payload: nova_proto::nova::social::v1::RepostChanged =
+            prost::Message::decode(repost.payload.as_slice()).unwrap();
+        assert_eq!(
+            (payload.user_id, payload.visibility),
+            (bob.user_id.to_string(), "public".to_owned())
+        );
         for (bad, field) in [
             (text(&"x".repeat(501)), "text"),
             (text("   "), "text"),

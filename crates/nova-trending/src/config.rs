@@ -48,7 +48,8 @@ pub struct TrendingConfig {
     pub trend_window: usize,
     /// Index into `windows` of the baseline (expected activity).
     pub baseline_window: usize,
-    /// Fewest distinct accounts (in this and the previous period) for a trend.
+    /// Fewest distinct accounts (in this and the previous period) for a trend, and
+    /// before an entity may appear in any list (`top`) at all.
     pub min_accounts: u64,
     /// Most events one account contributes to one entity per period (1 to 254); more
     /// are ignored.

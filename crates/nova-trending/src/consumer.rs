@@ -13,7 +13,8 @@
 //! Only engagements with **public** posts count (trending is public): a post, comment
 //! or like of a followers-only or mentioned-only post, a comment on one, and a generic
 //! payload without `visibility: "public"` are dropped, so their hashtags, links and
-//! engagement never reach `trending`. Reposts carry no hashtags or links.
+//! engagement never reach `trending`. A repost counts only if its event says the post
+//! is public (`RepostChanged.visibility`); reposts carry no hashtags or links.
 //! Delivery is at-least-once: wrap the handler in
 //! [`nova_events::idempotency::Idempotent`] so a redelivered event is not counted twice.
 
@@ -139,15 +140,18 @@ fn domain_event(
         }
         nova_events::types::REPOST_CREATED => {
             let p: social::RepostChanged = decode(event)?;
-            // Social reposts only what the reposter may see, and its event does not say
-            // how public that is: a repost counts for the post and its author (which
-            // `trending` shows only to those who may see the post), never for hashtags
-            // or links.
+            // A repost of a followers-only or mentioned-only post (or an event without a
+            // visibility) must not make the post or its author trend.
+            if p.visibility != PUBLIC {
+                return Ok(None);
+            }
+            // A repost counts for the post and its author, never for hashtags or links
+            // (its event carries none).
             let payload = EngagementPayload {
                 actor_id: p.user_id,
                 post_id: p.post_id,
                 author_id: p.author_id,
-                visibility: PUBLIC.to_owned(),
+                visibility: p.visibility,
                 ..EngagementPayload::default()
             };
             (EngagementKind::Repost, payload)
@@ -366,13 +370,26 @@ mod tests {
                     .is_empty()
             );
         }
-        // A repost counts for the post and its author only, never for tags or links.
+        // A repost counts for the post and its author only, never for tags or links,
+        // and only when the reposted post is public.
         let repost = social::RepostChanged {
             user_id: Uuid::now_v7().to_string(),
             post_id: post.to_string(),
             author_id: author.to_string(),
-            ..Default::default()
+            visibility: "public".into(),
         };
+        for visibility in ["followers", "mentioned", ""] {
+            let private = social::RepostChanged {
+                visibility: visibility.into(),
+                ..repost.clone()
+            };
+            assert!(
+                engagements(&envelope("repost.created", &private))
+                    .unwrap()
+                    .is_empty(),
+                "a repost of a {visibility:?} post counted"
+            );
+        }
         let found = engagements(&envelope("repost.created", &repost)).unwrap();
         assert_eq!(
             found.iter().map(|e| e.entity).collect::<Vec<_>>(),

@@ -350,6 +350,7 @@ impl TrendingEngine {
             add: &add,
             epoch_decay: &epoch_decay,
             windows: self.windows,
+            min_accounts: self.config.min_accounts,
         };
         let admit = self.config.admit_after;
         let mut not_admitted = 0;
@@ -483,7 +484,8 @@ impl TrendingEngine {
     }
 
     /// The `k` most engaged-with visible entities in `scope` and `window` at `now`
-    /// (popularity, not growth), at most `board_size`.
+    /// (popularity, not growth), at most `board_size`. Only entities that have had
+    /// `min_accounts` distinct accounts in the scope are listed.
     pub fn top(
         &self,
         scope: &Scope,
@@ -499,8 +501,11 @@ impl TrendingEngine {
         Ok(table.boards[w]
             .sorted()
             .into_iter()
-            .map(|(mass, slot)| (mass, table.entries[slot as usize].key))
-            .filter(|(_, key)| self.visible(key))
+            .map(|(mass, slot)| (mass, &table.entries[slot as usize]))
+            // Boards hold only qualified entities; checked again as the rule of every
+            // public list.
+            .filter(|(_, e)| e.qualified && self.visible(&e.key))
+            .map(|(mass, e)| (mass, e.key))
             .take(k)
             .map(|(mass, entity)| {
                 let log_score = self.log_at(mass, self.epoch, w, now);

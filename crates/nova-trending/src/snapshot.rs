@@ -23,6 +23,8 @@ pub struct SnapshotRow {
     pub accounts: Vec<u8>,
     /// Whether it was trending.
     pub trending: bool,
+    /// Whether it had reached `min_accounts` distinct accounts (may be listed).
+    pub qualified: bool,
     /// Unix seconds before which it may not trend again, if cooling down.
     pub cooldown_until: Option<i64>,
 }
@@ -70,6 +72,7 @@ impl TrendingEngine {
                     log_scores,
                     accounts: accounts.to_bytes(),
                     trending: e.trending,
+                    qualified: e.qualified,
                     cooldown_until: (e.cooldown_until != i64::MIN).then_some(e.cooldown_until),
                 });
             }
@@ -108,6 +111,7 @@ impl TrendingEngine {
             }
             entry.cur = Distinct::from_bytes(&row.accounts).unwrap_or_default();
             entry.trending = row.trending;
+            entry.qualified = row.qualified || entry.accounts(period) >= self.config.min_accounts;
             entry.cooldown_until = row.cooldown_until.unwrap_or(i64::MIN);
             if let Some(table) = self.table_mut(row.scope)
                 && table.restore(entry)

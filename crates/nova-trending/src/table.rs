@@ -37,6 +37,10 @@ pub(crate) struct Entry {
     /// After both counters: a 16-byte-aligned key there keeps the entry at 384 bytes.
     pub(crate) key: EntityKey,
     pub(crate) trending: bool,
+    /// Whether it ever had `min_accounts` distinct accounts (in a period and the one
+    /// before) while tracked: only such entities appear in public lists. Sticky, so a
+    /// 7 d leader does not drop out of the list once its activity moves on.
+    pub(crate) qualified: bool,
     /// Seconds since the Unix epoch before which it may not trend.
     pub(crate) cooldown_until: i64,
 }
@@ -55,6 +59,7 @@ impl Entry {
             key,
             prev: Distinct::default(),
             trending: false,
+            qualified: false,
             cooldown_until: i64::MIN,
         }
     }
@@ -95,6 +100,8 @@ pub(crate) struct Tick<'a> {
     /// exp(−λₖ·epoch length), to rescale one epoch.
     pub(crate) epoch_decay: &'a [f64; MAX_WINDOWS],
     pub(crate) windows: usize,
+    /// Distinct accounts an entity needs before it may be listed.
+    pub(crate) min_accounts: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +189,14 @@ impl ScopeTable {
         }
         entry.roll_period(tick.period);
         entry.cur.insert(account_hash);
+        // Counting is cheap while the counter is exact (below 17 accounts), and stops
+        // once the entity qualified.
+        if !entry.qualified && entry.accounts(tick.period) >= tick.min_accounts {
+            entry.qualified = true;
+        }
+        // Leaderboards hold only listable entities: an entity too few accounts pushed
+        // neither shows in `top` nor takes a leader's place (nor gets shared).
+        let listable = entry.qualified;
         for k in 0..tick.windows {
             let entry = &mut self.entries[slot as usize];
             let m = entry.hot.mass[k] + tick.add[k];
@@ -189,6 +204,8 @@ impl ScopeTable {
             let pos = entry.hot.board_pos[k];
             if pos != OFF_BOARD {
                 self.boards[k].raise(pos, m);
+            } else if !listable {
+                continue;
             } else if let Offer::Placed { pos, evicted } = self.boards[k].offer(slot, m) {
                 self.entries[slot as usize].hot.board_pos[k] = pos;
                 if let Some(e) = evicted {
@@ -269,12 +286,13 @@ impl ScopeTable {
         self.index.insert(hash, slot);
         let masses = entry.hot.mass;
         let trending = entry.trending;
+        let listable = entry.qualified;
         self.entries.push(entry);
         if trending {
             self.trending.push(slot);
         }
         for (k, board) in self.boards.iter_mut().enumerate() {
-            if masses[k] <= 0.0 {
+            if masses[k] <= 0.0 || !listable {
                 continue;
             }
             if let Offer::Placed { pos, evicted } = board.offer(slot, masses[k]) {

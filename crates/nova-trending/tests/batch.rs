@@ -104,6 +104,7 @@ proptest! {
         // The stream did exercise what could diverge.
         let stats = batch.stats();
         prop_assume!(evs.len() < 200 || (stats.capped > 0 && stats.not_admitted > 0));
-        prop_assert!(!batch.top(&Scope::Global, "1h", 6, now).unwrap().is_empty());
+        // A long stream lists something (`min_accounts` is 2, a short one may not).
+        prop_assert!(evs.len() < 200 || !batch.top(&Scope::Global, "1h", 6, now).unwrap().is_empty());
     }
 }

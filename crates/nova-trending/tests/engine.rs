@@ -246,6 +246,57 @@ fn snapshot_restores_scores_and_state() {
 }
 
 #[test]
+fn lists_only_entities_with_min_accounts_distinct_accounts() {
+    let mut e = TrendingEngine::new(TrendingConfig::default()).unwrap();
+    // Four accounts push a tag as hard as the caps allow; five push another once each.
+    for a in 0..4u128 {
+        for i in 0..20 {
+            e.ingest(&like("four", 100 + a, i));
+        }
+    }
+    for a in 0..5u128 {
+        e.ingest(&like("five", 200 + a, 30 + a as i64));
+    }
+    let listed = |e: &TrendingEngine, window: &str, secs: i64| -> Vec<EntityKey> {
+        e.top(&Scope::Global, window, 10, at(secs))
+            .unwrap()
+            .iter()
+            .map(|r| r.entity)
+            .collect()
+    };
+    for window in ["1h", "24h", "7d"] {
+        assert_eq!(listed(&e, window, 60), [EntityKey::hashtag("five")]);
+    }
+    // The four keep pushing, period after period: never listed. The five-account tag
+    // stays listed once its accounts have moved on.
+    for hour in 1..5 {
+        for a in 0..4u128 {
+            e.ingest(&like("four", 100 + a, hour * 3_600));
+        }
+    }
+    assert_eq!(listed(&e, "7d", 5 * 3_600), [EntityKey::hashtag("five")]);
+    // A restarted engine keeps the difference.
+    let snap = e.snapshot(at(5 * 3_600));
+    let qualified = |tag: &str| {
+        snap.rows
+            .iter()
+            .find(|r| r.entity == EntityKey::hashtag(tag))
+            .unwrap()
+            .qualified
+    };
+    assert!(qualified("five") && !qualified("four"));
+    let mut restored = TrendingEngine::new(TrendingConfig::default()).unwrap();
+    restored.restore(&snap);
+    assert_eq!(
+        listed(&restored, "7d", 5 * 3_600),
+        [EntityKey::hashtag("five")]
+    );
+    // A fifth account makes it listable.
+    e.ingest(&like("four", 999, 5 * 3_600));
+    assert_eq!(listed(&e, "1h", 5 * 3_600)[0], EntityKey::hashtag("four"));
+}
+
+#[test]
 fn rejects_bad_config() {
     let err = TrendingEngine::new(TrendingConfig {
         windows: vec![],

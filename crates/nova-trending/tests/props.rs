@@ -31,6 +31,9 @@ fn config() -> TrendingConfig {
         ],
         account_cap: 254,
         board_size: 16,
+        // Every event has its own account: list every entity (top-K accuracy is tested
+        // here, the distinct-account rule in engine.rs).
+        min_accounts: 1,
         trend_window: 0,
         baseline_window: 1,
         ..TrendingConfig::default()

@@ -62,7 +62,9 @@ mod suite {
             stop.clone(),
         );
         let consumer = EngagementConsumer::new(service.clone());
-        for i in 0..30 {
+        // 40 likes by distinct accounts: each of 7 tags reaches `min_accounts` (5); the
+        // posts and their authors (one account each) stay unlisted.
+        for i in 0..40 {
             let tag = format!("tag{}", i % 7);
             let ev = like_event(
                 Uuid::now_v7(),
@@ -112,8 +114,11 @@ mod suite {
             Duration::from_secs(3_600),
             stop.clone(),
         );
-        let late = like_event(Uuid::now_v7(), Uuid::now_v7(), &["late"], "", t(3_600));
-        consumer.handle(&late).await.unwrap();
+        // Five accounts: enough to be listed.
+        for _ in 0..5 {
+            let late = like_event(Uuid::now_v7(), Uuid::now_v7(), &["late"], "", t(3_600));
+            consumer.handle(&late).await.unwrap();
+        }
         stop.cancel();
         task.await.unwrap();
         let restored = TrendingService::start(TrendingConfig::default(), store.clone(), shared)
@@ -205,6 +210,43 @@ mod suite {
         );
     }
 
+    /// Whether an entity may be listed is stored with it: an entity that qualified
+    /// stays listable after a restart even when its account sketch no longer shows it.
+    pub async fn listing_qualification_round_trips(db: nova_db::Db) {
+        let store = nova_trending::store::store(&db);
+        let mut engine = TrendingEngine::new(TrendingConfig::default()).unwrap();
+        // One like at t(10): ln(w·exp(λ·t)).
+        let log_score = engine.lambda("7d").unwrap() * t(10).timestamp() as f64;
+        let row = |tag: &str, qualified: bool| nova_trending::SnapshotRow {
+            scope: Scope::Global,
+            entity: EntityKey::hashtag(tag),
+            log_scores: vec![("7d".to_owned(), log_score)],
+            accounts: Vec::new(),
+            trending: false,
+            qualified,
+            cooldown_until: None,
+        };
+        let mut rows = vec![row("listed", true), row("unlisted", false)];
+        rows.sort_by_key(|r| r.entity);
+        let snapshot = nova_trending::Snapshot {
+            taken_at: Some(t(10)),
+            observed_since: Some(0),
+            rows,
+            reviews: Vec::new(),
+        };
+        store.save(&snapshot).await.unwrap();
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.rows, snapshot.rows);
+        engine.restore(&loaded);
+        let listed: Vec<_> = engine
+            .top(&Scope::Global, "7d", 10, t(10))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.entity)
+            .collect();
+        assert_eq!(listed, [EntityKey::hashtag("listed")]);
+    }
+
     pub async fn reviews_and_labels(db: nova_db::Db) {
         let store = nova_trending::store::store(&db);
         let tag = EntityKey::hashtag("news");
@@ -227,6 +269,7 @@ mod suite {
 nova_testkit::db_conformance_suite!(
     suite: snapshots_survive_a_restart,
     reviews_and_labels,
+    listing_qualification_round_trips,
     periodic_snapshots_restore_the_same_top_k
 );
 

@@ -37,12 +37,21 @@ pub trait Interactions: Send + Sync {
     async fn can_interact(&self, viewer: UserId, target: UserId) -> nova_core::Result<bool>;
 }
 
+/// Whether a post exists and is the caller's own: the content domain answers it
+/// (`nova_content::ContentPosts`), nova-user cannot know posts itself.
+#[async_trait::async_trait]
+pub trait OwnPosts: Send + Sync {
+    /// `true` only for an existing, undeleted post authored by `author`.
+    async fn is_own_post(&self, author: &Principal, post: PostId) -> nova_core::Result<bool>;
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 struct AppState {
     users: Arc<dyn UserApi>,
     auth: Arc<dyn Authenticator>,
     blocks: Option<Arc<dyn Interactions>>,
+    posts: Option<Arc<dyn OwnPosts>>,
 }
 
 impl FromRef<AppState> for Arc<dyn Authenticator> {
@@ -60,6 +69,7 @@ pub fn router(users: Arc<dyn UserApi>, auth: Arc<dyn Authenticator>) -> Router {
         users,
         auth,
         blocks: None,
+        posts: None,
     })
 }
 
@@ -74,6 +84,24 @@ pub fn router_with_blocks(
         users,
         auth,
         blocks: Some(blocks),
+        posts: None,
+    })
+}
+
+/// The users REST routes with the ports the other domains answer: `blocks` as in
+/// [`router_with_blocks`], and `posts`, so `pinned_post` accepts only the caller's own
+/// post (another's, or a missing one, is a 400 naming the field, changing nothing).
+pub fn router_with_ports(
+    users: Arc<dyn UserApi>,
+    auth: Arc<dyn Authenticator>,
+    blocks: Option<Arc<dyn Interactions>>,
+    posts: Option<Arc<dyn OwnPosts>>,
+) -> Router {
+    routes(AppState {
+        users,
+        auth,
+        blocks,
+        posts,
     })
 }
 
@@ -161,6 +189,13 @@ async fn update_profile(
     Authenticated(p): Authenticated,
     Body(b): Body<ProfilePatch>,
 ) -> ApiResult<Json<Profile>> {
+    // Only one's own post may be pinned; someone else's answers like a missing one
+    // (as GraphQL's `updateProfile` does).
+    if let (Some(Some(post)), Some(posts)) = (b.pinned_post, &s.posts)
+        && !posts.is_own_post(&p, post).await?
+    {
+        return Err(Error::invalid("pinned_post", "no such post of yours"));
+    }
     let update = ProfileUpdate {
         display_name: b.display_name,
         bio: b.bio,

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use nova_auth::Authenticator;
-use nova_core::{Error, ErrorKind, Principal, SessionId, UserId};
+use nova_core::{Error, ErrorKind, PostId, Principal, SessionId, UserId};
 use nova_user::UserService;
 use nova_user::store::SqlUserStore;
 use serde_json::{Value, json};
@@ -267,4 +267,78 @@ async fn a_profile_across_a_block_answers_like_a_missing_one() {
         .await;
         assert_eq!(status, StatusCode::OK);
     }
+}
+
+/// The posts that exist, each with its author, as content would report them.
+struct Posts(Vec<(PostId, UserId)>);
+
+#[async_trait]
+impl nova_user::http::OwnPosts for Posts {
+    async fn is_own_post(&self, author: &Principal, post: PostId) -> nova_core::Result<bool> {
+        Ok(self.0.contains(&(post, author.user_id)))
+    }
+}
+
+#[tokio::test]
+async fn only_ones_own_post_can_be_pinned() {
+    let test = nova_testkit::sqlite().await;
+    let db = test.db();
+    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
+    let (ann, bob) = (account(db, "ann").await, account(db, "bob").await);
+    let (anns, bobs) = (PostId::new(), PostId::new());
+    let app = nova_user::http::router_with_ports(
+        users,
+        Arc::new(TestAuth),
+        None,
+        Some(Arc::new(Posts(vec![(anns, ann), (bobs, bob)]))),
+    );
+    let pin = |post: Value| Some(json!({ "pinned_post": post }));
+    // Someone else's post and a missing one are refused alike, naming the field.
+    let others = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        pin(json!(bobs)),
+    )
+    .await;
+    let missing = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        pin(json!(PostId::new())),
+    )
+    .await;
+    assert_eq!(others.0, StatusCode::BAD_REQUEST);
+    assert_eq!(others.1["error"]["field"], "pinned_post");
+    assert_eq!(
+        others.1["error"]["message"], missing.1["error"]["message"],
+        "another's post answers like a missing one"
+    );
+    let (_, profile) = call(&app, "GET", &format!("/api/v1/users/{ann}"), None, None).await;
+    assert_eq!(profile["pinned_post"], Value::Null, "nothing changed");
+    // One's own post pins, and null clears it.
+    let (status, profile) = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        pin(json!(anns)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(profile["pinned_post"], json!(anns));
+    let (status, profile) = call(
+        &app,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(ann),
+        pin(Value::Null),
+    )
+    .await;
+    assert_eq!(
+        (status, &profile["pinned_post"]),
+        (StatusCode::OK, &Value::Null)
+    );
 }

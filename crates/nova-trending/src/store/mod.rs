@@ -50,6 +50,7 @@ pub(crate) struct ScoreRow {
     pub(crate) log_scores: String,
     pub(crate) accounts: Vec<u8>,
     pub(crate) trending: bool,
+    pub(crate) qualified: bool,
     pub(crate) cooldown_until: Option<i64>,
 }
 
@@ -74,6 +75,7 @@ pub(crate) fn decode_row(row: ScoreRow) -> Result<crate::snapshot::SnapshotRow, 
             .collect(),
         accounts: row.accounts,
         trending: row.trending,
+        qualified: row.qualified,
         cooldown_until: row.cooldown_until,
     })
 }

@@ -56,11 +56,11 @@ impl TrendingStore for SqlTrendingStore {
                 .execute(&mut *tx)
                 .await
                 .db()?;
-            // 8 values per row: stay under SQLite's 32,766 variable limit (PostgreSQL's is 65,535).
-            for chunk in encoded.chunks(4_000) {
+            // 9 values per row: stay under SQLite's 32,766 variable limit (PostgreSQL's is 65,535).
+            for chunk in encoded.chunks(3_500) {
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO trending_scores (scope, entity_kind, entity_id, log_scores, \
-                 accounts, trending, cooldown_until, snapshot_at) ",
+                 accounts, trending, qualified, cooldown_until, snapshot_at) ",
                 );
                 insert.push_values(chunk, |mut b, (row, scores)| {
                     b.push_bind(row.scope.key())
@@ -69,6 +69,7 @@ impl TrendingStore for SqlTrendingStore {
                         .push_bind(scores.clone())
                         .push_bind(row.accounts.clone())
                         .push_bind(row.trending)
+                        .push_bind(row.qualified)
                         .push_bind(row.cooldown_until)
                         .push_bind(at);
                 });
@@ -97,12 +98,12 @@ impl TrendingStore for SqlTrendingStore {
                 .await
                 .db()?;
             let rows = sqlx::query(
-            "SELECT scope, entity_kind, entity_id, log_scores, accounts, trending, cooldown_until
-             FROM trending_scores ORDER BY scope, entity_kind, entity_id",
-        )
-        .fetch_all(c)
-        .await
-        .db()?;
+                "SELECT scope, entity_kind, entity_id, log_scores, accounts, trending, qualified,
+             cooldown_until FROM trending_scores ORDER BY scope, entity_kind, entity_id",
+            )
+            .fetch_all(c)
+            .await
+            .db()?;
             let reviews = sqlx::query(
                 "SELECT entity_kind, entity_id, review_state FROM trending_metadata
              WHERE review_state <> 'pending' ORDER BY entity_kind, entity_id",
@@ -123,6 +124,7 @@ impl TrendingStore for SqlTrendingStore {
                             log_scores: r.get("log_scores"),
                             accounts: r.get("accounts"),
                             trending: r.get("trending"),
+                            qualified: r.get("qualified"),
                             cooldown_until: r.get("cooldown_until"),
                         })
                     })
