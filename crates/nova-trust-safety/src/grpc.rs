@@ -14,9 +14,9 @@ pub(crate) mod convert;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::{Authenticator, authenticate_metadata};
 use nova_core::error::{GrpcResult, grpc_answer};
 use nova_core::{Principal, Result};
-use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::trustsafety::v1 as pb;
 use pb::trust_safety_service_server::{
     TrustSafetyService as GrpcTrustSafety, TrustSafetyServiceServer,

@@ -32,9 +32,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use nova_auth::Body;
+use nova_auth::{Authenticated, Authenticator, MaybeAuthenticated};
 use nova_core::{Error, Principal, UserId};
-use nova_identity::auth::{Authenticated, Authenticator, MaybeAuthenticated};
-use nova_identity::http::Body;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::Authenticator;
 use nova_core::{Error, ErrorKind, MessageId, PostId, Principal, SessionId, UserId};
-use nova_identity::auth::Authenticator;
 use nova_trust_safety::grpc::{TrustSafetyGrpcClient, TrustSafetyGrpcServer};
 use nova_trust_safety::store::SqlTrustSafetyStore;
 use nova_trust_safety::{

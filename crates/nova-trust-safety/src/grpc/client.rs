@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nova_auth::bearer_request;
 use nova_core::{Error, Principal, Result, UserId};
-use nova_identity::auth::bearer_request;
 use nova_proto::nova::trustsafety::v1 as pb;
 use pb::trust_safety_service_client::TrustSafetyServiceClient;
 use tonic::transport::{Channel, Endpoint};
