@@ -13,7 +13,11 @@
 mod client;
 mod convert;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+/// Most ids one GetPosts call may carry: callers hydrate a page (at most 100) or the
+/// feed's trending window (4 x a page); 1,000 matches the other batch reads.
+pub const MAX_GET_POSTS: usize = 1_000;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -101,6 +105,7 @@ impl GrpcContentService for ContentGrpcServer {
 
     async fn get_posts(&self, request: Request<pb::GetPostsRequest>) -> GrpcResult<pb::PostList> {
         let result = async {
+            cap("post_ids", request.get_ref().post_ids.len(), MAX_GET_POSTS)?;
             let viewer = self.viewer(request.metadata()).await?;
             let ids = request
                 .get_ref()

@@ -58,12 +58,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
     async fn ingest(&self, request: Request<pb::IngestRequest>) -> GrpcResult<pb::IngestResponse> {
         let result = async {
             let events = request.into_inner().events;
-            if events.len() > MAX_INGEST {
-                return Err(Error::invalid(
-                    "events",
-                    format!("at most {MAX_INGEST} per call"),
-                ));
-            }
+            nova_core::error::cap("events", events.len(), MAX_INGEST)?;
             let events = events
                 .iter()
                 .map(engagement_from)

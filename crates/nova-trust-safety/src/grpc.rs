@@ -14,7 +14,11 @@ pub(crate) mod convert;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+/// Most targets one ActionsInForce call may carry: a page or batch read of posts or
+/// accounts (at most 1,000, as the other batch reads).
+pub const MAX_TARGETS: usize = 1_000;
 use nova_core::{Principal, Result};
 use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::trustsafety::v1 as pb;
@@ -295,9 +299,9 @@ impl GrpcTrustSafety for TrustSafetyGrpcServer {
         request: Request<pb::ActionsInForceRequest>,
     ) -> GrpcResult<pb::ActionList> {
         let result = async {
-            let targets = request
-                .into_inner()
-                .targets
+            let targets = request.into_inner().targets;
+            cap("targets", targets.len(), MAX_TARGETS)?;
+            let targets = targets
                 .into_iter()
                 .map(|t| convert::target_from(Some(t)))
                 .collect::<Result<Vec<_>>>()?;

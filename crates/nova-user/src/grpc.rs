@@ -11,7 +11,11 @@
 mod client;
 mod convert;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+/// Most ids one GetProfiles or GetPrivacy call may carry: the gateway's loaders batch at
+/// most 100; 1,000 matches graph's batch reads.
+pub const MAX_BATCH: usize = 1_000;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -83,6 +87,7 @@ impl GrpcUserService for UserGrpcServer {
     ) -> GrpcResult<pb::GetProfilesResponse> {
         let r = request.into_inner();
         let result = async {
+            cap("user_ids", r.user_ids.len(), MAX_BATCH)?;
             let ids: Vec<UserId> = convert::ids_arg(&r.user_ids, "user_ids")?;
             let profiles = self.api.profiles(&ids).await?;
             Ok(pb::GetProfilesResponse {
@@ -139,6 +144,7 @@ impl GrpcUserService for UserGrpcServer {
     ) -> GrpcResult<pb::GetPrivacyResponse> {
         let r = request.into_inner();
         let result = async {
+            cap("user_ids", r.user_ids.len(), MAX_BATCH)?;
             let ids: Vec<UserId> = convert::ids_arg(&r.user_ids, "user_ids")?;
             let settings = self.api.privacy(&ids).await?;
             Ok(pb::GetPrivacyResponse {
