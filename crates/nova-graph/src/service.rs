@@ -183,7 +183,7 @@ impl GraphApi for GraphService {
     }
 
     async fn counts(&self, users: &[UserId]) -> Result<Vec<FollowCounts>> {
-        batch(users, "users")?;
+        batch(users, "user_ids")?;
         self.store.counts(users).await
     }
 

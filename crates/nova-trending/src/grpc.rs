@@ -28,8 +28,9 @@ use crate::model::{
     Code, Engagement, EngagementKind, EntityKey, Ranked, ReviewState, Scope, Trend,
 };
 
-/// Most events one Ingest call may carry.
-pub const MAX_INGEST: usize = 100_000;
+/// Most events one Ingest call may carry: about 1.2 MB on the wire, well inside tonic's
+/// 4 MB message limit (the client chunks bigger batches; the consumer sends a few).
+pub const MAX_INGEST: usize = 10_000;
 
 /// Most items a Trends or Top call returns.
 pub const MAX_LIMIT: usize = 1_000;

@@ -13,9 +13,7 @@ mod convert;
 
 use nova_core::error::{GrpcResult, cap, grpc_answer};
 
-/// Most ids one GetProfiles or GetPrivacy call may carry: the gateway's loaders batch at
-/// most 100; 1,000 matches graph's batch reads.
-pub const MAX_BATCH: usize = 1_000;
+pub use crate::service::MAX_BATCH;
 use std::sync::Arc;
 
 use async_trait::async_trait;
