@@ -15,9 +15,7 @@ mod convert;
 
 use nova_core::error::{GrpcResult, cap, grpc_answer};
 
-/// Most ids one GetPosts call may carry: callers hydrate a page (at most 100) or the
-/// feed's trending window (4 x a page); 1,000 matches the other batch reads.
-pub const MAX_GET_POSTS: usize = 1_000;
+pub use crate::service::MAX_GET_POSTS;
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use nova_core::error::{GrpcResult, cap, grpc_answer};
 
-/// Most targets one ActionsInForce call may carry: a page or batch read of posts or
-/// accounts (at most 1,000, as the other batch reads).
-pub const MAX_TARGETS: usize = 1_000;
+pub use crate::service::TARGETS_MAX as MAX_TARGETS;
 use nova_core::{Principal, Result};
 use nova_identity::auth::{Authenticator, authenticate_metadata};
 use nova_proto::nova::trustsafety::v1 as pb;
