@@ -13,7 +13,9 @@
 mod client;
 mod convert;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+pub use crate::service::MAX_GET_POSTS;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -101,6 +103,7 @@ impl GrpcContentService for ContentGrpcServer {
 
     async fn get_posts(&self, request: Request<pb::GetPostsRequest>) -> GrpcResult<pb::PostList> {
         let result = async {
+            cap("post_ids", request.get_ref().post_ids.len(), MAX_GET_POSTS)?;
             let viewer = self.viewer(request.metadata()).await?;
             let ids = request
                 .get_ref()

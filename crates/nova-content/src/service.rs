@@ -22,6 +22,10 @@ use crate::facets::{self, FacetKind};
 use crate::model::{Edit, NewPost, Post, ReplyPolicy, Visibility};
 use crate::store::{AuthorScope, ContentStore, PostInsert, PostRow, TimelineKind};
 
+/// Most ids one batch read (`posts`, gRPC GetPosts) may carry: callers hydrate one page
+/// (the gateway's loaders batch 100, a feed page is at most 100 posts).
+pub const MAX_GET_POSTS: usize = 200;
+
 /// Limits.
 #[derive(Debug, Clone)]
 pub struct ContentConfig {
@@ -547,9 +551,7 @@ impl ContentApi for ContentService {
     }
 
     async fn posts(&self, viewer: Option<&Principal>, ids: &[PostId]) -> Result<Vec<Post>> {
-        if ids.len() > 200 {
-            return Err(Error::invalid("ids", "at most 200 per request"));
-        }
+        nova_core::error::cap("post_ids", ids.len(), MAX_GET_POSTS)?;
         let viewer = viewer.map(|p| p.user_id);
         let rows = self.visible_rows(viewer, ids, false).await?;
         self.views(viewer, rows).await

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_auth::Authenticator;
-use nova_content::grpc::{ContentGrpcClient, ContentGrpcServer};
+use nova_content::grpc::{ContentGrpcClient, ContentGrpcServer, MAX_GET_POSTS};
 use nova_content::store::{SqlContentStore, TimelineKind};
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience, Visibility};
 use nova_core::cursor::CursorCodec;
@@ -400,6 +400,17 @@ mod suite {
                 .kind(),
             &ErrorKind::Unauthenticated
         );
+
+        // A batch read at the cap works; one over is refused before any work.
+        let at_cap: Vec<PostId> = (0..MAX_GET_POSTS).map(|_| PostId::new()).collect();
+        assert!(client.posts(None, &at_cap).await.unwrap().is_empty());
+        let over = [at_cap.as_slice(), &[PostId::new()]].concat();
+        let err = client.posts(None, &over).await.unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.field(), Some("post_ids"), "{err:?}");
 
         let remote = Target {
             content: Arc::new({

@@ -239,6 +239,18 @@ impl std::error::Error for Error {
     }
 }
 
+/// `InvalidArgument` naming `field` when a list input holds more than `max` items, so a
+/// caller cannot make one request do unbounded work; checked before any other work.
+pub fn cap(field: &str, len: usize, max: usize) -> Result<()> {
+    if len > max {
+        return Err(Error::invalid(
+            field,
+            format!("at most {max} per request, got {len}"),
+        ));
+    }
+    Ok(())
+}
+
 /// What a tonic handler returns.
 pub type GrpcResult<T> = std::result::Result<tonic::Response<T>, tonic::Status>;
 
@@ -323,6 +335,14 @@ impl IntoResponse for Error {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cap_refuses_one_over_and_names_the_field() {
+        assert!(cap("ids", 3, 3).is_ok());
+        let err = cap("ids", 4, 3).unwrap_err();
+        assert_eq!(err.field(), Some("ids"));
+        assert!(err.message().contains("at most 3"), "{}", err.message());
+    }
+
     use super::*;
 
     #[test]

@@ -129,13 +129,7 @@ impl KeyDirectoryService {
 }
 
 fn check_batch<T>(items: &[T], field: &str) -> Result<()> {
-    if items.len() > MAX_BATCH {
-        return Err(Error::invalid(
-            field,
-            format!("at most {MAX_BATCH} per request"),
-        ));
-    }
-    Ok(())
+    nova_core::error::cap(field, items.len(), MAX_BATCH)
 }
 
 /// Size and shape of message metadata: the server parses (never decrypts) the ciphertext.

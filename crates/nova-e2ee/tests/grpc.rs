@@ -58,6 +58,51 @@ async fn key_directory_over_grpc() {
         .unwrap()
         .into_shared();
 
+    // Batches: at the cap they work, one over is refused naming the field.
+    let max = nova_e2ee::model::MAX_BATCH;
+    let at_cap: Vec<UserId> = (0..max).map(|_| UserId::new()).collect();
+    as_ann.query_devices(&ann.principal, &at_cap).await.unwrap();
+    as_ann
+        .device_list_versions(&ann.principal, &at_cap)
+        .await
+        .unwrap();
+    let over = [at_cap.as_slice(), &[UserId::new()]].concat();
+    let targets: Vec<nova_e2ee::model::DeviceAddress> = over
+        .iter()
+        .map(|u| {
+            nova_e2ee::model::DeviceAddress::new(*u, nova_e2ee::model::DeviceId::new("x").unwrap())
+        })
+        .collect();
+    for (err, field) in [
+        (
+            as_ann
+                .query_devices(&ann.principal, &over)
+                .await
+                .unwrap_err(),
+            "user_ids",
+        ),
+        (
+            as_ann
+                .device_list_versions(&ann.principal, &over)
+                .await
+                .unwrap_err(),
+            "user_ids",
+        ),
+        (
+            as_ann
+                .claim_keys(&ann.principal, &ann.device_id, &targets)
+                .await
+                .unwrap_err(),
+            "targets",
+        ),
+    ] {
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.field(), Some(field), "{err:?}");
+    }
+
     // Uploads cross the wire intact and are verified by the server.
     let upload = ann.upload(3);
     let mut forged = upload.clone();

@@ -8,7 +8,7 @@
 
 mod client;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -21,7 +21,7 @@ use tonic::Request;
 pub use client::GraphGrpcClient;
 
 use crate::api::GraphApi;
-use crate::model::Page;
+use crate::model::{MAX_BATCH, Page};
 
 /// Serves a [`GraphApi`] as the `nova.graph.v1.GraphService` gRPC service.
 #[derive(Clone)]
@@ -139,6 +139,7 @@ impl GrpcGraphService for GraphGrpcServer {
         &self,
         req: Request<pb::RelationshipsRequest>,
     ) -> GrpcResult<pb::RelationshipsResponse> {
+        cap("pairs", req.get_ref().pairs.len(), MAX_BATCH)?;
         let pairs = req
             .get_ref()
             .pairs
@@ -180,6 +181,7 @@ impl GrpcGraphService for GraphGrpcServer {
     }
 
     async fn counts(&self, req: Request<pb::CountsRequest>) -> GrpcResult<pb::CountsResponse> {
+        cap("user_ids", req.get_ref().user_ids.len(), MAX_BATCH)?;
         let users = req
             .get_ref()
             .user_ids

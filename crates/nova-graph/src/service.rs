@@ -100,13 +100,7 @@ fn distinct(a: UserId, b: UserId, what: &str) -> Result<()> {
 }
 
 fn batch<T>(items: &[T], field: &str) -> Result<()> {
-    if items.len() > MAX_BATCH {
-        return Err(Error::invalid(
-            field,
-            format!("at most {MAX_BATCH} entries per call"),
-        ));
-    }
-    Ok(())
+    nova_core::error::cap(field, items.len(), MAX_BATCH)
 }
 
 #[async_trait]
@@ -189,7 +183,7 @@ impl GraphApi for GraphService {
     }
 
     async fn counts(&self, users: &[UserId]) -> Result<Vec<FollowCounts>> {
-        batch(users, "users")?;
+        batch(users, "user_ids")?;
         self.store.counts(users).await
     }
 

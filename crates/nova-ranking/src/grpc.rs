@@ -8,7 +8,7 @@
 
 mod client;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
 use std::collections::HashSet;
 use std::hash::Hash;
 use std::str::FromStr;
@@ -25,7 +25,7 @@ pub use client::RankingGrpcClient;
 use crate::api::RankingApi;
 use crate::model::{Candidate, PostKind, Preferences, RankedItem, Source, Viewer};
 use crate::scorer::{Contribution, Explanation};
-use crate::service::MAX_CANDIDATES;
+use crate::service::{MAX_CANDIDATES, MAX_VIEWER_SET};
 use crate::store::Interaction;
 
 /// Serves a [`RankingApi`] as the `nova.ranking.v1.RankingService` gRPC service.
@@ -51,12 +51,7 @@ impl GrpcRankingService for RankingGrpcServer {
     async fn rank(&self, request: Request<pb::RankRequest>) -> GrpcResult<pb::RankResponse> {
         let r = request.into_inner();
         let result = async {
-            if r.candidates.len() > MAX_CANDIDATES {
-                return Err(Error::invalid(
-                    "candidates",
-                    format!("at most {MAX_CANDIDATES} per request"),
-                ));
-            }
+            cap("candidates", r.candidates.len(), MAX_CANDIDATES)?;
             let viewer = viewer_from(r.viewer.as_ref())?;
             let candidates = r
                 .candidates
@@ -166,6 +161,10 @@ pub(crate) fn viewer(v: &Viewer) -> pb::Viewer {
 
 fn viewer_from(v: Option<&pb::Viewer>) -> Result<Viewer> {
     let v = v.ok_or_else(|| Error::invalid("viewer", "is required"))?;
+    cap("viewer.langs", v.langs.len(), MAX_VIEWER_SET)?;
+    cap("viewer.follows", v.follows.len(), MAX_VIEWER_SET)?;
+    cap("viewer.followers", v.followers.len(), MAX_VIEWER_SET)?;
+    cap("viewer.seen", v.seen.len(), MAX_VIEWER_SET)?;
     let p = v.preferences.unwrap_or_default();
     Ok(Viewer {
         user_id: id(&v.user_id, "viewer.user_id")?,

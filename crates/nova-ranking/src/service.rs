@@ -14,6 +14,10 @@ use crate::store::{FeatureStore, Interaction};
 /// Most candidates one request may carry.
 pub const MAX_CANDIDATES: usize = 10_000;
 
+/// Most entries in each of a viewer's sets (langs, follows, followers, seen) on the wire:
+/// feed sends at most its following scan (2,000 by default), with room for configuration.
+pub const MAX_VIEWER_SET: usize = 10_000;
+
 /// Ranking in this process.
 #[derive(Clone)]
 pub struct RankingService {
@@ -49,12 +53,7 @@ impl RankingApi for RankingService {
         candidates: &[Candidate],
         limit: usize,
     ) -> Result<Vec<RankedItem>, Error> {
-        if candidates.len() > MAX_CANDIDATES {
-            return Err(Error::invalid(
-                "candidates",
-                format!("at most {MAX_CANDIDATES} per request"),
-            ));
-        }
+        nova_core::error::cap("candidates", candidates.len(), MAX_CANDIDATES)?;
         let mut authors: Vec<UserId> = candidates.iter().map(|c| c.author_id).collect();
         authors.sort_by_key(|a| a.as_uuid());
         authors.dedup();

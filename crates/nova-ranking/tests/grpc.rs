@@ -11,6 +11,7 @@ use chrono::{TimeZone, Utc};
 use nova_core::{ErrorKind, ManualClock, PostId, SharedClock, Timestamp, UserId};
 use nova_proto::nova::ranking::v1 as pb;
 use nova_ranking::grpc::{RankingGrpcClient, RankingGrpcServer};
+use nova_ranking::service::{MAX_CANDIDATES, MAX_VIEWER_SET};
 use nova_ranking::setup::{DEFAULT_MODEL, load_model};
 use nova_ranking::{
     Candidate, Interaction, LinearModel, PostKind, Preferences, Ranker, RankingApi, RankingService,
@@ -164,6 +165,47 @@ async fn ranking_over_the_wire_matches_the_service() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let err = nova_core::Error::from(status);
     assert!(matches!(err.kind(), ErrorKind::InvalidArgument { .. }));
+
+    // List inputs: at the cap they work, one over is refused naming the field.
+    let many: Vec<Candidate> = (0..MAX_CANDIDATES)
+        .map(|i| post(friend, i as i64, PostKind::default(), Source::InNetwork))
+        .collect();
+    assert_eq!(client.rank(&viewer, &many, 5).await.unwrap().len(), 5);
+    let big_viewer = Viewer {
+        follows: (0..MAX_VIEWER_SET).map(|_| UserId::new()).collect(),
+        ..viewer.clone()
+    };
+    client.rank(&big_viewer, &candidates, 5).await.unwrap();
+    let over_candidates = pb::RankRequest {
+        viewer: Some(pb::Viewer {
+            user_id: UserId::new().to_string(),
+            ..Default::default()
+        }),
+        candidates: vec![pb::Candidate::default(); MAX_CANDIDATES + 1],
+        limit: 1,
+    };
+    let over_seen = pb::RankRequest {
+        viewer: Some(pb::Viewer {
+            user_id: UserId::new().to_string(),
+            seen: vec![PostId::new().to_string(); MAX_VIEWER_SET + 1],
+            ..Default::default()
+        }),
+        candidates: vec![],
+        limit: 1,
+    };
+    for (request, field) in [(over_candidates, "candidates"), (over_seen, "viewer.seen")] {
+        let status = raw.rank(request).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert_eq!(
+            status
+                .metadata()
+                .get("nova-field")
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            field
+        );
+    }
 }
 
 #[test]

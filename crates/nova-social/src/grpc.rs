@@ -12,7 +12,11 @@
 mod client;
 mod convert;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+/// Most ids one CanInteractMany or AuthorAccess call may carry: the gateway's loaders batch
+/// at most 100, content asks for the authors of one batch read (at most 1,000 posts).
+pub const MAX_BATCH: usize = 1_000;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -196,6 +200,7 @@ impl GrpcSocialService for SocialGrpcServer {
     ) -> GrpcResult<pb::CanInteractManyResponse> {
         let r = request.into_inner();
         let result = async {
+            cap("target_ids", r.target_ids.len(), MAX_BATCH)?;
             let viewer = id_arg(&r.viewer_id, "viewer_id")?;
             let targets = r
                 .target_ids
@@ -217,6 +222,7 @@ impl GrpcSocialService for SocialGrpcServer {
     ) -> GrpcResult<pb::AuthorAccessResponse> {
         let r = request.into_inner();
         let result = async {
+            cap("author_ids", r.author_ids.len(), MAX_BATCH)?;
             let viewer = match r.viewer_id.as_str() {
                 "" => None,
                 v => Some(id_arg(v, "viewer_id")?),

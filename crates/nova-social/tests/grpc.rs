@@ -13,7 +13,7 @@ use nova_core::cursor::CursorCodec;
 use nova_core::{Error, ErrorKind, Principal, SessionId, SystemClock, UserId};
 use nova_graph::grpc::{GraphGrpcClient, GraphGrpcServer};
 use nova_graph::{GraphService, SqlGraphStore};
-use nova_social::grpc::{SocialGrpcClient, SocialGrpcServer};
+use nova_social::grpc::{MAX_BATCH, SocialGrpcClient, SocialGrpcServer};
 use nova_social::store::SqlSocialStore;
 use nova_social::{FollowOutcome, SocialApi, SocialService};
 use nova_user::grpc::{UserGrpcClient, UserGrpcServer};
@@ -157,6 +157,39 @@ async fn social_over_the_wire_on_graph_and_users_over_the_wire() {
     );
     assert!(!client.can_view(Some(ann), bob).await.unwrap());
     assert!(client.can_view(None, bob).await.unwrap());
+
+    // Batch checks: at the cap they work (graph and users take a batch that size too),
+    // one over is refused before any work, naming the field.
+    let mut at_cap: Vec<UserId> = (1..MAX_BATCH).map(|_| UserId::new()).collect();
+    at_cap.push(bob);
+    let allowed = client.can_interact_many(ann, &at_cap).await.unwrap();
+    assert_eq!(allowed.len(), MAX_BATCH);
+    assert_eq!(allowed.last(), Some(&false));
+    assert_eq!(
+        client
+            .author_access(Some(ann), &at_cap)
+            .await
+            .unwrap()
+            .len(),
+        MAX_BATCH
+    );
+    let over = [at_cap.as_slice(), &[cy]].concat();
+    for (err, field) in [
+        (
+            client.can_interact_many(ann, &over).await.unwrap_err(),
+            "target_ids",
+        ),
+        (
+            client.author_access(Some(ann), &over).await.unwrap_err(),
+            "author_ids",
+        ),
+    ] {
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.field(), Some(field), "{err:?}");
+    }
     let err = as_ann.follow(&principal(ann), bob).await.unwrap_err();
     assert!(!matches!(err.kind(), ErrorKind::Internal), "{err:?}");
     as_bob.unblock(&principal(bob), ann).await.unwrap();

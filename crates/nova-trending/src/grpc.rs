@@ -28,8 +28,9 @@ use crate::model::{
     Code, Engagement, EngagementKind, EntityKey, Ranked, ReviewState, Scope, Trend,
 };
 
-/// Most events one Ingest call may carry.
-pub const MAX_INGEST: usize = 100_000;
+/// Most events one Ingest call may carry: about 1.2 MB on the wire, well inside tonic's
+/// 4 MB message limit (the client chunks bigger batches; the consumer sends a few).
+pub const MAX_INGEST: usize = 10_000;
 
 /// Most items a Trends or Top call returns.
 pub const MAX_LIMIT: usize = 1_000;
@@ -58,12 +59,7 @@ impl GrpcTrendingService for TrendingGrpcServer {
     async fn ingest(&self, request: Request<pb::IngestRequest>) -> GrpcResult<pb::IngestResponse> {
         let result = async {
             let events = request.into_inner().events;
-            if events.len() > MAX_INGEST {
-                return Err(Error::invalid(
-                    "events",
-                    format!("at most {MAX_INGEST} per call"),
-                ));
-            }
+            nova_core::error::cap("events", events.len(), MAX_INGEST)?;
             let events = events
                 .iter()
                 .map(engagement_from)

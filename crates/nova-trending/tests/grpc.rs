@@ -240,3 +240,61 @@ async fn trending_over_the_wire_matches_the_service_and_review_needs_a_moderator
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn ingest_over_the_cap_is_refused_naming_the_field_and_the_client_chunks() {
+    use nova_proto::nova::ranking::v1 as pb;
+    use nova_trending::grpc::MAX_INGEST;
+    let test = nova_testkit::sqlite().await;
+    let shared: SharedClock = Arc::new(ManualClock::new(t(0)));
+    let service = Arc::new(
+        TrendingService::start(
+            TrendingConfig::default(),
+            nova_trending::store::store(test.db()),
+            shared,
+        )
+        .await
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let channel = Endpoint::from_shared(format!("http://{}", listener.local_addr().unwrap()))
+        .unwrap()
+        .connect_lazy();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TrendingGrpcServer::new(service, Arc::new(TestAuth)).into_service())
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    let engagement = |i: usize| Engagement {
+        entity: EntityKey::hashtag("storm"),
+        account: i as u128,
+        kind: EngagementKind::Like,
+        at: t(0),
+        lang: Code::new("en"),
+        region: None,
+    };
+
+    // One over the cap on the raw wire: refused before any work, naming the field.
+    let mut raw = pb::trending_service_client::TrendingServiceClient::new(channel.clone());
+    let over = pb::IngestRequest {
+        events: vec![pb::Engagement::default(); MAX_INGEST + 1],
+    };
+    let status = raw.ingest(over).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(
+        status
+            .metadata()
+            .get("nova-field")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "events"
+    );
+
+    // At the cap one call works; the client splits anything bigger.
+    let client = TrendingGrpcClient::from_channel(channel);
+    let at_cap: Vec<Engagement> = (0..MAX_INGEST).map(engagement).collect();
+    client.ingest(&at_cap).await.unwrap();
+    let over: Vec<Engagement> = (0..=MAX_INGEST).map(engagement).collect();
+    client.ingest(&over).await.unwrap();
+}

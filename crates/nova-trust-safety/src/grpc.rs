@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_auth::{Authenticator, authenticate_metadata};
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+pub use crate::service::TARGETS_MAX as MAX_TARGETS;
 use nova_core::{Principal, Result};
 use nova_proto::nova::trustsafety::v1 as pb;
 use pb::trust_safety_service_server::{
@@ -295,9 +297,9 @@ impl GrpcTrustSafety for TrustSafetyGrpcServer {
         request: Request<pb::ActionsInForceRequest>,
     ) -> GrpcResult<pb::ActionList> {
         let result = async {
-            let targets = request
-                .into_inner()
-                .targets
+            let targets = request.into_inner().targets;
+            cap("targets", targets.len(), MAX_TARGETS)?;
+            let targets = targets
                 .into_iter()
                 .map(|t| convert::target_from(Some(t)))
                 .collect::<Result<Vec<_>>>()?;

@@ -44,7 +44,9 @@ const EVIDENCE_MAX: usize = 10_000;
 /// Largest text the pre-publish check takes (bytes).
 const CHECK_TEXT_MAX: usize = 64 * 1024;
 /// Most targets in one enforcement query.
-const TARGETS_MAX: usize = 1_000;
+/// Most targets one ActionsInForce call may carry: a page or batch read of posts or
+/// accounts (at most 1,000, as the other batch reads).
+pub const TARGETS_MAX: usize = 1_000;
 /// Most texts the duplicate-spam window remembers before it sweeps.
 const DUPLICATES_MAX: usize = 200_000;
 
@@ -915,9 +917,7 @@ impl TrustSafetyApi for TrustSafetyService {
     }
 
     async fn actions_in_force(&self, targets: &[Target]) -> Result<Vec<Action>> {
-        if targets.len() > TARGETS_MAX {
-            return Err(Error::invalid("targets", "must be at most 1,000 targets"));
-        }
+        nova_core::error::cap("targets", targets.len(), TARGETS_MAX)?;
         let now = self.now();
         let mut actions = self.store.unreversed_actions(targets).await?;
         actions.retain(|a| a.in_force(now));

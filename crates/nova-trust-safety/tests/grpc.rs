@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use nova_auth::Authenticator;
 use nova_core::{Error, ErrorKind, MessageId, PostId, Principal, SessionId, UserId};
-use nova_trust_safety::grpc::{TrustSafetyGrpcClient, TrustSafetyGrpcServer};
+use nova_trust_safety::grpc::{MAX_TARGETS, TrustSafetyGrpcClient, TrustSafetyGrpcServer};
 use nova_trust_safety::store::SqlTrustSafetyStore;
 use nova_trust_safety::{
     ActionKind, AppealStatus, AuditQuery, CheckInput, ContentLabel, Evidence, NewAction, NewReport,
@@ -70,6 +70,19 @@ async fn every_call_crosses_the_wire_and_errors_keep_their_kind() {
     // Without a token nothing is sent.
     let err = client.my_reports(&p_reporter).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthenticated);
+
+    // ActionsInForce at the cap works; one over is refused before any work.
+    let at_cap: Vec<Target> = (0..MAX_TARGETS)
+        .map(|_| Target::chat_message(MessageId::new()))
+        .collect();
+    assert!(client.actions_in_force(&at_cap).await.unwrap().is_empty());
+    let over = [at_cap.as_slice(), &[Target::chat_message(MessageId::new())]].concat();
+    let err = client.actions_in_force(&over).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.field(), Some("targets"), "{err:?}");
 
     // A chat report with shared evidence.
     let msg = Target::chat_message(MessageId::new());

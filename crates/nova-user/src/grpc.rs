@@ -11,7 +11,9 @@
 mod client;
 mod convert;
 
-use nova_core::error::{GrpcResult, grpc_answer};
+use nova_core::error::{GrpcResult, cap, grpc_answer};
+
+pub use crate::service::MAX_BATCH;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -83,6 +85,7 @@ impl GrpcUserService for UserGrpcServer {
     ) -> GrpcResult<pb::GetProfilesResponse> {
         let r = request.into_inner();
         let result = async {
+            cap("user_ids", r.user_ids.len(), MAX_BATCH)?;
             let ids: Vec<UserId> = convert::ids_arg(&r.user_ids, "user_ids")?;
             let profiles = self.api.profiles(&ids).await?;
             Ok(pb::GetProfilesResponse {
@@ -139,6 +142,7 @@ impl GrpcUserService for UserGrpcServer {
     ) -> GrpcResult<pb::GetPrivacyResponse> {
         let r = request.into_inner();
         let result = async {
+            cap("user_ids", r.user_ids.len(), MAX_BATCH)?;
             let ids: Vec<UserId> = convert::ids_arg(&r.user_ids, "user_ids")?;
             let settings = self.api.privacy(&ids).await?;
             Ok(pb::GetPrivacyResponse {

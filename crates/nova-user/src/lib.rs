@@ -39,4 +39,4 @@ pub use api::UserApi;
 pub use model::{
     DeletedBy, MessagePolicy, NotificationPrefs, PrivacySettings, Profile, ProfileUpdate, Settings,
 };
-pub use service::{USERNAME_RESERVATION, UserService};
+pub use service::{MAX_BATCH, USERNAME_RESERVATION, UserService};

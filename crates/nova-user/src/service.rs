@@ -19,6 +19,11 @@ pub const USERNAME_RESERVATION: Duration = Duration::days(30);
 /// Longest deletion reason kept.
 const REASON_MAX: usize = 500;
 
+/// Most ids one profiles or privacy batch read may carry: the gateway's loaders batch at
+/// most 100, social's AuthorAccess asks for the authors of one batch of posts (at most
+/// 1,000); 1,000 matches graph's and social's batch reads.
+pub const MAX_BATCH: usize = 1_000;
+
 /// The users service.
 pub struct UserService {
     store: Arc<dyn UserStore>,
@@ -123,9 +128,7 @@ impl UserApi for UserService {
     }
 
     async fn profiles(&self, ids: &[UserId]) -> Result<Vec<Profile>> {
-        if ids.len() > 500 {
-            return Err(Error::invalid("ids", "at most 500 per request"));
-        }
+        nova_core::error::cap("user_ids", ids.len(), MAX_BATCH)?;
         let mut rows = self.store.profiles(ids).await?;
         // Keep the caller's order (pages of posts hydrate authors in post order).
         rows.sort_by_key(|r| ids.iter().position(|id| *id == r.user_id));
@@ -200,6 +203,7 @@ impl UserApi for UserService {
     }
 
     async fn privacy(&self, ids: &[UserId]) -> Result<Vec<PrivacySettings>> {
+        nova_core::error::cap("user_ids", ids.len(), MAX_BATCH)?;
         let stored = self.store.settings_many(ids).await?;
         Ok(ids
             .iter()

@@ -163,3 +163,35 @@ async fn every_call_crosses_the_wire_and_errors_keep_their_kind() {
         &ErrorKind::NotFound
     );
 }
+
+#[tokio::test]
+async fn batch_reads_over_the_cap_are_refused_naming_the_field() {
+    use nova_user::grpc::MAX_BATCH;
+    let test = nova_testkit::sqlite().await;
+    let service: Arc<dyn UserApi> = Arc::new(UserService::new(Arc::new(SqlUserStore::new(
+        test.db().clone(),
+    ))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(UserGrpcServer::new(service, Arc::new(TestAuth)).into_service())
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    let client = UserGrpcClient::connect(endpoint).await.unwrap();
+    let at_cap: Vec<UserId> = (0..MAX_BATCH).map(|_| UserId::new()).collect();
+    assert!(client.profiles(&at_cap).await.unwrap().is_empty());
+    client.privacy(&at_cap).await.unwrap();
+    let over = [at_cap.as_slice(), &[UserId::new()]].concat();
+    for err in [
+        client.profiles(&over).await.unwrap_err(),
+        client.privacy(&over).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.field(), Some("user_ids"), "{err:?}");
+        assert!(err.message().contains(&MAX_BATCH.to_string()), "{err:?}");
+    }
+}

@@ -221,11 +221,11 @@ mod suite {
         );
         assert_eq!(
             w.users
-                .profiles(&vec![UserId::new(); 501])
+                .profiles(&vec![UserId::new(); nova_user::MAX_BATCH + 1])
                 .await
                 .unwrap_err()
                 .field(),
-            Some("ids")
+            Some("user_ids")
         );
     }
 

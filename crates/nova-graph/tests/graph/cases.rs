@@ -203,11 +203,20 @@ pub async fn batch_lookups_answer_in_order(h: Harness) {
         .map(|c| (c.user, c.followers, c.following))
         .collect();
     assert_eq!(got, [(u[1], 2, 1), (stranger, 0, 0), (u[0], 1, 1)]);
-    let too_many = vec![u[0]; nova_graph::model::MAX_BATCH + 1];
-    assert_eq!(
-        h.graph.counts(&too_many).await.unwrap_err().field(),
-        Some("users")
-    );
+    // Batches: at the cap they work, one over is refused naming the field (the wire's
+    // name, on every backend and through gRPC).
+    let max = nova_graph::model::MAX_BATCH;
+    assert_eq!(h.graph.counts(&vec![u[0]; max]).await.unwrap().len(), max);
+    let pairs = vec![(u[0], u[1]); max];
+    assert_eq!(h.graph.relationships(&pairs).await.unwrap().len(), max);
+    let too_many = vec![u[0]; max + 1];
+    let err = h.graph.counts(&too_many).await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument { .. }));
+    assert_eq!(err.field(), Some("user_ids"));
+    let too_many = vec![(u[0], u[1]); max + 1];
+    let err = h.graph.relationships(&too_many).await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument { .. }));
+    assert_eq!(err.field(), Some("pairs"));
 }
 
 async fn all_pages(h: &Harness, user: UserId, first: u32, list: &str) -> (Vec<UserId>, usize) {

@@ -372,25 +372,22 @@ impl TrustSafetyStore for SqlTrustSafetyStore {
             return Ok(Vec::new());
         }
         let found: Vec<ActionRow> = on_db!(&self.db, read, |c| {
+            // A flat `IN` list: one OR'd term per target overflows SQLite's expression
+            // depth (1,000) at the batch cap; the kind is matched below.
             let mut q = QueryBuilder::new(format!(
-                "SELECT {ACTION_COLUMNS} FROM trust_actions WHERE reversed_at IS NULL AND ("
+                "SELECT {ACTION_COLUMNS} FROM trust_actions WHERE reversed_at IS NULL \
+                 AND target_id IN ("
             ));
-            let mut first = true;
+            let mut ids = q.separated(", ");
             for t in targets {
-                if !first {
-                    q.push(" OR ");
-                }
-                first = false;
-                q.push("(target_kind = ");
-                q.push_bind(t.kind.as_str());
-                q.push(" AND target_id = ");
-                q.push_bind(t.id);
-                q.push(")");
+                ids.push_bind(t.id);
             }
             q.push(") ORDER BY created_at, id");
             q.build_query_as().fetch_all(c).await.db()
         })?;
-        rows(found)
+        let mut actions = rows(found)?;
+        actions.retain(|a: &Action| targets.contains(&a.target));
+        Ok(actions)
     }
 
     async fn actions_against(&self, user: UserId) -> Result<Vec<Action>> {
