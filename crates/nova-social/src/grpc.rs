@@ -12,6 +12,39 @@
 mod client;
 mod convert;
 
+/// An [`AuthorAccess`](crate::model::AuthorAccess) on the wire (content carries it
+/// with each post it hydrates).
+pub fn access_to_pb(a: &crate::model::AuthorAccess) -> pb::AuthorAccessEntry {
+    pb::AuthorAccessEntry {
+        author_id: a.author.to_string(),
+        exists: a.exists,
+        can_interact: a.can_interact,
+        viewer_follows: a.viewer_follows,
+        author_follows_viewer: a.author_follows_viewer,
+        author_private: a.author_private,
+        viewer_blocks: a.viewer_blocks,
+        blocked_by_author: a.blocked_by_author,
+        viewer_mutes: a.viewer_mutes,
+        mutes_reposts_only: a.mutes_reposts_only,
+    }
+}
+
+/// An [`AuthorAccess`](crate::model::AuthorAccess) from the wire, for `author`.
+pub fn access_from_pb(author: UserId, e: &pb::AuthorAccessEntry) -> crate::model::AuthorAccess {
+    crate::model::AuthorAccess {
+        author,
+        exists: e.exists,
+        can_interact: e.can_interact,
+        viewer_follows: e.viewer_follows,
+        author_follows_viewer: e.author_follows_viewer,
+        author_private: e.author_private,
+        viewer_blocks: e.viewer_blocks,
+        blocked_by_author: e.blocked_by_author,
+        viewer_mutes: e.viewer_mutes,
+        mutes_reposts_only: e.mutes_reposts_only,
+    }
+}
+
 use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
@@ -228,20 +261,8 @@ impl GrpcSocialService for SocialGrpcServer {
                 .collect::<Result<Vec<UserId>>>()?;
             self.api.author_access(viewer, &authors).await
         };
-        grpc_answer(result.await.map(|access| {
-            pb::AuthorAccessResponse {
-                entries: access
-                    .into_iter()
-                    .map(|a| pb::AuthorAccessEntry {
-                        author_id: a.author.to_string(),
-                        exists: a.exists,
-                        can_interact: a.can_interact,
-                        viewer_follows: a.viewer_follows,
-                        author_follows_viewer: a.author_follows_viewer,
-                        author_private: a.author_private,
-                    })
-                    .collect(),
-            }
+        grpc_answer(result.await.map(|access| pb::AuthorAccessResponse {
+            entries: access.into_iter().map(|a| access_to_pb(&a)).collect(),
         }))
     }
 
