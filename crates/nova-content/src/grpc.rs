@@ -10,6 +10,9 @@
 //! `Unauthenticated` before anything is sent. Reads take the token when there is a
 //! viewer (anonymous otherwise).
 
+/// Social's access answer on the wire (it travels with hydrated posts).
+pub use nova_social::grpc::{access_from_pb, access_to_pb};
+
 mod client;
 mod convert;
 

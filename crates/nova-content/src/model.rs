@@ -139,6 +139,11 @@ pub struct Post {
     pub edited_at: Option<Timestamp>,
     /// Deleted: a tombstone keeping the thread's shape.
     pub deleted: bool,
+    /// How the viewer stands towards the author, as social answered when the post was
+    /// read (absent when it was not asked): feed and the gateway reuse it instead of
+    /// asking the graph again. Not part of the post's JSON.
+    #[serde(skip)]
+    pub access: Option<crate::audience::AuthorAccess>,
     /// The viewer liked it.
     pub liked_by_viewer: bool,
     /// The viewer bookmarked it.

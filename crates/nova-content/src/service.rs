@@ -117,6 +117,23 @@ impl ContentService {
         ids: &[PostId],
         keep_tombstones: bool,
     ) -> Result<Vec<PostRow>> {
+        Ok(self
+            .visible_rows_with_access(viewer, ids, keep_tombstones)
+            .await?
+            .0)
+    }
+
+    /// [`Self::visible_rows`], and social's answer for their authors (to travel with
+    /// the posts).
+    async fn visible_rows_with_access(
+        &self,
+        viewer: Option<UserId>,
+        ids: &[PostId],
+        keep_tombstones: bool,
+    ) -> Result<(Vec<PostRow>, Vec<AuthorAccess>)> {
+        if ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let rows = self.store.posts(ids).await?;
         let mut authors: Vec<UserId> = rows.iter().map(|r| r.author_id).collect();
         authors.sort();
@@ -140,7 +157,7 @@ impl ContentService {
             })
             .collect();
         visible.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-        Ok(visible)
+        Ok((visible, access))
     }
 
     async fn visible_row(&self, viewer: Option<UserId>, id: PostId) -> Result<PostRow> {
@@ -306,6 +323,7 @@ fn view(r: PostRow, liked: &[PostId], bookmarked: &[PostId]) -> Post {
         created_at: r.created_at,
         edited_at: r.edited_at,
         deleted: r.deleted_at.is_some(),
+        access: None,
     }
 }
 
@@ -337,6 +355,7 @@ fn tombstone(r: PostRow) -> Post {
         deleted: true,
         liked_by_viewer: false,
         bookmarked_by_viewer: false,
+        access: None,
     }
 }
 
@@ -553,8 +572,12 @@ impl ContentApi for ContentService {
     async fn posts(&self, viewer: Option<&Principal>, ids: &[PostId]) -> Result<Vec<Post>> {
         nova_core::error::cap("post_ids", ids.len(), MAX_GET_POSTS)?;
         let viewer = viewer.map(|p| p.user_id);
-        let rows = self.visible_rows(viewer, ids, false).await?;
-        self.views(viewer, rows).await
+        let (rows, access) = self.visible_rows_with_access(viewer, ids, false).await?;
+        let mut posts = self.views(viewer, rows).await?;
+        for post in &mut posts {
+            post.access = access.iter().find(|a| a.author == post.author_id).copied();
+        }
+        Ok(posts)
     }
 
     async fn edit_post(&self, principal: &Principal, id: PostId, text: &str) -> Result<Post> {

@@ -135,14 +135,21 @@ async fn checks(db: &Db, social: &SocialService, target: &Target, tag: &str) {
         .map(|p| p.id)
         .collect();
     assert_eq!(ids, [created.id]);
-    let ids: Vec<PostId> = api(&bob)
+    let posts = api(&bob)
         .posts(Some(&bob), &[created.id, missing, hidden])
         .await
-        .unwrap()
-        .iter()
-        .map(|p| p.id)
-        .collect();
+        .unwrap();
+    let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
     assert_eq!(ids, [created.id, hidden]);
+    // Social's access answer travels with each hydrated post (locally and over gRPC),
+    // so feed and the gateway need not ask the graph again.
+    for post in &posts {
+        let access = post.access.expect("hydrated posts carry the access answer");
+        assert_eq!(access.author, ann.user_id);
+        assert!(access.exists && access.can_interact && access.viewer_follows);
+        assert!(!access.author_follows_viewer && !access.viewer_blocks && !access.viewer_mutes);
+        assert!(access.relationship(bob.user_id).following);
+    }
     // Reposts (moved here from social): only of posts the reposter may see; a hidden
     // post answers exactly like a missing one.
     assert!(api(&bob).repost(&bob, hidden).await.unwrap());

@@ -66,6 +66,11 @@ fn page_to_pb(page: FeedPage) -> Result<pb::FeedPage> {
         .into_iter()
         .map(|item| {
             Ok(pb::FeedItem {
+                access: item
+                    .post
+                    .access
+                    .as_ref()
+                    .map(nova_content::grpc::access_to_pb),
                 post_json: serde_json::to_vec(&item.post).map_err(Error::internal)?,
                 reason: reason_to_pb(item.reason) as i32,
                 score: item.score,
@@ -83,8 +88,17 @@ fn page_from_pb(page: pb::FeedPage) -> Result<FeedPage> {
         .items
         .into_iter()
         .map(|item| {
+            let mut post: nova_content::model::Post =
+                serde_json::from_slice(&item.post_json).map_err(Error::internal)?;
+            post.access = match &item.access {
+                Some(a) if a.author_id != post.author_id.to_string() => {
+                    return Err(Error::internal("feed item: access for another author"));
+                }
+                Some(a) => Some(nova_content::grpc::access_from_pb(post.author_id, a)),
+                None => None,
+            };
             Ok(FeedItem {
-                post: serde_json::from_slice(&item.post_json).map_err(Error::internal)?,
+                post,
                 reason: reason_from_pb(item.reason)?,
                 score: item.score,
             })

@@ -127,7 +127,7 @@ impl FeedService {
             .map(|p| (Entry::new(p.id, p.author_id), FeedReason::Trending))
             .collect();
         let keep: HashSet<PostId> = self
-            .visible_entries(viewer.user_id, &entries)
+            .visible_entries(viewer.user_id, &entries, &posts)
             .await?
             .iter()
             .map(|(e, _)| e.post)

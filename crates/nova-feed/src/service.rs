@@ -100,6 +100,9 @@ pub const FEED_SERVICE: &str = "feed-service";
 
 /// Whether `rel.from` must not see `rel.to`'s posts at all (block either way, or a
 /// mute of more than reposts).
+/// The most posts content hydrates in one read.
+const MAX_POSTS_PER_READ: usize = 200;
+
 pub(crate) fn hidden(rel: &Relationship) -> bool {
     rel.blocking || rel.blocked_by || (rel.muting && !rel.muting_reposts_only)
 }
@@ -265,17 +268,30 @@ impl FeedService {
         Ok(out)
     }
 
-    /// Filters entries at read time (blocked, muted, unfollowed authors), hydrates the
-    /// rest in one batch read (deleted and invisible posts drop out) and keeps order.
+    /// Hydrates entries in batch reads (deleted and invisible posts drop out), then
+    /// filters them at read time (blocked, muted, unfollowed authors) with the access
+    /// answer content hydrated them with, and keeps order.
     pub(crate) async fn hydrate(
         &self,
         viewer: &Principal,
         entries: &[(Entry, FeedReason)],
     ) -> Result<Vec<(Post, FeedReason)>> {
-        let keep = self.visible_entries(viewer.user_id, entries).await?;
-        let ids: Vec<PostId> = keep.iter().map(|(e, _)| e.post).collect();
+        let ids: Vec<PostId> = entries.iter().map(|(e, _)| e.post).collect();
+        let mut posts = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_POSTS_PER_READ) {
+            posts.extend(self.content.posts(Some(viewer), chunk).await?);
+        }
+        // Only entries content returned can appear; their authors' access came with them.
+        let present: HashSet<PostId> = posts.iter().map(|p| p.id).collect();
+        let hydrated: Vec<(Entry, FeedReason)> = entries
+            .iter()
+            .filter(|(e, _)| present.contains(&e.post))
+            .cloned()
+            .collect();
+        let keep = self
+            .visible_entries(viewer.user_id, &hydrated, &posts)
+            .await?;
         let reasons: HashMap<PostId, FeedReason> = keep.iter().map(|(e, r)| (e.post, *r)).collect();
-        let posts = self.content.posts(Some(viewer), &ids).await?;
         Ok(posts
             .into_iter()
             .filter(|p| !p.deleted)
@@ -286,19 +302,27 @@ impl FeedService {
 
     /// The entries whose author may appear in `me`'s feed: their own, and others' unless
     /// blocked or muted (either way) or no longer followed (trending ones need no follow).
+    /// The relationships come from the access answer `hydrated` posts carry (social
+    /// answered it for `me` when content read them); only authors without one are asked
+    /// of the graph.
     pub(crate) async fn visible_entries<'e>(
         &self,
         me: UserId,
         entries: &'e [(Entry, FeedReason)],
+        hydrated: &[Post],
     ) -> Result<Vec<&'e (Entry, FeedReason)>> {
-        let mut authors: Vec<UserId> = entries
+        let mut rels: HashMap<UserId, Relationship> = hydrated
+            .iter()
+            .filter_map(|p| p.access.map(|a| (a.author, a.relationship(me))))
+            .collect();
+        let mut missing: Vec<UserId> = entries
             .iter()
             .map(|(e, _)| e.author)
-            .filter(|a| *a != me)
+            .filter(|a| *a != me && !rels.contains_key(a))
             .collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let rels = self.relationships(me, &authors).await?;
+        missing.sort_unstable();
+        missing.dedup();
+        rels.extend(self.relationships(me, &missing).await?);
         Ok(entries
             .iter()
             .filter(|(e, reason)| {

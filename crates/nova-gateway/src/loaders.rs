@@ -5,9 +5,10 @@
 //! as the request.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use nova_content::Post;
+use nova_content::{AuthorAccess, Post};
 use nova_core::{PostId, Principal, UserId};
 use nova_graph::{FollowCounts, Relationship};
 use nova_user::Profile;
@@ -30,7 +31,14 @@ pub(crate) struct Loaders {
     pub relationships: Cached<RelationshipLoader>,
     /// Follow counts a user lets others see (absent when hidden).
     pub counts: Cached<CountsLoader>,
+    /// Who the loaders act for.
+    viewer: Option<UserId>,
+    /// Social's answers that came with hydrated posts, shared with the user loader.
+    known: Known,
 }
+
+/// How the caller stands towards authors, as hydrated posts brought it.
+type Known = Arc<Mutex<HashMap<UserId, AuthorAccess>>>;
 
 fn cached<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).max_batch_size(MAX_BATCH)
@@ -39,16 +47,39 @@ fn cached<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
 impl Loaders {
     /// Loaders acting for `viewer`.
     pub fn new(domains: &Domains, viewer: Option<&Principal>) -> Self {
+        let known = Known::default();
         let scope = || Scope {
             domains: domains.clone(),
             viewer: viewer.cloned(),
+            known: known.clone(),
         };
         Self {
             users: cached(UserLoader(scope())),
             posts: cached(PostLoader(scope())),
             relationships: cached(RelationshipLoader(scope())),
             counts: cached(CountsLoader(scope())),
+            viewer: viewer.map(|v| v.user_id),
+            known,
         }
+    }
+
+    /// Takes in the access answers hydrated posts carry (content asked social for this
+    /// caller), so the user and relationship loaders do not ask again for their authors.
+    pub async fn learn_access<'p>(&self, posts: impl Iterator<Item = &'p Post>) {
+        let Some(viewer) = self.viewer else {
+            return;
+        };
+        let access: Vec<AuthorAccess> = posts.filter_map(|p| p.access).collect();
+        if access.is_empty() {
+            return;
+        }
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(access.iter().map(|a| (a.author, *a)));
+        self.relationships
+            .feed_many(access.iter().map(|a| (a.author, a.relationship(viewer))))
+            .await;
     }
 }
 
@@ -56,6 +87,7 @@ impl Loaders {
 pub(crate) struct Scope {
     domains: Domains,
     viewer: Option<Principal>,
+    known: Known,
 }
 
 /// Profiles, minus accounts the viewer is blocked from (either way).
@@ -66,21 +98,42 @@ impl Loader<UserId> for UserLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[UserId]) -> GqlResult<HashMap<UserId, Profile>> {
-        let Scope { domains, viewer } = &self.0;
+        let Scope {
+            domains,
+            viewer,
+            known,
+        } = &self.0;
         let profiles = domains.users.profiles(keys).await.gql()?;
         let visible = match viewer {
             Some(viewer) if !profiles.is_empty() => {
-                let ids: Vec<UserId> = profiles.iter().map(|p| p.user_id).collect();
-                let allowed = domains
-                    .social
-                    .can_interact_many(viewer.user_id, &ids)
-                    .await
-                    .gql()?;
+                // Authors whose access came with a post are not asked about again.
+                let mut allowed: HashMap<UserId, bool> = {
+                    let known = known.lock().unwrap_or_else(PoisonError::into_inner);
+                    profiles
+                        .iter()
+                        .filter_map(|p| known.get(&p.user_id))
+                        .map(|a| (a.author, a.can_interact))
+                        .collect()
+                };
+                let ask: Vec<UserId> = profiles
+                    .iter()
+                    .map(|p| p.user_id)
+                    .filter(|u| !allowed.contains_key(u))
+                    .collect();
+                if !ask.is_empty() {
+                    let answers = domains
+                        .social
+                        .can_interact_many(viewer.user_id, &ask)
+                        .await
+                        .gql()?;
+                    allowed.extend(ask.into_iter().zip(answers));
+                }
                 profiles
                     .into_iter()
-                    .zip(allowed)
-                    .filter(|(p, ok)| *ok || p.user_id == viewer.user_id)
-                    .map(|(p, _)| p)
+                    .filter(|p| {
+                        p.user_id == viewer.user_id
+                            || allowed.get(&p.user_id).copied().unwrap_or(false)
+                    })
                     .collect()
             }
             _ => profiles,
@@ -97,7 +150,9 @@ impl Loader<PostId> for PostLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[PostId]) -> GqlResult<HashMap<PostId, Post>> {
-        let Scope { domains, viewer } = &self.0;
+        let Scope {
+            domains, viewer, ..
+        } = &self.0;
         let posts = domains.content.posts(viewer.as_ref(), keys).await.gql()?;
         Ok(posts.into_iter().map(|p| (p.id, p)).collect())
     }
@@ -111,7 +166,9 @@ impl Loader<UserId> for RelationshipLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[UserId]) -> GqlResult<HashMap<UserId, Relationship>> {
-        let Scope { domains, viewer } = &self.0;
+        let Scope {
+            domains, viewer, ..
+        } = &self.0;
         let Some(viewer) = viewer else {
             return Ok(HashMap::new());
         };
@@ -129,7 +186,9 @@ impl Loader<UserId> for CountsLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[UserId]) -> GqlResult<HashMap<UserId, FollowCounts>> {
-        let Scope { domains, viewer } = &self.0;
+        let Scope {
+            domains, viewer, ..
+        } = &self.0;
         let (privacy, counts) =
             futures::try_join!(domains.users.privacy(keys), domains.graph.counts(keys)).gql()?;
         let hidden: Vec<UserId> = privacy

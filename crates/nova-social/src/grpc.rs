@@ -17,6 +17,39 @@ use nova_core::error::{GrpcResult, cap, grpc_answer};
 /// Most ids one CanInteractMany or AuthorAccess call may carry: the gateway's loaders batch
 /// at most 100, content asks for the authors of one batch read (at most 1,000 posts).
 pub const MAX_BATCH: usize = 1_000;
+
+/// An [`AuthorAccess`](crate::model::AuthorAccess) on the wire (content carries it
+/// with each post it hydrates).
+pub fn access_to_pb(a: &crate::model::AuthorAccess) -> pb::AuthorAccessEntry {
+    pb::AuthorAccessEntry {
+        author_id: a.author.to_string(),
+        exists: a.exists,
+        can_interact: a.can_interact,
+        viewer_follows: a.viewer_follows,
+        author_follows_viewer: a.author_follows_viewer,
+        author_private: a.author_private,
+        viewer_blocks: a.viewer_blocks,
+        blocked_by_author: a.blocked_by_author,
+        viewer_mutes: a.viewer_mutes,
+        mutes_reposts_only: a.mutes_reposts_only,
+    }
+}
+
+/// An [`AuthorAccess`](crate::model::AuthorAccess) from the wire, for `author`.
+pub fn access_from_pb(author: UserId, e: &pb::AuthorAccessEntry) -> crate::model::AuthorAccess {
+    crate::model::AuthorAccess {
+        author,
+        exists: e.exists,
+        can_interact: e.can_interact,
+        viewer_follows: e.viewer_follows,
+        author_follows_viewer: e.author_follows_viewer,
+        author_private: e.author_private,
+        viewer_blocks: e.viewer_blocks,
+        blocked_by_author: e.blocked_by_author,
+        viewer_mutes: e.viewer_mutes,
+        mutes_reposts_only: e.mutes_reposts_only,
+    }
+}
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -234,20 +267,8 @@ impl GrpcSocialService for SocialGrpcServer {
                 .collect::<Result<Vec<UserId>>>()?;
             self.api.author_access(viewer, &authors).await
         };
-        grpc_answer(result.await.map(|access| {
-            pb::AuthorAccessResponse {
-                entries: access
-                    .into_iter()
-                    .map(|a| pb::AuthorAccessEntry {
-                        author_id: a.author.to_string(),
-                        exists: a.exists,
-                        can_interact: a.can_interact,
-                        viewer_follows: a.viewer_follows,
-                        author_follows_viewer: a.author_follows_viewer,
-                        author_private: a.author_private,
-                    })
-                    .collect(),
-            }
+        grpc_answer(result.await.map(|access| pb::AuthorAccessResponse {
+            entries: access.into_iter().map(|a| access_to_pb(&a)).collect(),
         }))
     }
 

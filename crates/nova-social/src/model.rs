@@ -75,4 +75,29 @@ pub struct AuthorAccess {
     pub author_follows_viewer: bool,
     /// The author's account is private.
     pub author_private: bool,
+    /// The viewer blocks the author (directly).
+    pub viewer_blocks: bool,
+    /// The author blocks the viewer (directly).
+    pub blocked_by_author: bool,
+    /// The viewer mutes the author.
+    pub viewer_mutes: bool,
+    /// The viewer's mute hides only the author's reposts.
+    pub mutes_reposts_only: bool,
+}
+
+impl AuthorAccess {
+    /// The graph relationship from `viewer` to the author this answer was made from,
+    /// so a caller holding it need not ask the graph again.
+    pub fn relationship(&self, viewer: nova_core::UserId) -> nova_graph::model::Relationship {
+        nova_graph::model::Relationship {
+            from: viewer,
+            to: self.author,
+            following: self.viewer_follows,
+            followed_by: self.author_follows_viewer,
+            blocking: self.viewer_blocks,
+            blocked_by: self.blocked_by_author,
+            muting: self.viewer_mutes,
+            muting_reposts_only: self.mutes_reposts_only,
+        }
+    }
 }

@@ -360,6 +360,9 @@ impl SocialApi for SocialService {
         viewer: Option<UserId>,
         authors: &[UserId],
     ) -> Result<Vec<AuthorAccess>> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
         let privacy = self.users.privacy(authors).await?;
         let private = |a: UserId| privacy.iter().any(|p| p.user_id == a && p.private_account);
         let active: Vec<UserId> = self
@@ -380,6 +383,10 @@ impl SocialApi for SocialService {
                     viewer_follows: false,
                     author_follows_viewer: false,
                     author_private: private(*a),
+                    viewer_blocks: false,
+                    blocked_by_author: false,
+                    viewer_mutes: false,
+                    mutes_reposts_only: false,
                 })
                 .collect());
         };
@@ -399,6 +406,10 @@ impl SocialApi for SocialService {
                     viewer_follows: rel.is_some_and(|r| r.following),
                     author_follows_viewer: rel.is_some_and(|r| r.followed_by),
                     author_private: private(*a),
+                    viewer_blocks: rel.is_some_and(|r| r.blocking),
+                    blocked_by_author: rel.is_some_and(|r| r.blocked_by),
+                    viewer_mutes: rel.is_some_and(|r| r.muting),
+                    mutes_reposts_only: rel.is_some_and(|r| r.muting_reposts_only),
                 }
             })
             .collect())

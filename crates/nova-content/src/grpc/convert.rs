@@ -3,7 +3,7 @@
 //! are `Internal` (a bug or version skew on the server side).
 
 use nova_core::Page;
-use nova_core::{Error, Result, Timestamp};
+use nova_core::{Error, Result, Timestamp, UserId};
 use nova_proto::nova::common::v1 as common;
 use nova_proto::nova::content::v1 as pb;
 
@@ -164,6 +164,7 @@ fn facet_from(f: pb::Facet) -> Result<Facet> {
 
 pub(super) fn post(p: Post) -> pb::Post {
     pb::Post {
+        access: p.access.as_ref().map(nova_social::grpc::access_to_pb),
         id: p.id.to_string(),
         author_id: p.author_id.to_string(),
         text: p.text,
@@ -190,9 +191,16 @@ pub(super) fn post(p: Post) -> pb::Post {
 }
 
 pub(super) fn post_from(p: pb::Post) -> Result<Post> {
+    let author_id: UserId = id_from(&p.author_id, "author_id")?;
+    let access = match &p.access {
+        Some(a) if a.author_id != p.author_id => return Err(bad_response("access")),
+        Some(a) => Some(nova_social::grpc::access_from_pb(author_id, a)),
+        None => None,
+    };
     Ok(Post {
+        access,
         id: id_from(&p.id, "id")?,
-        author_id: id_from(&p.author_id, "author_id")?,
+        author_id,
         text: p.text,
         facets: p
             .facets

@@ -229,10 +229,13 @@ pub(crate) async fn prime<'p>(
     ctx: &Context<'_>,
     posts: impl Iterator<Item = &'p DomainPost>,
 ) -> GqlResult<()> {
-    loaders(ctx)?
+    let loaders = loaders(ctx)?;
+    let posts: Vec<&DomainPost> = posts.collect();
+    loaders
         .posts
-        .feed_many(posts.map(|p| (p.id, p.clone())))
+        .feed_many(posts.iter().map(|p| (p.id, (*p).clone())))
         .await;
+    loaders.learn_access(posts.into_iter()).await;
     Ok(())
 }
 

@@ -116,7 +116,7 @@ impl World {
             Arc::new(SqlContentStore::new(db.clone())),
             Arc::new(SocialAudience::new(
                 social.clone(),
-                counted_graph,
+                counted_graph.clone(),
                 users.clone(),
             )),
             cursors.clone(),
@@ -131,14 +131,19 @@ impl World {
             .await
             .unwrap(),
         );
-        let feed = Arc::new(FeedService::new(
-            Arc::new(MemoryTimelineStore::default()),
-            content.clone(),
-            graph.clone(),
-            kv.pubsub.clone(),
-            clock.clone(),
-            cursors,
-        ));
+        // Feed, too, reaches the graph through the domains' counter (and reads trending
+        // for the ranked page's out-of-network posts).
+        let feed = Arc::new(
+            FeedService::new(
+                Arc::new(MemoryTimelineStore::default()),
+                content.clone(),
+                counted_graph,
+                kv.pubsub.clone(),
+                clock.clone(),
+                cursors,
+            )
+            .with_trending(trending.clone()),
+        );
 
         let calls = Arc::new(Calls::default());
         let domains = Domains {

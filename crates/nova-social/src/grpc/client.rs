@@ -206,14 +206,7 @@ impl SocialApi for SocialGrpcClient {
                 if e.author_id != author.to_string() {
                     return Err(convert::bad_response("author_id"));
                 }
-                Ok(crate::model::AuthorAccess {
-                    author: *author,
-                    exists: e.exists,
-                    can_interact: e.can_interact,
-                    viewer_follows: e.viewer_follows,
-                    author_follows_viewer: e.author_follows_viewer,
-                    author_private: e.author_private,
-                })
+                Ok(super::access_from_pb(*author, &e))
             })
             .collect()
     }
