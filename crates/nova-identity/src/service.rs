@@ -468,7 +468,7 @@ impl IdentityService {
         reason: &str,
     ) -> EventEnvelope {
         self.event(
-            "session.revoked",
+            nova_events::types::SESSION_REVOKED,
             session,
             &nova_proto::nova::identity::v1::SessionRevoked {
                 session_id: session.to_string(),
