@@ -29,8 +29,8 @@
 //! # Ok::<(), Error>(())
 //! ```
 
-pub mod channel;
 pub mod client;
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod cursor;

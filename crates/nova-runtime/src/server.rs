@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use nova_core::SystemClock;
 use nova_auth::service::ServiceGate;
 use nova_auth::{Authenticator, JwksAuthenticator};
-use nova_core::SystemClock;
 use nova_core::config::{ConfigError, NovaConfig};
 use nova_kv::edge::{EdgeGuard, EdgeLimits};
 use nova_kv::{InProcessRateLimiter, RateLimiter};
@@ -115,6 +115,7 @@ impl Server {
         self.limiter = limiter;
         self
     }
+
 
     /// Verifies the service tokens internal RPCs require with `auth` instead of
     /// identity's published keys (`IDENTITY_JWKS_URL`).

@@ -395,7 +395,11 @@ async fn rest_follows_spend_the_gateways_per_principal_budget() {
         CursorCodec::new(b"test key, long enough for hmac!!"),
     ));
     let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
-    let social = SocialService::new(graph, users, Arc::new(SqlSocialStore::new(db.clone())));
+    let social = SocialService::new(
+        graph,
+        users,
+        Arc::new(SqlSocialStore::new(db.clone())),
+    );
     let app = nova_social::http::router(Arc::new(social), Arc::new(TestAuth));
     let ann = account(&db, "ann").await;
     let mut others = Vec::new();
