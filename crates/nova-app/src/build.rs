@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Router;
-use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator};
+use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator, KvRevocations};
 use nova_content::ContentApi;
 use nova_content::grpc::{ContentGrpcClient, ContentGrpcServer};
 use nova_content::store::SqlContentStore;
@@ -24,6 +24,7 @@ use nova_graph::grpc::{GraphGrpcClient, GraphGrpcServer};
 use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_identity::IdentityApi;
 use nova_identity::grpc::{IdentityGrpcClient, IdentityGrpcServer};
+use nova_identity::revocations::{REVOCATIONS_CONSUMER, RevocationRecorder};
 use nova_ranking::Ranker;
 use nova_ranking::RankingApi;
 use nova_ranking::grpc::{RankingGrpcClient, RankingGrpcServer};
@@ -386,7 +387,8 @@ impl Builder<'_> {
 
     /// Verifies bearer tokens: the identity service itself when it runs here (ended
     /// sessions at once), else identity's published keys (`IDENTITY_JWKS_URL`), re-read
-    /// every 5 minutes and on an unknown key id.
+    /// every 5 minutes and on an unknown key id, refusing the sessions identity's
+    /// `session.revoked` events end.
     fn auth(&mut self) -> Arc<dyn Authenticator> {
         if let Some(auth) = &self.auth {
             return auth.clone();
@@ -397,7 +399,22 @@ impl Builder<'_> {
         ) {
             (Some(identity), false) => Arc::new(identity.clone()),
             _ => {
-                let jwks = Arc::new(JwksAuthenticator::from_config(self.config));
+                // Ended sessions: this process's consumer records identity's
+                // `session.revoked` events in the kv store (Redis when shared) and pub/sub
+                // tells every replica, the gateway included.
+                let kv = self.host.kv();
+                let revocations = Arc::new(KvRevocations::new(kv.cache.clone(), kv.pubsub.clone()));
+                let listener = revocations.spawn_listener(self.host.shutdown_token());
+                self.host.track(listener);
+                if self.host.infra().is_some() {
+                    self.built.consumers.push((
+                        REVOCATIONS_CONSUMER,
+                        Arc::new(RevocationRecorder::new(revocations.clone())),
+                    ));
+                }
+                let jwks = Arc::new(
+                    JwksAuthenticator::from_config(self.config).with_revocations(revocations),
+                );
                 let refresh = jwks.spawn_refresh(JWKS_REFRESH_INTERVAL, self.host.shutdown_token());
                 self.host.track(refresh);
                 jwks

@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::authenticator::Authenticator;
+use crate::revocations::Revocations;
 use crate::{CachedVerifier, TokenConfig, TokenVerifier, VerificationKeys};
 
 /// Where identity publishes its keys inside the cluster (the `IDENTITY_JWKS_URL` default).
@@ -34,6 +35,7 @@ pub struct JwksAuthenticator {
     verifier: RwLock<Option<Arc<CachedVerifier>>>,
     last_fetch: Mutex<Option<Instant>>,
     min_refetch: Duration,
+    revocations: Option<Arc<dyn Revocations>>,
 }
 
 impl std::fmt::Debug for JwksAuthenticator {
@@ -60,6 +62,7 @@ impl JwksAuthenticator {
             verifier: RwLock::new(None),
             last_fetch: Mutex::new(None),
             min_refetch: MIN_REFETCH_INTERVAL,
+            revocations: None,
         }
     }
 
@@ -67,6 +70,13 @@ impl JwksAuthenticator {
     /// [`MIN_REFETCH_INTERVAL`]).
     pub fn with_min_refetch(mut self, interval: Duration) -> Self {
         self.min_refetch = interval;
+        self
+    }
+
+    /// Refuses tokens of the sessions `revocations` holds (ended before their tokens
+    /// expire).
+    pub fn with_revocations(mut self, revocations: Arc<dyn Revocations>) -> Self {
+        self.revocations = Some(revocations);
         self
     }
 
@@ -172,7 +182,14 @@ impl Authenticator for JwksAuthenticator {
     /// User tokens only: a service token is no user's login.
     async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         let principal = self.verify(bearer).await?;
-        if principal.is_user() {
+        if !principal.is_user() {
+            return Err(Error::from_kind(ErrorKind::Unauthenticated));
+        }
+        let revoked = match &self.revocations {
+            Some(revocations) => revocations.is_revoked(principal.session_id).await?,
+            None => false,
+        };
+        if !revoked {
             Ok(principal)
         } else {
             Err(Error::from_kind(ErrorKind::Unauthenticated))

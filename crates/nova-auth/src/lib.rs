@@ -13,6 +13,8 @@
 //!   cache of verified tokens;
 //! - [`jwks`]: [`JwksAuthenticator`], which verifies against the key set identity
 //!   publishes and refreshes it (periodically and on unknown keys);
+//! - [`revocations`]: the [`Revocations`] port (sessions identity ended), in-process
+//!   and shared through the key-value store; the JWKS verifier refuses their tokens;
 //! - [`body`]: [`Body`], a JSON body whose problems are `InvalidArgument` naming the field;
 //! - [`service`]: service identity on internal gRPC calls (service tokens, the
 //!   [`ServiceGate`](service::ServiceGate) in front of internal RPCs).
@@ -24,6 +26,7 @@ pub mod authenticator;
 pub mod body;
 pub mod jwks;
 pub mod keys;
+pub mod revocations;
 pub mod service;
 pub mod token_cache;
 pub mod tokens;
@@ -35,5 +38,6 @@ pub use authenticator::{
 pub use body::Body;
 pub use jwks::{DEFAULT_JWKS_URL, JWKS_REFRESH_INTERVAL, JwksAuthenticator, MIN_REFETCH_INTERVAL};
 pub use keys::{Jwk, JwkSet, RSA_KEY_BITS, VerificationKeys, VerifyingKey};
+pub use revocations::{KvRevocations, LocalRevocations, REVOKED_CHANNEL, Revocations};
 pub use token_cache::CachedVerifier;
 pub use tokens::{ACCESS_TOKEN_TTL, AccessClaims, TokenConfig, TokenVerifier};

@@ -72,6 +72,7 @@ pub mod mail;
 pub mod model;
 pub mod oauth;
 pub mod password;
+pub mod revocations;
 mod secrets;
 mod service;
 pub mod setup;

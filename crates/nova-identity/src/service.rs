@@ -91,6 +91,7 @@ pub struct IdentityService {
     pub(crate) oauth: OAuthProviders,
     pub(crate) config: IdentityConfig,
     pub(crate) relay: Option<RelayWaker>,
+    pub(crate) revocations: Option<Arc<dyn nova_auth::Revocations>>,
 }
 
 /// Builder for [`IdentityService`].
@@ -105,6 +106,7 @@ pub struct IdentityServiceBuilder {
     oauth: OAuthProviders,
     config: IdentityConfig,
     relay: Option<RelayWaker>,
+    revocations: Option<Arc<dyn nova_auth::Revocations>>,
 }
 
 impl IdentityService {
@@ -123,6 +125,7 @@ impl IdentityService {
             oauth: OAuthProviders::default(),
             config: IdentityConfig::default(),
             relay: None,
+            revocations: None,
         }
     }
 
@@ -175,6 +178,14 @@ impl IdentityServiceBuilder {
         self
     }
 
+    /// Tells `revocations` (the set the other services' verifiers read) about ended
+    /// sessions as soon as they are committed, so the very next call anywhere is
+    /// refused; the `session.revoked` events reach the same set later regardless.
+    pub fn revocations(mut self, revocations: Arc<dyn nova_auth::Revocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
     /// The service.
     pub fn build(self) -> IdentityService {
         let issuer = TokenIssuer::new(
@@ -205,6 +216,7 @@ impl IdentityServiceBuilder {
             oauth: self.oauth,
             config: self.config,
             relay: self.relay,
+            revocations: self.revocations,
         }
     }
 }
@@ -458,7 +470,21 @@ impl IdentityService {
             .revoke_sessions(ids, reason, self.now(), &events)
             .await?;
         self.wake_relay();
+        self.announce_revoked(ids).await;
         Ok(ended)
+    }
+
+    /// Tells the shared revocation set at once (the events follow through the relay; a
+    /// failure here is only logged, the events still end the sessions everywhere).
+    pub(crate) async fn announce_revoked(&self, ids: &[SessionId]) {
+        let Some(revocations) = &self.revocations else {
+            return;
+        };
+        for id in ids {
+            if let Err(error) = revocations.revoke(*id).await {
+                tracing::warn!(%error, "revocation not shared at once; the event will carry it");
+            }
+        }
     }
 
     pub(crate) fn revoked_event(
@@ -468,7 +494,7 @@ impl IdentityService {
         reason: &str,
     ) -> EventEnvelope {
         self.event(
-            "session.revoked",
+            nova_events::types::SESSION_REVOKED,
             session,
             &nova_proto::nova::identity::v1::SessionRevoked {
                 session_id: session.to_string(),

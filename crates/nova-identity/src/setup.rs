@@ -260,6 +260,11 @@ pub async fn service_from_config(
     if let Some(relay) = relay {
         builder = builder.relay(relay);
     }
+    // Ended sessions go straight to the set every other service's verifier reads.
+    builder = builder.revocations(Arc::new(nova_auth::KvRevocations::new(
+        kv.cache.clone(),
+        kv.pubsub.clone(),
+    )));
     Ok(Arc::new(builder.build()))
 }
 

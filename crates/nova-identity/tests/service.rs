@@ -377,6 +377,87 @@ mod suite {
         assert!(api.verify_access_token(&phone.access_token).await.is_err());
     }
 
+    /// Logout, logout everywhere and a password change reach a verifier that checks
+    /// tokens against identity's published keys (as every other service does) through
+    /// the `session.revoked` events and the consumer every such process runs.
+    pub async fn ended_sessions_reach_jwks_verifiers(db: Db) {
+        use std::sync::Arc;
+
+        use nova_auth::{Authenticator, JwksAuthenticator, LocalRevocations, Revocations};
+        use nova_events::EventHandler;
+        use nova_identity::revocations::RevocationRecorder;
+
+        let h = harness(db.clone());
+        let api = h.service.as_ref();
+        register(api, "kim").await;
+        register(api, "lou").await;
+        let (phone, laptop, tablet) = (
+            tokens(api, "kim").await,
+            tokens(api, "kim").await,
+            tokens(api, "kim").await,
+        );
+        let lou = tokens(api, "lou").await;
+
+        let keys = common::KEYS.jwks();
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || async move { axum::Json(keys) }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/.well-known/jwks.json",
+            listener.local_addr().unwrap()
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let revocations = Arc::new(LocalRevocations::default());
+        let verifier = JwksAuthenticator::new(
+            url,
+            nova_identity::TokenConfig::new("nova", "nova"),
+            h.clock.shared(),
+        )
+        .with_revocations(revocations.clone() as Arc<dyn Revocations>);
+        let recorder = RevocationRecorder::new(revocations);
+        // The consumer: every event identity wrote so far (others are skipped).
+        let deliver = || async {
+            for event in outbox::store(&db).fetch_unpublished(1000).await.unwrap() {
+                recorder.handle(&event).await.unwrap();
+            }
+        };
+        let accepted = |t: &TokenPair| {
+            let token = t.access_token.clone();
+            let verifier = &verifier;
+            async move { verifier.authenticate(&token).await.is_ok() }
+        };
+        deliver().await;
+        for t in [&phone, &laptop, &tablet, &lou] {
+            assert!(accepted(t).await, "a live session is accepted");
+        }
+
+        api.logout(&principal(&phone)).await.unwrap();
+        // Until the event is consumed the signature alone would still pass.
+        assert!(accepted(&phone).await);
+        deliver().await;
+        let err = verifier
+            .authenticate(&phone.access_token)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Unauthenticated);
+        assert!(accepted(&laptop).await);
+
+        // A password change ends the other sessions.
+        api.change_password(&principal(&laptop), PASSWORD, "a brand new passphrase")
+            .await
+            .unwrap();
+        deliver().await;
+        assert!(!accepted(&tablet).await);
+        assert!(accepted(&laptop).await);
+
+        api.logout_everywhere(&principal(&laptop)).await.unwrap();
+        deliver().await;
+        assert!(!accepted(&laptop).await);
+        assert!(accepted(&lou).await, "another user's session is untouched");
+    }
+
     pub async fn password_reset_is_single_use_and_ends_every_session(db: Db) {
         let h = harness(db);
         let api = h.service.as_ref();
@@ -550,6 +631,7 @@ nova_testkit::db_conformance_suite!(suite:
     refresh_rotates_and_reuse_revokes_the_family,
     only_the_immediate_predecessor_gets_a_grace_period,
     sessions_logout_and_password_change,
+    ended_sessions_reach_jwks_verifiers,
     password_reset_is_single_use_and_ends_every_session,
     totp_two_step_login_rejects_replay_and_recovery_codes_work_once,
     two_factor_challenges_allow_few_attempts,

@@ -158,9 +158,63 @@ async fn the_whole_loop_across_the_services_and_the_gateway() {
         cluster.start("graphql-gateway", gateway, &upstreams);
 
         common::whole_loop(gateway.0, "dist");
+        a_logout_ends_the_session_in_every_service(
+            gateway.0,
+            &[
+                ("identity-service", identity.0, "/api/v1/auth/me"),
+                ("user-service", users.0, "/api/v1/users/{id}"),
+                (
+                    "social-service",
+                    social.0,
+                    "/api/v1/social/users/{id}/followers",
+                ),
+                ("content-service", content.0, "/api/v1/bookmarks"),
+                ("feed-service", feed.0, "/api/v1/feed/home"),
+            ],
+        );
         drop(cluster);
     })
     .await
     .unwrap();
     drop(postgres);
+}
+
+/// Issue 15 item 11: after a logout, the very next call with the old access token is
+/// refused by every service (each verifies tokens itself from identity's keys) and by
+/// the gateway, although the token has not expired.
+fn a_logout_ends_the_session_in_every_service(gateway: u16, services: &[(&str, u16, &str)]) {
+    let (id, token) = common::account(gateway, "revoked_dist");
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    let status = |port: u16, path: &str| {
+        nova_testkit::process::http(port, "GET", &path.replace("{id}", &id), &bearer, "")
+            .unwrap()
+            .0
+    };
+    for (name, port, path) in services {
+        assert_eq!(status(*port, path), 200, "{name} {path} before the logout");
+    }
+    common::ok(
+        gateway,
+        Some(&token),
+        "{ viewer { id } }",
+        serde_json::json!({}),
+    );
+    common::ok(
+        gateway,
+        Some(&token),
+        "mutation { logout }",
+        serde_json::json!({}),
+    );
+    for (name, port, path) in services {
+        assert_eq!(
+            status(*port, path),
+            401,
+            "{name} {path} right after the logout"
+        );
+    }
+    let body = serde_json::json!({ "query": "{ viewer { id } }" }).to_string();
+    let (status, text) =
+        nova_testkit::process::http(gateway, "POST", "/graphql", &bearer, &body).unwrap();
+    assert_eq!(status, 401, "gateway right after the logout: {text}");
+    assert!(text.contains("UNAUTHENTICATED"), "{text}");
 }

@@ -730,6 +730,7 @@ impl IdentityService {
             .set_password(account.id, &hash, &ended, self.now(), &outbox)
             .await?;
         self.wake_relay();
+        self.announce_revoked(&ended).await;
         Ok(())
     }
 }
