@@ -100,7 +100,7 @@ fn post_error(port: u16, token: &str, id: &str) -> (Value, Value) {
 }
 
 /// register A and B → B follows A → A posts with a hashtag → B's home feed shows it in
-/// both modes → B likes it → the tag trends → A blocks B → B's feed and `post(id)` no
+/// both modes → B and three more accounts like it → the tag trends → A blocks B → B's feed and `post(id)` no
 /// longer show it, with the same error as a missing post.
 pub fn whole_loop(port: u16, suffix: &str) {
     let (a_id, a) = account(port, &format!("alice{suffix}"));
@@ -144,6 +144,17 @@ pub fn whole_loop(port: u16, suffix: &str) {
     assert_eq!(seen["post"]["likeCount"], json!(1), "{seen}");
     assert_eq!(seen["post"]["likedByViewer"], json!(true), "{seen}");
     assert_eq!(seen["post"]["viewerFollowsAuthor"], json!(true), "{seen}");
+    // A tag trends only once 5 distinct accounts engaged with it (so one or two accounts
+    // cannot push a private joke onto the public list): three more like the post.
+    for name in ["carol", "dave", "erin"] {
+        let (_, token) = account(port, &format!("{name}{suffix}"));
+        ok(
+            port,
+            Some(&token),
+            "mutation($p: ID!) { like(postId: $p) }",
+            json!({ "p": post_id }),
+        );
+    }
     eventually(&format!("#{tag} trending"), || tag_is_trending(port, &tag));
 
     ok(
