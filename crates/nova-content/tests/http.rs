@@ -64,10 +64,8 @@ async fn call(
     )
 }
 
-#[tokio::test]
-async fn posts_over_http() {
-    let backend = nova_testkit::sqlite().await;
-    let db = backend.db().clone();
+/// Content's REST routes on `db`, with its social, graph and users neighbours in-process.
+fn app_on(db: &nova_db::Db) -> axum::Router {
     let cursors = CursorCodec::new(b"test key, long enough for hmac!!");
     let graph = Arc::new(GraphService::new(
         Arc::new(SqlGraphStore::new(db.clone())),
@@ -85,7 +83,14 @@ async fn posts_over_http() {
         Arc::new(SocialAudience::new(social, graph, users)),
         cursors,
     ));
-    let app = nova_content::http::router(content, Arc::new(IdTokens));
+    nova_content::http::router(content, Arc::new(IdTokens))
+}
+
+#[tokio::test]
+async fn posts_over_http() {
+    let backend = nova_testkit::sqlite().await;
+    let db = backend.db().clone();
+    let app = app_on(&db);
     let ann = nova_identity::fixtures::account(&db, "ann")
         .await
         .unwrap()
@@ -263,24 +268,7 @@ async fn rest_post_creation_spends_the_gateways_post_budget() {
 
     let backend = nova_testkit::sqlite().await;
     let db = backend.db().clone();
-    let cursors = CursorCodec::new(b"test key, long enough for hmac!!");
-    let graph = Arc::new(GraphService::new(
-        Arc::new(SqlGraphStore::new(db.clone())),
-        SystemClock::shared(),
-        cursors.clone(),
-    ));
-    let users = Arc::new(UserService::new(Arc::new(SqlUserStore::new(db.clone()))));
-    let social = Arc::new(SocialService::new(
-        graph.clone(),
-        users.clone(),
-        Arc::new(SqlSocialStore::new(db.clone())),
-    ));
-    let content: Arc<dyn ContentApi> = Arc::new(ContentService::new(
-        Arc::new(SqlContentStore::new(db.clone())),
-        Arc::new(SocialAudience::new(social, graph, users)),
-        cursors,
-    ));
-    let app = nova_content::http::router(content, Arc::new(IdTokens));
+    let app = app_on(&db);
     let ann = nova_identity::fixtures::account(&db, "ann")
         .await
         .unwrap()
