@@ -104,19 +104,22 @@ async fn serves_trending_and_ranking_and_keeps_trending_across_a_restart() {
     let anonymous = TrendingGrpcClient::connect(endpoint.clone()).await.unwrap();
     let trending = TrendingGrpcClient::from_channel(as_feed_service(&endpoint).await);
     let now = Utc::now();
+    // An entity is listed once 5 distinct accounts engaged with it: "quiet", liked by 4,
+    // must stay off the list however the others rank.
     let mut events = Vec::new();
-    for (i, tag) in ["storm", "storm", "storm", "calm", "storm", "calm", "rust"]
-        .iter()
-        .enumerate()
-    {
-        events.push(Engagement {
-            entity: EntityKey::hashtag(tag),
-            account: i as u128 + 1,
-            kind: EngagementKind::Like,
-            at: now - chrono::Duration::minutes(i as i64),
-            lang: None,
-            region: None,
-        });
+    let mut account = 0u128;
+    for (tag, likes) in [("storm", 8), ("calm", 6), ("rust", 5), ("quiet", 4)] {
+        for _ in 0..likes {
+            account += 1;
+            events.push(Engagement {
+                entity: EntityKey::hashtag(tag),
+                account,
+                kind: EngagementKind::Like,
+                at: now - chrono::Duration::minutes(1),
+                lang: None,
+                region: None,
+            });
+        }
     }
     let refused = anonymous.ingest(&events).await.unwrap_err();
     assert_eq!(refused.kind(), &nova_core::ErrorKind::Unauthenticated);
