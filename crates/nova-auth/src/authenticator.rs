@@ -18,7 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use nova_core::{Error, ErrorKind, Principal, Result};
+use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
 
 /// Metadata key carrying the principal's session id next to the bearer token.
 pub const SESSION_ID_METADATA: &str = "nova-session-id";
@@ -36,6 +36,15 @@ pub trait Authenticator: Send + Sync {
     async fn authenticate_service(&self, token: &str) -> Result<String> {
         let _ = token;
         Err(unauthenticated())
+    }
+
+    /// Whether `session` has ended (logout, logout everywhere, password change or
+    /// reset) since its token was verified. Long-lived connections (GraphQL
+    /// subscriptions) ask it periodically and close when it turns true. By default
+    /// nothing is known to end.
+    async fn session_ended(&self, session: SessionId) -> Result<bool> {
+        let _ = session;
+        Ok(false)
     }
 }
 
@@ -159,6 +168,10 @@ impl<T: Authenticator + ?Sized> Authenticator for Arc<T> {
 
     async fn authenticate_service(&self, token: &str) -> Result<String> {
         (**self).authenticate_service(token).await
+    }
+
+    async fn session_ended(&self, session: SessionId) -> Result<bool> {
+        (**self).session_ended(session).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use nova_core::config::NovaConfig;
-use nova_core::{Error, ErrorKind, Principal, Result, SharedClock};
+use nova_core::{Error, ErrorKind, Principal, Result, SessionId, SharedClock};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -193,6 +193,13 @@ impl Authenticator for JwksAuthenticator {
             Ok(principal)
         } else {
             Err(Error::from_kind(ErrorKind::Unauthenticated))
+        }
+    }
+
+    async fn session_ended(&self, session: SessionId) -> Result<bool> {
+        match &self.revocations {
+            Some(revocations) => revocations.is_revoked(session).await,
+            None => Ok(false),
         }
     }
 

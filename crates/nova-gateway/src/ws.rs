@@ -1,21 +1,40 @@
 //! The limits of `/graphql/ws`, before any GraphQL work: the POST body cap on every
 //! message (enforced by the WebSocket codec, before a document is parsed), connection
 //! caps per client address and per user, and a connection that sends anything before
-//! `connection_init` has been answered is closed (4400).
+//! `connection_init` has been answered is closed (4400). A connection whose session
+//! ends (logout, password change...) is closed (4401) within
+//! [`SESSION_CHECK_INTERVAL`], with every subscription on it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_graphql::http::{WebSocket as GqlWebSocket, WsMessage};
 use async_graphql::{Data, Executor};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
+use nova_auth::Authenticator;
+use nova_core::SessionId;
 use tokio::sync::{mpsc, oneshot};
 
 /// Close code for a message sent before `connection_init` completed (graphql-ws's
 /// "bad request").
 pub(crate) const CLOSE_EARLY_MESSAGE: u16 = 4400;
+
+/// Close code for a connection whose session has ended (graphql-ws's "unauthorized").
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+
+/// How often an open connection asks whether its session has ended: an in-memory
+/// lookup in every verifier (the revocation set, or identity's own session row).
+pub const SESSION_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a connection needs to notice that its session ended: the session, once
+/// `connection_init` has authenticated one, and who to ask.
+pub(crate) struct SessionWatch {
+    pub(crate) session: oneshot::Receiver<SessionId>,
+    pub(crate) auth: Arc<dyn Authenticator>,
+}
 
 /// Open connections per key (a client address bucket or a user), capped.
 #[derive(Default)]
@@ -75,6 +94,7 @@ pub(crate) async fn serve<E, F, Fut>(
     executor: E,
     protocol: async_graphql::http::WebSocketProtocols,
     on_init: F,
+    watch: SessionWatch,
 ) where
     E: Executor,
     F: FnOnce(serde_json::Value) -> Fut + Send + 'static,
@@ -126,6 +146,13 @@ pub(crate) async fn serve<E, F, Fut>(
             })),
         });
     let mut early = early_rx;
+    let SessionWatch {
+        session: mut session_rx,
+        auth,
+    } = watch;
+    let mut session: Option<SessionId> = None;
+    let mut check = tokio::time::interval(SESSION_CHECK_INTERVAL);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             // First: the reader signals before it ends the input, so a violation is
@@ -138,6 +165,23 @@ pub(crate) async fn serve<E, F, Fut>(
                 }));
                 let _ = sink.send(close).await;
                 break;
+            }
+            Ok(id) = &mut session_rx, if session.is_none() => session = Some(id),
+            _ = check.tick(), if session.is_some() => {
+                // An error asking is no proof the session ended: keep serving and ask
+                // again on the next tick.
+                let ended = match session {
+                    Some(id) => auth.session_ended(id).await.unwrap_or(false),
+                    None => false,
+                };
+                if ended {
+                    let close = Message::Close(Some(CloseFrame {
+                        code: CLOSE_SESSION_ENDED,
+                        reason: "session ended".into(),
+                    }));
+                    let _ = sink.send(close).await;
+                    break;
+                }
             }
             message = output.next() => match message {
                 Some(message) => {

@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use nova_auth::Revocations;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -237,4 +238,42 @@ async fn connections_are_capped_per_address_and_per_user() {
     let mut again = connect(addr, json!({})).await;
     assert_eq!(next(&mut again).await["type"], "connection_ack");
     drop(first);
+}
+
+#[tokio::test]
+async fn an_ended_session_closes_its_open_subscriptions() {
+    let world = common::World::new().await;
+    let (alice, token) = world.user("alice").await;
+    let (_, other_token) = world.user("bob").await;
+    let addr = serve(&world).await;
+    let mut ended = connect(addr, json!({ "Authorization": format!("Bearer {token}") })).await;
+    let mut other = connect(
+        addr,
+        json!({ "Authorization": format!("Bearer {other_token}") }),
+    )
+    .await;
+    for socket in [&mut ended, &mut other] {
+        assert_eq!(next(socket).await["type"], "connection_ack");
+        let subscribe = json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": { "query": "subscription { homeFeedPosts { id } }" },
+        });
+        socket
+            .send(Message::text(subscribe.to_string()))
+            .await
+            .unwrap();
+    }
+
+    world.revocations.revoke(alice.session_id).await.unwrap();
+    assert_eq!(
+        closed(&mut ended).await,
+        Some(nova_gateway::CLOSE_SESSION_ENDED)
+    );
+    // Another session's connection stays open: a ping is answered with a pong.
+    other
+        .send(Message::text(json!({ "type": "ping" }).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut other).await["type"], "pong");
 }

@@ -61,6 +61,13 @@ pub trait IdentityApi: Send + Sync {
     async fn disable_totp(&self, principal: &Principal, code: &str) -> Result<()>;
     /// Verifies an access token and returns who it is for.
     async fn verify_access_token(&self, token: &str) -> Result<Principal>;
+    /// Whether `session` has ended (or never existed). Outside the identity process
+    /// (the gRPC client) this answers `false`: there, verifiers learn of ended sessions
+    /// from `session.revoked` events ([`nova_auth::Revocations`]).
+    async fn session_ended(&self, session: SessionId) -> Result<bool> {
+        let _ = session;
+        Ok(false)
+    }
     /// The public signing keys (JWKS).
     async fn jwks(&self) -> Result<serde_json::Value>;
     /// A short-lived service token for `service`, if `credential` is its credential under

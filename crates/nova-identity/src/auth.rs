@@ -4,7 +4,7 @@
 //! that verifies with identity's keys and also refuses tokens of ended sessions at once.
 
 use async_trait::async_trait;
-use nova_core::{Principal, Result};
+use nova_core::{Principal, Result, SessionId};
 
 pub use nova_auth::authenticator::{
     Authenticated, Authenticator, MaybeAuthenticated, SESSION_ID_METADATA, authenticate_metadata,
@@ -20,5 +20,9 @@ use crate::api::IdentityApi;
 impl Authenticator for dyn IdentityApi {
     async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         self.verify_access_token(bearer).await
+    }
+
+    async fn session_ended(&self, session: SessionId) -> Result<bool> {
+        IdentityApi::session_ended(self, session).await
     }
 }

@@ -1,5 +1,8 @@
 //! Test fixtures for crates built on identity: accounts created straight in the store,
-//! without password hashing or tokens (feature `fixtures`).
+//! without password hashing or tokens, and an OpenID Connect provider on loopback
+//! ([`oidc`]) (feature `fixtures`).
+
+pub mod oidc;
 
 use chrono::{Duration, Utc};
 use nova_core::{Principal, Result, SessionId, UserId};

@@ -70,6 +70,25 @@ pub const IDENTITY_ENV_VARS: &[EnvVar] = &[
     ),
     var("APPLE_CLIENT_SECRET", "Apple client-secret JWT", None),
     var(
+        "OIDC_ISSUER",
+        "issuer of any OpenID Connect provider (enables it; needs the OIDC_* endpoints and client)",
+        None,
+    ),
+    var(
+        "OIDC_PROVIDER",
+        "the name that provider goes by in the OAuth endpoints",
+        Some("oidc"),
+    ),
+    var("OIDC_AUTHORIZATION_URL", "its authorization endpoint", None),
+    var("OIDC_TOKEN_URL", "its token endpoint", None),
+    var("OIDC_JWKS_URL", "its JWKS endpoint", None),
+    var("OIDC_CLIENT_ID", "Nova's client id at that provider", None),
+    var(
+        "OIDC_CLIENT_SECRET",
+        "Nova's client secret at that provider",
+        None,
+    ),
+    var(
         "OAUTH_REDIRECT_URIS",
         "comma-separated redirect URIs accepted by the OAuth start endpoint",
         None,
@@ -154,7 +173,11 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     file.write_all(text.as_bytes()).map_err(Error::internal)
 }
 
-fn providers(src: &ConfigSource) -> OAuthProviders {
+/// The configured login providers: Google (`GOOGLE_CLIENT_ID`/`_SECRET`), Apple
+/// (`APPLE_CLIENT_ID`/`_SECRET`) and any one OpenID Connect provider by its endpoints
+/// (`OIDC_ISSUER` with `OIDC_AUTHORIZATION_URL`, `OIDC_TOKEN_URL`, `OIDC_JWKS_URL`,
+/// `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`; named `OIDC_PROVIDER`, default `oidc`).
+fn providers(src: &ConfigSource) -> Result<OAuthProviders> {
     let redirects: Vec<String> = read(src, "OAUTH_REDIRECT_URIS")
         .map(|v| {
             v.split(',')
@@ -177,9 +200,28 @@ fn providers(src: &ConfigSource) -> OAuthProviders {
         read(src, "APPLE_CLIENT_ID"),
         read(src, "APPLE_CLIENT_SECRET"),
     ) {
-        providers = providers.with("apple", OidcProvider::apple(&id, &secret, redirects));
+        providers = providers.with(
+            "apple",
+            OidcProvider::apple(&id, &secret, redirects.clone()),
+        );
     }
-    providers
+    if let Some(issuer) = read(src, "OIDC_ISSUER") {
+        let required = |var: &str| {
+            read(src, var).ok_or_else(|| Error::invalid(var, "is required when OIDC_ISSUER is set"))
+        };
+        let provider = OidcProvider {
+            issuer,
+            authorization_endpoint: required("OIDC_AUTHORIZATION_URL")?,
+            token_endpoint: required("OIDC_TOKEN_URL")?,
+            jwks_uri: required("OIDC_JWKS_URL")?,
+            client_id: required("OIDC_CLIENT_ID")?,
+            client_secret: required("OIDC_CLIENT_SECRET")?,
+            redirect_uris: redirects,
+        };
+        let name = read(src, "OIDC_PROVIDER").unwrap_or_else(|| "oidc".to_owned());
+        providers = providers.with(&name, provider);
+    }
+    Ok(providers)
 }
 
 /// Production refuses to start without its secrets (one line naming the variable): a
@@ -251,7 +293,7 @@ pub async fn service_from_config(
         .mailer(Arc::new(LogMailer))
         .passwords(passwords)
         .secrets(secrets)
-        .oauth(providers(src))
+        .oauth(providers(src)?)
         .config(IdentityConfig {
             tokens,
             service_secret: service_secret(src)?,

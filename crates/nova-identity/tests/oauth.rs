@@ -7,137 +7,24 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
 
-use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{PASSWORD, harness_with};
 use nova_core::ErrorKind;
 use nova_db::Db;
+use nova_identity::fixtures::oidc::OidcTestProvider;
 use nova_identity::model::{
     LoginOutcome, LoginRequest, RegisterRequest, RequestContext, TokenPair,
 };
-use nova_identity::{IdentityApi, IdentityConfig, OAuthProviders, OidcProvider, SigningKey};
-use sha2::{Digest, Sha256};
+use nova_identity::{IdentityApi, IdentityConfig, OAuthProviders};
 
-static PROVIDER_KEY: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::generate("p1").unwrap());
-const CLIENT_ID: &str = "nova-client";
-const CLIENT_SECRET: &str = "s3cret";
 const REDIRECT: &str = "http://127.0.0.1/callback";
 
-#[derive(Default)]
-struct ProviderState {
-    /// code → (nonce, code_challenge)
-    codes: HashMap<String, (String, String)>,
-    /// What the next ID token says.
-    subject: String,
-    email: String,
-    email_verified: bool,
-    /// Misbehaviour switches.
-    wrong_nonce: bool,
-    wrong_audience: bool,
-}
-
-type Shared = Arc<Mutex<ProviderState>>;
-
-async fn authorize(
-    State(state): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    assert_eq!(q["response_type"], "code");
-    assert_eq!(q["client_id"], CLIENT_ID);
-    assert_eq!(q["code_challenge_method"], "S256");
-    assert!(q["scope"].split(' ').any(|s| s == "openid"));
-    let code = format!("code-{}", uuid::Uuid::now_v7());
-    state.lock().unwrap().codes.insert(
-        code.clone(),
-        (q["nonce"].clone(), q["code_challenge"].clone()),
-    );
-    let location = format!("{}?code={code}&state={}", q["redirect_uri"], q["state"]);
-    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
-}
-
-async fn token(State(state): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let s = state.lock().unwrap();
-    let Some((nonce, challenge)) = s.codes.get(&f["code"]).cloned() else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": "invalid_grant"})),
-        )
-            .into_response();
-    };
-    // PKCE: the verifier must hash to the challenge sent at authorization time.
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(f["code_verifier"].as_bytes()));
-    if computed != challenge || f["client_secret"] != CLIENT_SECRET || f["redirect_uri"] != REDIRECT
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": "invalid_grant"})),
-        )
-            .into_response();
-    }
-    let now = chrono::Utc::now().timestamp();
-    let claims = serde_json::json!({
-        "iss": "http://local-provider",
-        "aud": if s.wrong_audience { "someone-else" } else { CLIENT_ID },
-        "sub": s.subject,
-        "email": s.email,
-        "email_verified": s.email_verified,
-        "nonce": if s.wrong_nonce { "not-the-nonce".to_owned() } else { nonce },
-        "iat": now,
-        "exp": now + 300,
-    });
-    let mut jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    jwt_header.kid = Some("p1".into());
-    let key =
-        jsonwebtoken::EncodingKey::from_rsa_pem(PROVIDER_KEY.to_pkcs8_pem().unwrap().as_bytes())
-            .unwrap();
-    let id_token = jsonwebtoken::encode(&jwt_header, &claims, &key).unwrap();
-    Json(serde_json::json!({
-        "id_token": id_token,
-        "access_token": "provider-access-token",
-        "refresh_token": "provider-refresh-token",
-        "token_type": "Bearer",
-        "expires_in": 3600
-    }))
-    .into_response()
-}
-
-async fn jwks() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "keys": [PROVIDER_KEY.verifying_key().to_jwk()] }))
-}
-
-async fn start_provider() -> (String, Shared) {
-    let state: Shared = Arc::default();
-    let app = Router::new()
-        .route("/authorize", get(authorize))
-        .route("/token", post(token))
-        .route("/jwks", get(jwks))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, state)
-}
-
-fn providers(base: &str) -> OAuthProviders {
-    OAuthProviders::default().with(
-        "local",
-        OidcProvider {
-            issuer: "http://local-provider".into(),
-            authorization_endpoint: format!("{base}/authorize"),
-            token_endpoint: format!("{base}/token"),
-            jwks_uri: format!("{base}/jwks"),
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![REDIRECT.into()],
-        },
-    )
+async fn start_provider() -> (OAuthProviders, OidcTestProvider) {
+    let provider = OidcTestProvider::start().await.unwrap();
+    let providers =
+        OAuthProviders::default().with("local", provider.provider(vec![REDIRECT.into()]));
+    (providers, provider)
 }
 
 /// Plays the browser: follows the authorization URL to the provider and reads the
@@ -196,11 +83,11 @@ mod suite {
     use super::*;
 
     pub async fn creates_then_reuses_an_account_and_links_by_verified_email(db: Db) {
-        let (base, provider) = start_provider().await;
-        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let (providers, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers);
         let api = h.service.as_ref();
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "sub-1".into();
             p.email = "Newcomer@Example.com".into();
             p.email_verified = true;
@@ -266,7 +153,7 @@ mod suite {
             panic!("no 2FA here")
         };
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "sub-2".into();
             p.email = "OWNER@example.com".into();
         }
@@ -285,12 +172,12 @@ mod suite {
     /// Pre-account takeover: someone registers the victim's address first (never
     /// verifying it); the victim's later provider login must not land in that account.
     pub async fn provider_login_never_links_to_an_unverified_account(db: Db) {
-        let (base, provider) = start_provider().await;
-        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let (providers, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers);
         let api = h.service.as_ref();
         register(api, "squatter").await;
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "victim-sub".into();
             p.email = "SQUATTER@example.com".into();
             p.email_verified = true;
@@ -367,12 +254,12 @@ mod suite {
 
     /// Once the owner verifies the address, a provider login links by email.
     pub async fn provider_login_links_once_the_owner_verified_the_email(db: Db) {
-        let (base, provider) = start_provider().await;
-        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let (providers, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers);
         let api = h.service.as_ref();
         register(api, "late").await;
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "late-sub".into();
             p.email = "late@example.com".into();
             p.email_verified = true;
@@ -401,8 +288,8 @@ mod suite {
     /// A provider login to an account with TOTP on ends in the password login's
     /// second-factor challenge, never in tokens.
     pub async fn provider_login_asks_for_the_second_factor(db: Db) {
-        let (base, provider) = start_provider().await;
-        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let (providers, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers);
         let api = h.service.as_ref();
         register(api, "guarded").await;
         let token = h
@@ -423,7 +310,7 @@ mod suite {
         api.confirm_totp(&me, &totp.code_at(now())).await.unwrap();
         h.clock.advance(chrono::Duration::seconds(60));
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "guarded-sub".into();
             p.email = "guarded@example.com".into();
             p.email_verified = true;
@@ -453,8 +340,8 @@ mod suite {
     }
 
     pub async fn unverified_email_never_takes_over_an_account(db: Db) {
-        let (base, provider) = start_provider().await;
-        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let (providers, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers);
         let api = h.service.as_ref();
         api.register(
             RegisterRequest {
@@ -467,7 +354,7 @@ mod suite {
         .await
         .unwrap();
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "attacker".into();
             p.email = "victim@example.com".into();
             p.email_verified = false;
@@ -481,11 +368,11 @@ mod suite {
     }
 
     pub async fn wrong_state_nonce_or_audience_fail(db: Db) {
-        let (base, provider) = start_provider().await;
-        let h = harness_with(db, IdentityConfig::default(), providers(&base));
+        let (providers, provider) = start_provider().await;
+        let h = harness_with(db, IdentityConfig::default(), providers);
         let api = h.service.as_ref();
         {
-            let mut p = provider.lock().unwrap();
+            let mut p = provider.next_identity();
             p.subject = "sub-3".into();
             p.email = "x@example.com".into();
             p.email_verified = true;
@@ -508,7 +395,7 @@ mod suite {
                 .is_err()
         );
         // The provider returns an ID token for another login attempt (nonce mismatch).
-        provider.lock().unwrap().wrong_nonce = true;
+        provider.next_identity().wrong_nonce = true;
         let (code, state) = browser_login(api).await;
         assert_eq!(
             api.oauth_callback("local", &code, &state, &ctx())
@@ -517,9 +404,9 @@ mod suite {
                 .kind(),
             &ErrorKind::Unauthenticated
         );
-        provider.lock().unwrap().wrong_nonce = false;
+        provider.next_identity().wrong_nonce = false;
         // An ID token minted for another client.
-        provider.lock().unwrap().wrong_audience = true;
+        provider.next_identity().wrong_audience = true;
         let (code, state) = browser_login(api).await;
         assert_eq!(
             api.oauth_callback("local", &code, &state, &ctx())

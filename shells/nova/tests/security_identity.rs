@@ -1,12 +1,9 @@
 //! Issue 15, identity side, against the real `nova` binary from outside: wrong
 //! second-factor codes lock the factor across fresh challenges; a flood of 500 concurrent
 //! logins keeps memory bounded and is answered with clean 401/429/503s (503s with
-//! `Retry-After`); production refuses to start without its secrets.
-//!
-//! "OIDC never links to an unverified account" is shown at the service + REST level in
-//! `crates/nova-identity/tests/oauth.rs` (`provider_login_never_links_to_an_unverified_account`,
-//! against a local OpenID provider): the binary only knows Google's and Apple's fixed
-//! endpoints, so a fake provider cannot be put in front of it from outside.
+//! `Retry-After`); production refuses to start without its secrets; an OpenID login
+//! never links to an account whose email was not verified (a local provider configured
+//! through `OIDC_*`); a logout closes the session's open GraphQL subscriptions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -380,4 +377,163 @@ fn production_refuses_to_start_without_its_secrets() {
         assert_eq!(lines.len(), 1, "one line for {env:?}:\n{stderr}");
         assert!(lines[0].contains(named), "{env:?}: {stderr}");
     }
+}
+
+/// `GET` with a JSON answer; `(status, body as JSON or Null)`.
+fn get_json(port: u16, path: &str) -> (u16, Value) {
+    let (status, _, text) =
+        call(port, "GET", path, "", None).unwrap_or_else(|| panic!("nothing answered {path}"));
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+const REDIRECT: &str = "http://127.0.0.1/callback";
+
+/// Plays the browser through an OpenID login at `nova`'s provider `local`: start, follow
+/// the provider's redirect, and hand the code back to the callback.
+fn provider_login(rt: &tokio::runtime::Runtime, port: u16) -> (u16, Value) {
+    let (status, start) = get_json(
+        port,
+        &format!("/api/v1/auth/oauth/local/start?redirect_uri={REDIRECT}"),
+    );
+    assert_eq!(status, 200, "{start}");
+    let authorization = start["authorization_url"].as_str().unwrap().to_owned();
+    let location = rt.block_on(async {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = browser.get(&authorization).send().await.unwrap();
+        assert_eq!(response.status(), 302);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    });
+    let back = url::Url::parse(&location).unwrap();
+    let params: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    get_json(
+        port,
+        &format!(
+            "/api/v1/auth/oauth/local/callback?code={}&state={}",
+            params["code"], params["state"]
+        ),
+    )
+}
+
+#[test]
+fn an_openid_login_never_links_to_an_unverified_account() {
+    use nova_identity::fixtures::oidc::{self, OidcTestProvider};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let provider = rt.block_on(OidcTestProvider::start()).unwrap();
+    let (authorize, token, jwks) = (
+        provider.authorization_url(),
+        provider.token_url(),
+        provider.jwks_url(),
+    );
+    let nova = Nova::start(&[
+        ("OIDC_ISSUER", oidc::ISSUER),
+        ("OIDC_PROVIDER", "local"),
+        ("OIDC_AUTHORIZATION_URL", &authorize),
+        ("OIDC_TOKEN_URL", &token),
+        ("OIDC_JWKS_URL", &jwks),
+        ("OIDC_CLIENT_ID", oidc::CLIENT_ID),
+        ("OIDC_CLIENT_SECRET", oidc::CLIENT_SECRET),
+        ("OAUTH_REDIRECT_URIS", REDIRECT),
+    ]);
+    let port = nova.port;
+    // The attacker registers the victim's address first and never verifies it.
+    let (status, body) = json_call(
+        port,
+        "/api/v1/auth/register",
+        None,
+        json!({ "email": "victim@example.com", "username": "squatter", "password": PASSWORD }),
+    );
+    assert_eq!(status, 201, "{body}");
+    {
+        let mut next = provider.next_identity();
+        next.subject = "victim-at-provider".into();
+        next.email = "victim@example.com".into();
+        next.email_verified = true;
+    }
+    // The victim signs in with the provider: no tokens, a 409 telling them what to do.
+    for _ in 0..2 {
+        let (status, body) = provider_login(&rt, port);
+        assert_eq!(status, 409, "{body}");
+        assert!(body["access_token"].is_null(), "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("not verified") && message.contains("password"),
+            "{body}"
+        );
+    }
+    // A provider identity with an address no account has gets an account of its own:
+    // the refusal above was the unverified link, not a broken provider setup.
+    provider.next_identity().subject = "newcomer-at-provider".into();
+    provider.next_identity().email = "newcomer@example.com".into();
+    let (status, body) = provider_login(&rt, port);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string(), "{body}");
+}
+
+#[test]
+fn a_logout_closes_the_sessions_open_subscriptions() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let nova = Nova::start(&[]);
+    let port = nova.port;
+    let (status, body) = json_call(
+        port,
+        "/api/v1/auth/register",
+        None,
+        json!({ "email": "sub@example.com", "username": "sub", "password": PASSWORD }),
+    );
+    assert_eq!(status, 201, "{body}");
+    let access = login(port, "sub")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut socket = rt.block_on(async {
+        let mut request = format!("ws://127.0.0.1:{port}/graphql/ws")
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let init = json!({
+            "type": "connection_init",
+            "payload": { "Authorization": format!("Bearer {access}") },
+        });
+        socket.send(Message::text(init.to_string())).await.unwrap();
+        let ack = socket.next().await.unwrap().unwrap();
+        assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack}");
+        let subscribe = json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": { "query": "subscription { homeFeedPosts { id } }" },
+        });
+        socket
+            .send(Message::text(subscribe.to_string()))
+            .await
+            .unwrap();
+        socket
+    });
+
+    let (status, body) = json_call(port, "/api/v1/auth/logout", Some(&access), json!({}));
+    assert!(status == 204 || status == 200, "{status} {body}");
+    let code = rt.block_on(async {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+                .await
+                .expect("the connection closes within 10 s");
+            match message {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => break None,
+            }
+        }
+    });
+    assert_eq!(code, Some(nova_gateway::CLOSE_SESSION_ENDED));
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use http::{Request, StatusCode};
-use nova_auth::Authenticator;
+use nova_auth::{Authenticator, LocalRevocations, Revocations};
 use nova_content::store::SqlContentStore;
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience};
 use nova_core::cursor::CursorCodec;
@@ -46,13 +46,24 @@ fn token_config() -> TokenConfig {
     TokenConfig::new("nova", "nova")
 }
 
-/// Verifies access tokens locally (as a separate gateway does with the JWKS).
-struct TokenAuth(TokenVerifier);
+/// Verifies access tokens locally and refuses ended sessions (as a separate gateway
+/// does with the JWKS and the revocation set).
+struct TokenAuth(TokenVerifier, Arc<LocalRevocations>);
 
 #[async_trait]
 impl Authenticator for TokenAuth {
     async fn authenticate(&self, bearer: &str) -> nova_core::Result<Principal> {
-        self.0.verify(bearer)
+        let principal = self.0.verify(bearer)?;
+        match self.1.is_revoked(principal.session_id).await? {
+            false => Ok(principal),
+            true => Err(nova_core::Error::from_kind(
+                nova_core::ErrorKind::Unauthenticated,
+            )),
+        }
+    }
+
+    async fn session_ended(&self, session: nova_core::SessionId) -> nova_core::Result<bool> {
+        self.1.is_revoked(session).await
     }
 }
 
@@ -68,6 +79,8 @@ pub struct World {
     pub social: Arc<dyn SocialApi>,
     pub users: Arc<dyn UserApi>,
     pub feed: Arc<FeedService>,
+    /// The sessions the gateway's verifier treats as ended.
+    pub revocations: Arc<LocalRevocations>,
     issuer: TokenIssuer,
 }
 
@@ -146,6 +159,7 @@ impl World {
         );
 
         let calls = Arc::new(Calls::default());
+        let revocations = Arc::new(LocalRevocations::default());
         let domains = Domains {
             identity: counted(identity, &calls),
             users: counted(users.clone(), &calls),
@@ -154,11 +168,10 @@ impl World {
             content: counted(content.clone(), &calls),
             feed: counted(feed.clone() as Arc<dyn FeedApi>, &calls),
             trending: counted(trending, &calls),
-            auth: Arc::new(TokenAuth(TokenVerifier::for_key_set(
-                &**KEYS,
-                token_config(),
-                clock.clone(),
-            ))),
+            auth: Arc::new(TokenAuth(
+                TokenVerifier::for_key_set(&**KEYS, token_config(), clock.clone()),
+                revocations.clone(),
+            )),
             limits: kv.rate_limiter.clone(),
             notifications: None,
             trend_labels: None,
@@ -175,6 +188,7 @@ impl World {
             social,
             users,
             feed,
+            revocations,
             issuer: TokenIssuer::new(KEYS.clone(), token_config(), clock),
         }
     }

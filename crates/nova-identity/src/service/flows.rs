@@ -642,6 +642,11 @@ impl IdentityApi for IdentityService {
         }
     }
 
+    async fn session_ended(&self, session: SessionId) -> Result<bool> {
+        let session = self.store.session(session).await?;
+        Ok(session.is_none_or(|s| s.revoked_at.is_some()))
+    }
+
     async fn jwks(&self) -> Result<serde_json::Value> {
         Ok(self.jwks_json())
     }
