@@ -291,6 +291,14 @@ impl Builder<'_> {
                 )
                 .await
                 .map_err(|e| format!("identity: {e}"))?;
+                // Accounts the users domain deletes lose their sessions here, where
+                // sessions are kept.
+                self.built.consumers.push((
+                    nova_identity::revocations::DELETED_ACCOUNTS_CONSUMER,
+                    Arc::new(nova_identity::revocations::DeletedAccounts::new(
+                        identity.clone(),
+                    )),
+                ));
                 self.domains.identity = Some(identity);
             }
             Part::Users => {
@@ -338,7 +346,13 @@ impl Builder<'_> {
                     self.cursors()?,
                 )
                 .with_relay(infra.relay.clone());
-                self.domains.content = Some(Arc::new(content));
+                let content = Arc::new(content);
+                // A block ends the pair's reposts, which live here (graph owns the block).
+                self.built.consumers.push((
+                    nova_content::consumer::CONSUMER,
+                    Arc::new(nova_content::consumer::BlockedPairs::new(content.clone())),
+                ));
+                self.domains.content = Some(content);
             }
             Part::Ranking => {
                 let ranker = self

@@ -34,6 +34,7 @@
 pub mod api;
 pub mod audience;
 mod batch;
+pub mod consumer;
 pub mod facets;
 pub mod grpc;
 pub mod http;

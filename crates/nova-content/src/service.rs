@@ -95,6 +95,28 @@ impl ContentService {
         self.clock.now().trunc_subsecs(6)
     }
 
+    /// Ends the reposts between `a` and `b` either way (they blocked one another), each
+    /// with its `repost.removed` event; how many ended. Called by
+    /// [`BlockedPairs`](crate::consumer::BlockedPairs) on `block.created`: the graph owns
+    /// the block, content owns the reposts.
+    pub async fn end_reposts_between(&self, a: UserId, b: UserId) -> Result<u64> {
+        let mut ended = 0;
+        for (user, post, author) in self.store.reposts_between(a, b).await? {
+            let event = self.event(
+                nova_events::types::REPOST_REMOVED,
+                post,
+                &repost_changed(user, post, author, ""),
+            );
+            if self.store.remove_repost(user, post, &[event]).await? {
+                ended += 1;
+            }
+        }
+        if ended > 0 {
+            self.wake();
+        }
+        Ok(ended)
+    }
+
     fn event(&self, event_type: &str, post: PostId, payload: &impl Message) -> EventEnvelope {
         EventEnvelope::new(
             event_type,

@@ -31,6 +31,8 @@ pub const BLOCK_REMOVED: &str = "block.removed";
 pub const MUTE_CREATED: &str = "mute.created";
 /// A mute was removed (`nova.graph.v1.MuteRemoved`).
 pub const MUTE_REMOVED: &str = "mute.removed";
+/// An account was deactivated, reactivated or deleted (`nova.user.v1.AccountStateChanged`).
+pub const USER_STATE_CHANGED: &str = "user.state_changed";
 /// A session ended — logout, logout everywhere (one event per session), password change
 /// or reset, refresh-token reuse (`nova.identity.v1.SessionRevoked`: session and user id).
 /// Every token verifier refuses the session's access tokens from then on.

@@ -451,6 +451,19 @@ impl IdentityService {
         })
     }
 
+    /// Ends every session of `user` (its account was deleted, in the users domain), each
+    /// with its `session.revoked` event; how many ended. Idempotent.
+    pub async fn end_account_sessions(&self, user: UserId) -> Result<u64> {
+        let ids: Vec<SessionId> = self
+            .store
+            .active_sessions(user)
+            .await?
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        self.end_sessions(user, &ids, "account_deleted").await
+    }
+
     /// Ends sessions with one `session.revoked` event each.
     pub(crate) async fn end_sessions(
         &self,

@@ -443,6 +443,11 @@ mod suite {
             .unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::Unauthenticated);
         assert!(accepted(&laptop).await);
+        // Open connections (subscriptions) ask both verifiers whether their session ended.
+        assert!(verifier.session_ended(phone.session_id).await.unwrap());
+        assert!(!verifier.session_ended(laptop.session_id).await.unwrap());
+        assert!(api.session_ended(phone.session_id).await.unwrap());
+        assert!(!api.session_ended(laptop.session_id).await.unwrap());
 
         // A password change ends the other sessions.
         api.change_password(&principal(&laptop), PASSWORD, "a brand new passphrase")
@@ -456,6 +461,67 @@ mod suite {
         deliver().await;
         assert!(!accepted(&laptop).await);
         assert!(accepted(&lou).await, "another user's session is untouched");
+    }
+
+    /// The users domain deletes an account and says so in `user.state_changed`; identity's
+    /// consumer ends every session of it (each with `session.revoked`), and only on
+    /// `deleted` (deactivation keeps the sessions).
+    pub async fn a_deleted_account_loses_every_session(db: Db) {
+        use nova_events::{EventEnvelope, EventHandler};
+        use nova_identity::revocations::DeletedAccounts;
+        use nova_proto::nova::user::v1::AccountStateChanged;
+        use prost::Message;
+
+        let h = harness(db.clone());
+        let api = h.service.as_ref();
+        register(api, "dora").await;
+        register(api, "eli").await;
+        let (phone, laptop, eli) = (
+            tokens(api, "dora").await,
+            tokens(api, "dora").await,
+            tokens(api, "eli").await,
+        );
+        let consumer = DeletedAccounts::new(h.service.clone());
+        let changed = |state: &str| {
+            let payload = AccountStateChanged {
+                user_id: phone.user_id.to_string(),
+                state: state.into(),
+                actor_kind: "user".into(),
+                actor_id: String::new(),
+                reason: "leaving".into(),
+            };
+            EventEnvelope::new(
+                nova_events::types::USER_STATE_CHANGED,
+                phone.user_id.to_string(),
+                chrono::Utc::now(),
+                payload.encode_to_vec(),
+            )
+        };
+        consumer.handle(&changed("deactivated")).await.unwrap();
+        assert!(api.verify_access_token(&phone.access_token).await.is_ok());
+
+        let deleted = changed("deleted");
+        for _ in 0..2 {
+            // Redelivered: still one revocation per session.
+            consumer.handle(&deleted).await.unwrap();
+        }
+        for t in [&phone, &laptop] {
+            assert!(api.verify_access_token(&t.access_token).await.is_err());
+            assert!(
+                api.refresh(&t.refresh_token, &ctx("10.0.0.1"))
+                    .await
+                    .is_err()
+            );
+        }
+        assert!(api.verify_access_token(&eli.access_token).await.is_ok());
+        let revoked = outbox::store(&db)
+            .fetch_unpublished(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event_type == nova_events::types::SESSION_REVOKED)
+            .count();
+        assert_eq!(revoked, 2, "one session.revoked per session");
     }
 
     pub async fn password_reset_is_single_use_and_ends_every_session(db: Db) {
@@ -632,6 +698,7 @@ nova_testkit::db_conformance_suite!(suite:
     only_the_immediate_predecessor_gets_a_grace_period,
     sessions_logout_and_password_change,
     ended_sessions_reach_jwks_verifiers,
+    a_deleted_account_loses_every_session,
     password_reset_is_single_use_and_ends_every_session,
     totp_two_step_login_rejects_replay_and_recovery_codes_work_once,
     two_factor_challenges_allow_few_attempts,

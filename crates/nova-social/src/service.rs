@@ -293,10 +293,10 @@ impl SocialApi for SocialService {
         if self.users.profiles(&[target]).await?.is_empty() {
             return Err(Error::not_found());
         }
-        // The graph ends follows both ways in its transaction; requests and reposts go too.
+        // The graph ends follows both ways in its transaction; requests go too. Content
+        // ends the reposts on the `block.created` event (its `BlockedPairs` consumer).
         self.graph.block(me, target).await?;
         self.store.remove_requests_between(me, target).await?;
-        self.store.remove_reposts_between(me, target).await?;
         Ok(())
     }
 

@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
+use nova_content::consumer::BlockedPairs;
 use nova_content::store::SqlContentStore;
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience};
 use nova_core::cursor::CursorCodec;
 use nova_core::{Error, ErrorKind, PostId, Principal, SystemClock, UserId};
 use nova_db::{Db, DbKind};
-use nova_events::outbox;
+use nova_events::{EventHandler, outbox};
 use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphStore};
 use nova_social::store::SqlSocialStore;
 use nova_social::{FollowOutcome, SocialApi, SocialService};
@@ -22,7 +23,7 @@ struct World {
     graph: Arc<GraphService>,
     users: Arc<UserService>,
     /// Reposts live in content (with the post); its audience is this social.
-    content: ContentService,
+    content: Arc<ContentService>,
     db: Db,
 }
 
@@ -59,6 +60,7 @@ fn world(db: Db) -> World {
         )),
         CursorCodec::new(b"test key, long enough for hmac!!"),
     );
+    let content = Arc::new(content);
     World {
         social,
         graph,
@@ -211,6 +213,22 @@ mod suite {
         );
 
         w.social.block(&alice, bert.user_id).await.unwrap();
+        // Content ends the reposts when `block.created` reaches its consumer; delivered
+        // twice, as a log may redeliver, it ends them once.
+        let blocked_pairs = BlockedPairs::new(w.content.clone());
+        for _ in 0..2 {
+            for event in outbox::store(&w.db).fetch_unpublished(1000).await.unwrap() {
+                blocked_pairs.handle(&event).await.unwrap();
+            }
+        }
+        let removed = outbox::store(&w.db)
+            .fetch_unpublished(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event_type == "repost.removed")
+            .count();
+        assert_eq!(removed, 2, "one repost.removed per repost, both ways");
 
         assert!(
             !w.follows(&alice, &bert).await && !w.follows(&bert, &alice).await,

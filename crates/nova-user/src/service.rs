@@ -72,7 +72,7 @@ impl UserService {
             DeletedBy::Moderator(m) => ("moderator", m.to_string()),
         };
         self.event(
-            "user.state_changed",
+            nova_events::types::USER_STATE_CHANGED,
             user,
             &events::AccountStateChanged {
                 user_id: user.to_string(),

@@ -308,32 +308,10 @@ mod suite {
         );
     }
 
-    pub async fn deletion_records_who_and_why_and_ends_sessions(db: Db) {
+    pub async fn deletion_records_who_and_why_and_announces_it(db: Db) {
         let w = world(db.clone());
         let hal = w.account("hal").await.unwrap();
         let mod_user = w.account("moddy").await.unwrap();
-        // A session to be ended by the deletion.
-        let session = nova_identity::store::SessionRecord {
-            id: SessionId::new(),
-            user_id: hal.user_id,
-            user_agent: "t".into(),
-            ip: "".into(),
-            created_at: nova_core::Clock::now(&w.clock),
-            last_seen_at: nova_core::Clock::now(&w.clock),
-            revoked_at: None,
-        };
-        let refresh = nova_identity::store::RefreshRecord {
-            token_hash: vec![1, 2, 3],
-            session_id: session.id,
-            issued_at: session.created_at,
-            expires_at: session.created_at + Duration::days(1),
-            rotated_at: None,
-            replaced_by: None,
-        };
-        w.identity
-            .create_session(&session, &refresh, &[])
-            .await
-            .unwrap();
         assert_eq!(
             w.users
                 .moderator_delete(&mod_user, hal.user_id, "spam")
@@ -366,13 +344,6 @@ mod suite {
                 .kind(),
             &ErrorKind::NotFound
         );
-        assert!(
-            w.identity
-                .active_sessions(hal.user_id)
-                .await
-                .unwrap()
-                .is_empty()
-        );
         let q = "SELECT deleted_by_kind, deleted_reason, deleted_by FROM users WHERE id = $1";
         let (kind, reason, by): (String, String, UserId) = match &db {
             Db::Postgres(p) => sqlx::query_as(q)
@@ -390,14 +361,19 @@ mod suite {
             (kind.as_str(), reason.as_str(), by),
             ("moderator", "spam wave", mod_user.user_id)
         );
-        let types: Vec<String> = outbox::store(&db)
-            .fetch_unpublished(100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event_type)
-            .collect();
-        assert_eq!(types, ["user.state_changed"]);
+        // Identity ends the sessions on this event (its `DeletedAccounts` consumer, tested
+        // in nova-identity): the users domain writes no table of identity's.
+        let events = outbox::store(&db).fetch_unpublished(100).await.unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, [nova_events::types::USER_STATE_CHANGED]);
+        let changed = <nova_proto::nova::user::v1::AccountStateChanged as prost::Message>::decode(
+            events[0].payload.as_slice(),
+        )
+        .unwrap();
+        assert_eq!(
+            (changed.user_id, changed.state.as_str()),
+            (hal.user_id.to_string(), "deleted")
+        );
     }
 }
 
@@ -406,5 +382,5 @@ nova_testkit::db_conformance_suite!(suite:
     batch_lookup_keeps_order_and_hides_inactive_accounts,
     settings_default_update_and_batch_privacy,
     old_usernames_stay_reserved_for_their_owner,
-    deletion_records_who_and_why_and_ends_sessions,
+    deletion_records_who_and_why_and_announces_it,
 );

@@ -153,6 +153,8 @@ pub trait ContentStore: Send + Sync {
         now: Timestamp,
         events: &[EventEnvelope],
     ) -> Result<bool>;
+    /// The reposts between `a` and `b` either way, as (reposter, post, post author).
+    async fn reposts_between(&self, a: UserId, b: UserId) -> Result<Vec<(UserId, PostId, UserId)>>;
     /// The author of `user`'s repost of `post`, if any.
     async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>>;
     /// Removes a repost with its events; `false` if there was none.

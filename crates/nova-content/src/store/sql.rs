@@ -464,6 +464,18 @@ impl ContentStore for SqlContentStore {
         Ok(created)
     }
 
+    async fn reposts_between(&self, a: UserId, b: UserId) -> Result<Vec<(UserId, PostId, UserId)>> {
+        on_db!(&self.db, read, |c| sqlx::query_as(
+            "SELECT user_id, post_id, author_id FROM reposts \
+             WHERE (user_id = $1 AND author_id = $2) OR (user_id = $2 AND author_id = $1)"
+        )
+        .bind(a)
+        .bind(b)
+        .fetch_all(c)
+        .await
+        .db())
+    }
+
     async fn repost_author(&self, user: UserId, post: PostId) -> Result<Option<UserId>> {
         on_db!(&self.db, read, |c| sqlx::query_scalar(
             "SELECT author_id FROM reposts WHERE user_id = $1 AND post_id = $2"

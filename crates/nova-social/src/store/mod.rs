@@ -33,8 +33,6 @@ pub trait SocialStore: Send + Sync {
     async fn pending_for(&self, target: UserId) -> Result<Vec<FollowRequest>>;
     /// Removes requests between two users, both directions.
     async fn remove_requests_between(&self, a: UserId, b: UserId) -> Result<u64>;
-    /// Removes the reposts each of two users made of the other's posts.
-    async fn remove_reposts_between(&self, a: UserId, b: UserId) -> Result<u64>;
     /// Creates a block list.
     async fn create_list(&self, list: &BlockList, events: &[EventEnvelope]) -> Result<()>;
     /// A block list.

@@ -93,20 +93,6 @@ impl SocialStore for SqlSocialStore {
         .map(|r| r.rows_affected()))
     }
 
-    async fn remove_reposts_between(&self, a: UserId, b: UserId) -> Result<u64> {
-        on_db!(&self.db, write, |c| {
-            sqlx::query(
-            "DELETE FROM reposts WHERE (user_id = $1 AND author_id = $2) OR (user_id = $2 AND author_id = $1)"
-        )
-        .bind(a)
-        .bind(b)
-        .execute(c)
-        .await
-        .db()
-        .map(|r| r.rows_affected())
-        })
-    }
-
     async fn create_list(&self, list: &BlockList, events: &[EventEnvelope]) -> Result<()> {
         changed_with_events!(&self.db, events, sqlx::query(
             "INSERT INTO block_lists (id, owner_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)"

@@ -289,13 +289,7 @@ impl UserStore for SqlUserStore {
             .db()?
             .rows_affected();
             if n == 1 {
-                // A deleted account ends every session at once.
-                sqlx::query("UPDATE sessions SET revoked_at = $2, revoked_reason = 'account_deleted' WHERE user_id = $1 AND revoked_at IS NULL")
-                    .bind(user)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
+                // Identity ends the account's sessions on the event (it owns them).
                 tx.append_events(events).await?;
             }
             n == 1
