@@ -17,6 +17,7 @@
 //! ```
 
 mod build;
+pub mod cli;
 mod host;
 pub mod plan;
 
@@ -32,6 +33,9 @@ pub use plan::{PLANS, Part, Plan};
 /// Loads the configuration, starts tracing, builds `service`'s domains and serves them
 /// until SIGTERM / SIGINT; a failed start is one line on stderr, exit code 2.
 pub async fn main(service: &'static str) -> ExitCode {
+    if let Err(exit) = cli::parse(service, cli::command(service)) {
+        return exit;
+    }
     nova_runtime::shell::main(service, move |config| async move {
         App::start(service, config).await?.serve().await
     })

@@ -25,6 +25,9 @@ use crate::{Domains, GatewayOptions, NovaSchema};
 
 struct Gateway {
     schema: NovaSchema,
+    /// The same schema with introspection's own depth bound, for introspection-only
+    /// documents (none in production, where introspection is off).
+    introspection: Option<NovaSchema>,
     domains: Domains,
     options: GatewayOptions,
     /// Open `/graphql/ws` connections per address and per user.
@@ -39,8 +42,16 @@ pub fn router(domains: Domains, options: GatewayOptions) -> Router {
     let schema = crate::schema(domains.clone(), options.clone());
     let production = options.production;
     let body_limit = options.query.max_body_bytes;
+    let introspection = (!production).then(|| {
+        crate::schema_with_depth(
+            domains.clone(),
+            options.clone(),
+            crate::introspection::INTROSPECTION_MAX_DEPTH,
+        )
+    });
     let state = Arc::new(Gateway {
         schema,
+        introspection,
         domains,
         options,
         connections: Arc::new(ConnectionCounts::default()),
@@ -159,8 +170,24 @@ async fn graphql(State(gateway): Shared, request: Request) -> Response {
         let error = query_rejected(format!("a batch holds 1–{max_batch} operations"));
         return refuse(StatusCode::BAD_REQUEST, error);
     }
-    let response = gateway.schema.execute_batch(batch.data(caller)).await;
+    let schema = match &gateway.introspection {
+        Some(twin) if only_introspection(&batch) => twin,
+        _ => &gateway.schema,
+    };
+    let response = schema.execute_batch(batch.data(caller)).await;
     GraphQLResponse::from(response).into_response()
+}
+
+/// Whether every operation of `batch` is introspection-only.
+fn only_introspection(batch: &BatchRequest) -> bool {
+    match batch {
+        BatchRequest::Single(request) => {
+            crate::introspection::is_introspection_only(&request.query)
+        }
+        BatchRequest::Batch(requests) => requests
+            .iter()
+            .all(|r| crate::introspection::is_introspection_only(&r.query)),
+    }
 }
 
 async fn subscriptions(
@@ -210,6 +237,11 @@ async fn subscriptions(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| async move {
             let schema = gateway.schema.clone();
+            let (session_tx, session_rx) = tokio::sync::oneshot::channel();
+            let watch = crate::ws::SessionWatch {
+                session: session_rx,
+                auth: gateway.domains.auth.clone(),
+            };
             let on_init = move |payload: serde_json::Value| async move {
                 // Browsers cannot set headers on a WebSocket: the token may come in
                 // the `connection_init` payload instead (`{"Authorization": "Bearer …"}`).
@@ -237,11 +269,12 @@ async fn subscriptions(
                             ))
                         })?;
                     data.insert(Arc::new(slot));
+                    let _ = session_tx.send(principal.session_id);
                 }
                 data.insert(caller);
                 Ok(data)
             };
-            crate::ws::serve(stream, schema, protocol, on_init).await;
+            crate::ws::serve(stream, schema, protocol, on_init, watch).await;
             drop(address_slot);
         })
 }

@@ -34,6 +34,7 @@ mod context;
 mod error;
 mod guard;
 mod http;
+pub mod introspection;
 mod loaders;
 mod mutation;
 mod options;
@@ -43,6 +44,7 @@ mod query;
 mod subscription;
 mod types;
 mod ws;
+pub use ws::{CLOSE_SESSION_ENDED, SESSION_CHECK_INTERVAL};
 
 use std::sync::Arc;
 
@@ -101,13 +103,23 @@ pub struct Domains {
 
 /// The schema over `domains` with `options`' limits (introspection off in production).
 pub fn schema(domains: Domains, options: GatewayOptions) -> NovaSchema {
+    let depth = options.query.max_depth;
+    schema_with_depth(domains, options, depth)
+}
+
+/// [`schema`] with another depth limit (the introspection twin; see [`introspection`]).
+pub(crate) fn schema_with_depth(
+    domains: Domains,
+    options: GatewayOptions,
+    max_depth: usize,
+) -> NovaSchema {
     let limits = options.query;
     let mut builder = Schema::build(
         query::QueryRoot,
         mutation::MutationRoot,
         subscription::SubscriptionRoot,
     )
-    .limit_depth(limits.max_depth)
+    .limit_depth(max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(limits.max_recursion)
     .limit_directives(limits.max_directives)

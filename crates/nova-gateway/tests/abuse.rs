@@ -209,3 +209,28 @@ async fn errors_carry_their_codes() {
         .await;
     assert_eq!(common::code(&answer), "BAD_USER_INPUT", "{answer}");
 }
+
+#[tokio::test]
+async fn the_standard_introspection_query_passes_and_data_queries_keep_their_depth() {
+    let world = common::World::new().await;
+    // graphql-js `getIntrospectionQuery` with descriptions, specifiedByURL, isRepeatable,
+    // schema description and input-value deprecation, `ofType` nine levels deep.
+    let query = include_str!("fixtures/introspection_query.graphql");
+    let answer = world.gql(None, query, json!({})).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let types = answer["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "Query"), "{answer}");
+    assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query");
+
+    // The same depth reaching data is still refused, alone or behind introspection.
+    let (_, token) = world.user("alice").await;
+    let chain = nested("pinnedPost { author", "id", 7).replace(" }", " } }");
+    for deep in [
+        format!("{{ viewer {{ user {{ {chain} }} }} }}"),
+        format!("{{ __typename viewer {{ user {{ {chain} }} }} }}"),
+    ] {
+        let answer = refused_without_calls(&world, Some(&token), &deep).await;
+        let message = answer["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("deep"), "{answer}");
+    }
+}

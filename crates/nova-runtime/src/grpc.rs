@@ -154,6 +154,7 @@ pub(crate) async fn set_health(reporter: &HealthReporter, names: &[String], stat
 pub(crate) const BUILTIN_GRPC_SERVICES: &[&str] = &[
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
 ];
 
 #[cfg(test)]

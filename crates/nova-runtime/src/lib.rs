@@ -9,7 +9,7 @@
 //!   (gRPC likewise, defaulting to HTTP + 1000);
 //! - [`Server`]: axum HTTP and tonic gRPC side by side on `NOVA_BIND_ADDR`, with
 //!   `GET /api/v1/health`, `GET /api/v1/ready` (the registered [`ReadinessCheck`]s),
-//!   `GET /metrics`, `grpc.health.v1` health and gRPC reflection v1; request ids,
+//!   `GET /metrics`, `grpc.health.v1` health and gRPC reflection v1 and v1alpha; request ids,
 //!   tracing spans, metrics, a body limit and a panic catcher on every HTTP request;
 //!   graceful shutdown on [`shutdown_signal`] within `NOVA_SHUTDOWN_GRACE_SECONDS`;
 //! - [`metrics_names`] and [`record_db_pool`]: the metric names every shell shares;

@@ -463,18 +463,27 @@ fn grpc_server(
     stop: impl Future<Output = ()> + Send + 'static,
     gate: Arc<dyn Authenticator>,
 ) -> Result<impl Future<Output = Result<(), ServeError>> + Send, ServeError> {
-    let mut reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(nova_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    for set in extra_sets {
-        reflection = reflection.register_encoded_file_descriptor_set(set);
-    }
-    for name in advertised {
-        reflection = reflection.with_service_name(name);
-    }
-    let reflection = reflection
+    // Both reflection versions: grpcurl speaks v1; grpcio's Python client, Postman and
+    // evans still ask v1alpha. The builder is consumed by each build.
+    let configure = || {
+        let mut reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(nova_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        for set in &extra_sets {
+            reflection = reflection.register_encoded_file_descriptor_set(set);
+        }
+        for name in &advertised {
+            reflection = reflection.with_service_name(name.clone());
+        }
+        reflection
+    };
+    let reflection = configure()
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    let reflection_v1alpha = configure()
+        .build_v1alpha()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    routes.add_service(reflection_v1alpha);
     routes.add_service(health).add_service(reflection);
     let router = tonic::transport::Server::builder()
         .trace_fn(

@@ -22,24 +22,29 @@ const SERVICE: &str = "nova";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let demo = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("demo") => true,
-        Some("-h" | "--help" | "help") => {
-            let password = demo::DEMO_PASSWORD;
-            println!(
-                "usage: nova [demo]\n  demo  seed a small demo network first (password: {password})\nconfiguration: environment variables, see deploy/.env.example"
-            );
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => {
-            let e = format!("unknown command `{other}` (try `nova demo` or `nova --help`)");
-            return nova_runtime::shell::fail(SERVICE, &e);
-        }
+    let password = demo::DEMO_PASSWORD;
+    let command = nova_app::cli::command(SERVICE)
+        .subcommand(clap::Command::new("serve").about("Serve every domain (the default)"))
+        .subcommand(clap::Command::new("demo").about(format!(
+            "Seed a small demo network first, then serve (password: {password})"
+        )))
+        .subcommand(
+            clap::Command::new("check-config")
+                .about("Read and check the configuration, then exit (0: it would start)"),
+        );
+    let matches = match nova_app::cli::parse(SERVICE, command) {
+        Ok(matches) => matches,
+        Err(exit) => return exit,
     };
+    let subcommand = matches.subcommand_name().unwrap_or("serve").to_owned();
     nova_runtime::shell::main(SERVICE, move |config| async move {
+        if subcommand == "check-config" {
+            nova_app::Settings::read(nova_app::Plan::of(SERVICE)?, &config)?;
+            println!("{SERVICE}: configuration is valid");
+            return Ok(());
+        }
         let app = nova_app::App::start(SERVICE, config).await?;
-        if demo {
+        if subcommand == "demo" {
             demo::DemoDomains::of(app.domains())?
                 .seed_and_report()
                 .await?;

@@ -281,3 +281,56 @@ fn register_login_edit_the_profile_and_follow_someone() {
     assert_eq!(status, 200, "{read}");
     assert!(read.contains(r#""like_count":1"#), "{read}");
 }
+
+/// Runs `nova` with `args` and no configuration; `(exit code, stdout, stderr)`.
+fn run_nova(args: &[&str]) -> (Option<i32>, String, String) {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_nova"))
+        .args(args)
+        .env_clear()
+        .env("NOVA_DATA_DIR", data.path())
+        .env("NOVA_HTTP_PORT", port.to_string())
+        .output()
+        .unwrap();
+    // Whatever it printed, it never served.
+    assert!(get(port, "/api/v1/health").is_none());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_and_version_start_no_server_and_a_bad_flag_is_named() {
+    let (code, help, _) = run_nova(&["--help"]);
+    assert_eq!(code, Some(0));
+    for expected in [
+        "demo",
+        "check-config",
+        "NOVA_DATA_DIR",
+        "DATABASE_URL",
+        "IDENTITY_ENCRYPTION_KEYS",
+        "GRAPHQL_GATEWAY_PORT",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}:\n{help}");
+    }
+
+    let (code, version, _) = run_nova(&["--version"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        version.starts_with(&format!("nova {}", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    assert!(version.contains('('), "the git commit is named: {version}");
+
+    let (code, _, stderr) = run_nova(&["--bogus"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--bogus"), "{stderr}");
+
+    let (code, stdout, stderr) = run_nova(&["check-config"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+}

@@ -55,7 +55,7 @@ async fn health_serving_reflection_listing_and_metrics() {
         .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::NotFound);
 
-    let mut reflection = ServerReflectionClient::new(channel);
+    let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -75,6 +75,33 @@ async fn health_serving_reflection_listing_and_metrics() {
         names.contains(&"grpc.reflection.v1.ServerReflection"),
         "{names:?}"
     );
+
+    // The older v1alpha, as grpcio's Python client, Postman and evans ask it: the same list.
+    {
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let response = responses.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+            panic!("unexpected v1alpha reflection answer {response:?}");
+        };
+        let alpha: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(alpha, names, "v1alpha lists what v1 lists");
+        assert!(
+            alpha.contains(&"grpc.reflection.v1alpha.ServerReflection"),
+            "{alpha:?}"
+        );
+    }
 
     let metrics = nova_core::telemetry::prometheus().render();
     assert!(
