@@ -6,8 +6,26 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Child;
 use std::time::Duration;
 
-/// A TCP port nothing listens on right now.
+/// A TCP port nothing listens on right now, for a binary the test starts.
+///
+/// Taken below the kernel's ephemeral range (32768 and up): a port from `bind(":0")`
+/// could be handed to another test's `bind(":0")` before the binary binds it (seen in
+/// CI: a gRPC client reached another test's HTTP server and got a 404). Each test
+/// process walks its own stride of 40 ports, so concurrent test binaries rarely meet,
+/// and a port is only returned after a bind on it succeeded.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const STRIDE: u32 = 40;
+    let base = 10_000 + (std::process::id() % 500) * STRIDE;
+    for _ in 0..STRIDE {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % STRIDE;
+        if let Ok(port) = u16::try_from(port)
+            && TcpListener::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
     match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
         Ok(addr) => addr.port(),
         Err(e) => panic!("no free local port: {e}"),
