@@ -25,10 +25,15 @@ use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphS
 use nova_identity::IdentityApi;
 use nova_identity::grpc::{IdentityGrpcClient, IdentityGrpcServer};
 use nova_identity::revocations::{REVOCATIONS_CONSUMER, RevocationRecorder};
+use nova_notification::grpc::{NotificationGrpcClient, NotificationGrpcServer};
+use nova_notification::store::SqlNotificationStore;
+use nova_notification::{NotificationApi, NotificationEvents, NotificationService};
 use nova_ranking::Ranker;
 use nova_ranking::RankingApi;
 use nova_ranking::grpc::{RankingGrpcClient, RankingGrpcServer};
 use nova_runtime::{Server, ServiceSpec};
+use nova_search::SearchApi;
+use nova_search::grpc::{SearchGrpcClient, SearchGrpcServer};
 use nova_social::grpc::{SocialGrpcClient, SocialGrpcServer};
 use nova_social::store::SqlSocialStore;
 use nova_social::{SocialApi, SocialService};
@@ -42,6 +47,7 @@ use tonic::transport::Endpoint;
 
 use crate::host::Host;
 use crate::plan::{Part, Plan};
+use crate::relations::SocialRelations;
 
 /// Entries per in-process read cache (about 100 bytes each).
 const READ_CACHE_ENTRIES: u64 = 100_000;
@@ -156,6 +162,10 @@ pub struct Domains {
     pub trending: Option<Arc<dyn TrendingApi>>,
     /// Home timelines.
     pub feed: Option<Arc<dyn FeedApi>>,
+    /// Full-text search.
+    pub search: Option<Arc<dyn SearchApi>>,
+    /// Grouped in-app notifications.
+    pub notification: Option<Arc<dyn NotificationApi>>,
 }
 
 impl std::fmt::Debug for Domains {
@@ -185,6 +195,8 @@ struct Builder<'a> {
     sole_writer: bool,
     domains: Domains,
     labels: Option<TrendLabelStore>,
+    /// The in-process notification service (its event consumer runs where it is served).
+    notifications: Option<Arc<NotificationService>>,
     auth: Option<Arc<dyn Authenticator>>,
     built: Built,
 }
@@ -214,6 +226,7 @@ impl Domains {
             sole_writer,
             domains: Domains::default(),
             labels: None,
+            notifications: None,
             auth: None,
             built: Built {
                 domains: Domains::default(),
@@ -274,6 +287,10 @@ impl Builder<'_> {
                 d.trending = Some(Arc::new(TrendingGrpcClient::from_channel(channel)));
             }
             Part::Feed => d.feed = Some(Arc::new(FeedGrpcClient::from_channel(channel))),
+            Part::Search => d.search = Some(Arc::new(SearchGrpcClient::from_channel(channel))),
+            Part::Notification => {
+                d.notification = Some(Arc::new(NotificationGrpcClient::from_channel(channel)));
+            }
             Part::Gateway => {}
         }
     }
@@ -392,6 +409,37 @@ impl Builder<'_> {
                 .await?;
                 self.built.consumers.extend(feed.consumers);
                 self.domains.feed = Some(feed.api);
+            }
+            Part::Search => {
+                let content = have(&self.domains.content, Part::Content)?;
+                let users = have(&self.domains.users, Part::Users)?;
+                let social = have(&self.domains.social, Part::Social)?;
+                let access =
+                    crate::search::DomainAccess::new(content.clone(), users.clone(), social);
+                let corpus = crate::search::DomainCorpus::new(content, users);
+                let search = nova_search::setup::embedded(
+                    self.config,
+                    Arc::new(access),
+                    Arc::new(corpus),
+                    self.cursors()?,
+                )?;
+                self.built
+                    .consumers
+                    .push((nova_search::setup::CONSUMER, search.consumer));
+                self.domains.search = Some(search.api);
+            }
+            Part::Notification => {
+                let infra = self.infra()?;
+                let relations = SocialRelations(have(&self.domains.social, Part::Social)?);
+                let service = NotificationService::new(
+                    Arc::new(SqlNotificationStore::new(infra.db.clone())),
+                    Arc::new(relations),
+                    self.cursors()?,
+                )
+                .with_pubsub(infra.kv.pubsub.clone());
+                let service = Arc::new(service);
+                self.domains.notification = Some(service.clone());
+                self.notifications = Some(service);
             }
             // The gateway holds no state: it is built when mounted.
             Part::Gateway => {}
@@ -525,6 +573,26 @@ impl Builder<'_> {
                     s.add_grpc_service(FeedGrpcServer::new(feed, auth).into_service())
                 }));
             }
+            Part::Search => {
+                let (search, auth) = (have(&self.domains.search, part)?, self.auth());
+                self.http(nova_search::http::router(search.clone(), auth.clone()));
+                self.grpc(Box::new(move |s| {
+                    s.add_grpc_service(SearchGrpcServer::new(search, auth).into_service())
+                }));
+            }
+            Part::Notification => {
+                let (api, auth) = (have(&self.domains.notification, part)?, self.auth());
+                self.http(nova_notification::http::router(api.clone(), auth.clone()));
+                self.grpc(Box::new(move |s| {
+                    s.add_grpc_service(NotificationGrpcServer::new(api, auth).into_service())
+                }));
+                // Deduplicated by event id in the transaction that writes the notification.
+                let service = have(&self.notifications, part)?;
+                self.built.consumers.push((
+                    nova_notification::CONSUMER,
+                    Arc::new(NotificationEvents(service)),
+                ));
+            }
             Part::Gateway => {
                 let options = self
                     .settings
@@ -558,9 +626,14 @@ impl Builder<'_> {
             content: have(&d.content, Part::Content)?,
             feed: have(&d.feed, Part::Feed)?,
             trending: have(&d.trending, Part::Trending)?,
+            search: d.search.clone(),
+            notification: d.notification.clone(),
             auth,
             limits,
-            notifications: None,
+            notifications: d
+                .notification
+                .clone()
+                .map(|api| Arc::new(nova_gateway::LiveNotifications(api)) as _),
             trend_labels,
             with_token: None,
         };
@@ -573,6 +646,8 @@ impl Builder<'_> {
             let content = ContentGrpcClient::from_channel(channel(Part::Content)?);
             let feed = FeedGrpcClient::from_channel(channel(Part::Feed)?);
             let trending = TrendingGrpcClient::from_channel(channel(Part::Trending)?);
+            let search = SearchGrpcClient::from_channel(channel(Part::Search)?);
+            let notification = NotificationGrpcClient::from_channel(channel(Part::Notification)?);
             domains.with_token = Some(Arc::new(
                 move |base: &nova_gateway::Domains, token: &str| nova_gateway::Domains {
                     identity: Arc::new(identity.with_token(token)),
@@ -581,6 +656,11 @@ impl Builder<'_> {
                     content: Arc::new(content.with_token(token)),
                     feed: Arc::new(feed.with_token(token)),
                     trending: Arc::new(trending.with_token(token)),
+                    search: Some(Arc::new(search.with_token(token))),
+                    notification: Some(Arc::new(notification.with_token(token))),
+                    notifications: Some(Arc::new(nova_gateway::LiveNotifications(Arc::new(
+                        notification.with_token(token),
+                    )))),
                     ..base.clone()
                 },
             ));

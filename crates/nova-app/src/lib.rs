@@ -20,6 +20,8 @@ mod build;
 pub mod cli;
 mod host;
 pub mod plan;
+mod relations;
+pub mod search;
 
 use std::process::ExitCode;
 

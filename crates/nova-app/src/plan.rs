@@ -21,13 +21,17 @@ pub enum Part {
     Trending,
     /// Home timelines (nova-feed).
     Feed,
+    /// Full-text search of users, posts and hashtags (nova-search).
+    Search,
+    /// Grouped in-app notifications (nova-notification).
+    Notification,
     /// The GraphQL API over all of the above (nova-gateway).
     Gateway,
 }
 
 impl Part {
     /// Every part, in construction order (each after the parts it [`needs`](Self::needs)).
-    pub const ALL: [Part; 9] = [
+    pub const ALL: [Part; 11] = [
         Part::Identity,
         Part::Users,
         Part::Graph,
@@ -36,6 +40,8 @@ impl Part {
         Part::Ranking,
         Part::Trending,
         Part::Feed,
+        Part::Search,
+        Part::Notification,
         Part::Gateway,
     ];
 
@@ -49,6 +55,8 @@ impl Part {
             Part::Social => ("SOCIAL_SERVICE_URL", "social-service"),
             Part::Content => ("CONTENT_SERVICE_URL", "content-service"),
             Part::Feed => ("FEED_SERVICE_URL", "feed-service"),
+            Part::Search => ("SEARCH_SERVICE_URL", "search-service"),
+            Part::Notification => ("NOTIFICATION_SERVICE_URL", "notification-service"),
             Part::Ranking | Part::Trending => ("RANKING_SERVICE_URL", "ranking-service"),
             Part::Gateway => return None,
         })
@@ -62,6 +70,9 @@ impl Part {
             Part::Social => &[Part::Graph, Part::Users],
             Part::Content => &[Part::Social, Part::Graph, Part::Users],
             Part::Feed => &[Part::Content, Part::Graph, Part::Ranking, Part::Trending],
+            Part::Search => &[Part::Content, Part::Social, Part::Users],
+            // Who may notify whom: social's answer (blocks, block lists, mutes, follows).
+            Part::Notification => &[Part::Social],
             Part::Gateway => &[
                 Part::Identity,
                 Part::Users,
@@ -70,6 +81,8 @@ impl Part {
                 Part::Content,
                 Part::Feed,
                 Part::Trending,
+                Part::Search,
+                Part::Notification,
             ],
         }
     }
@@ -138,6 +151,13 @@ pub const PLANS: &[Plan] = &[
         ..Plan::service("feed-service", &[Part::Feed])
     },
     Plan::service("ranking-service", &[Part::Ranking, Part::Trending]),
+    // The index consumer reads posts as their authors see them (no caller token exists
+    // in background work): content runs here, like in feed-service.
+    Plan {
+        local: &[Part::Content],
+        ..Plan::service("search-service", &[Part::Search])
+    },
+    Plan::service("notification-service", &[Part::Notification]),
     Plan {
         stateless: true,
         ..Plan::service("graphql-gateway", &[Part::Gateway])

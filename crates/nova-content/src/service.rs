@@ -506,6 +506,7 @@ impl ContentApi for ContentService {
             parent_author = Some(parent.author_id);
             parent_visibility = parent.visibility.clone();
         }
+        let mut quote_author = None;
         if let Some(quoted_id) = new.quote_of {
             let quoted = self
                 .visible_row(Some(me), quoted_id)
@@ -517,6 +518,7 @@ impl ContentApi for ContentService {
                     "quote_of: the author does not allow quotes",
                 ));
             }
+            quote_author = Some(quoted.author_id);
         }
         let now = self.now();
         let row = PostRow {
@@ -561,6 +563,7 @@ impl ContentApi for ContentService {
             created_at_micros: now.timestamp_micros(),
             has_media: !new.media.is_empty(),
             reply_to_visibility: parent_visibility,
+            quote_of_author_id: quote_author.map(|a| a.to_string()).unwrap_or_default(),
         };
         let mut outbox = vec![self.event(nova_events::types::POST_CREATED, row.id, &payload)];
         if row.reply_to.is_some() {

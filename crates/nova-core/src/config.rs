@@ -154,6 +154,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "NOTIFICATION_SERVICE_URL",
+        "gRPC URL of notification-service (read by graphql-gateway); default http://notification-service:9088",
+        None,
+    ),
+    var(
         "RANKING_SERVICE_URL",
         "gRPC URL of ranking-service (ranking + trending; read by feed-service and graphql-gateway); unset in feed-service: in-process",
         None,

@@ -352,11 +352,17 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
     ),
     (
         "social-service",
-        &["content-service", "feed-service", "graphql-gateway"],
+        &[
+            "content-service",
+            "feed-service",
+            "notification-service",
+            "graphql-gateway",
+        ],
     ),
     ("content-service", &["social-service", "graphql-gateway"]),
     ("feed-service", &["graphql-gateway"]),
     ("ranking-service", &["feed-service", "graphql-gateway"]),
+    ("notification-service", &["graphql-gateway"]),
 ];
 
 /// A NetworkPolicy for `s`: HTTP (REST, health, metrics, JWKS) stays open inside the

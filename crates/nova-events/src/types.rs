@@ -31,9 +31,25 @@ pub const BLOCK_REMOVED: &str = "block.removed";
 pub const MUTE_CREATED: &str = "mute.created";
 /// A mute was removed (`nova.graph.v1.MuteRemoved`).
 pub const MUTE_REMOVED: &str = "mute.removed";
-/// An account was deactivated, reactivated or deleted (`nova.user.v1.AccountStateChanged`).
-pub const USER_STATE_CHANGED: &str = "user.state_changed";
 /// A session ended — logout, logout everywhere (one event per session), password change
 /// or reset, refresh-token reuse (`nova.identity.v1.SessionRevoked`: session and user id).
 /// Every token verifier refuses the session's access tokens from then on.
 pub const SESSION_REVOKED: &str = "session.revoked";
+/// An account was registered (`nova.identity.v1.UserRegistered`).
+pub const USER_REGISTERED: &str = "user.registered";
+/// A profile or its settings changed (`nova.user.v1.ProfileUpdated`).
+pub const PROFILE_UPDATED: &str = "user.profile_updated";
+/// A username changed (`nova.user.v1.UsernameChanged`).
+pub const USERNAME_CHANGED: &str = "user.username_changed";
+/// An account was deactivated, reactivated or deleted (`nova.user.v1.AccountStateChanged`,
+/// `state` = `deactivated` | `reactivated` | `deleted`).
+pub const USER_STATE_CHANGED: &str = "user.state_changed";
+/// Someone asked to follow a private account (`nova.social.v1.FollowRequestChanged`,
+/// state `created`).
+pub const FOLLOW_REQUEST_CREATED: &str = "follow_request.created";
+/// A follow request was approved; graph's `follow.created` follows it.
+pub const FOLLOW_REQUEST_APPROVED: &str = "follow_request.approved";
+/// A follow request was denied.
+pub const FOLLOW_REQUEST_DENIED: &str = "follow_request.denied";
+/// A follow request was withdrawn by its requester.
+pub const FOLLOW_REQUEST_CANCELLED: &str = "follow_request.cancelled";

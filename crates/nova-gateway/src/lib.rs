@@ -55,13 +55,14 @@ use nova_feed::FeedApi;
 use nova_graph::GraphApi;
 use nova_identity::IdentityApi;
 use nova_kv::RateLimiter;
+use nova_notification::NotificationApi;
 use nova_social::SocialApi;
 use nova_trending::TrendingApi;
 use nova_user::UserApi;
 
 pub use http::router;
 pub use options::{GATEWAY_ENV_VARS, GatewayOptions, QueryLimits, RateLimits};
-pub use ports::{Notification, NotificationSource, TrendLabels};
+pub use ports::{LiveNotifications, Notification, NotificationSource, TrendLabels};
 
 /// The root types of the gateway's schema.
 pub type NovaSchema =
@@ -87,12 +88,17 @@ pub struct Domains {
     pub feed: Arc<dyn FeedApi>,
     /// Trends and top entities.
     pub trending: Arc<dyn TrendingApi>,
+    /// Full-text search (none: `search` answers `UNAVAILABLE`).
+    pub search: Option<Arc<dyn nova_search::SearchApi>>,
     /// Turns a bearer token into a principal (locally).
     pub auth: Arc<dyn Authenticator>,
     /// Rate limiter (nova-kv: in-process or Redis).
     pub limits: Arc<dyn RateLimiter>,
-    /// Where `notifications` subscriptions come from (none yet: the subscription stays
-    /// open and silent).
+    /// Grouped in-app notifications: the `notifications` list, unread counts, read
+    /// markers (none: those fields answer `UNAVAILABLE`).
+    pub notification: Option<Arc<dyn NotificationApi>>,
+    /// Where `notifications` subscriptions come from (none: the subscription stays open
+    /// and silent); [`LiveNotifications`] over the notification domain.
     pub notifications: Option<Arc<dyn NotificationSource>>,
     /// Labels of trending hashtags and links (none: trends carry ids only).
     pub trend_labels: Option<Arc<dyn TrendLabels>>,

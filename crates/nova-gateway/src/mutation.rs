@@ -7,8 +7,8 @@ use nova_identity::model::{LoginRequest, RegisterRequest};
 use crate::context::{RequestCtx, caller};
 use crate::error::{GqlResult, IntoGql};
 use crate::types::{
-    Account, FollowOutcome, LoginResult, Post, PostInput, ProfileInput, Settings, TokenPair,
-    TotpEnrollment, User, parse_id,
+    Account, FollowOutcome, LoginResult, NotificationFolder, NotificationPolicy, Post, PostInput,
+    ProfileInput, Settings, TokenPair, TotpEnrollment, User, notification_api, parse_id,
 };
 
 /// The root of writes.
@@ -418,5 +418,55 @@ impl MutationRoot {
             .unrepost(call.require()?, id)
             .await
             .gql()
+    }
+
+    /// Marks the caller's notifications read: one (`id`), a read marker (`upTo`: that one
+    /// and every older one in its folder) or everything in `folder` (`all: true`); send
+    /// exactly one. Answers how many turned read.
+    async fn mark_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        up_to: Option<ID>,
+        all: Option<bool>,
+        folder: Option<NotificationFolder>,
+    ) -> GqlResult<u64> {
+        use nova_notification::MarkRead;
+        let which = match (id, up_to, all.unwrap_or(false)) {
+            (Some(id), None, false) => MarkRead::One(parse_id(&id, "id")?),
+            (None, Some(id), false) => MarkRead::UpTo(parse_id(&id, "upTo")?),
+            (None, None, true) => MarkRead::All,
+            _ => {
+                return Err(Error::invalid(
+                    "id",
+                    "give exactly one of id, upTo and all: true",
+                ))
+                .gql();
+            }
+        };
+        let call = caller(ctx)?;
+        notification_api(call)?
+            .mark_read(call.require()?, folder.unwrap_or_default().into(), which)
+            .await
+            .gql()
+    }
+
+    /// Replaces the caller's notification filters (for what arrives from now on).
+    async fn set_notification_policy(
+        &self,
+        ctx: &Context<'_>,
+        filter_not_following: bool,
+    ) -> GqlResult<NotificationPolicy> {
+        let call = caller(ctx)?;
+        let wanted = nova_notification::Policy {
+            filter_not_following,
+        };
+        let policy = notification_api(call)?
+            .set_policy(call.require()?, wanted)
+            .await
+            .gql()?;
+        Ok(NotificationPolicy {
+            filter_not_following: policy.filter_not_following,
+        })
     }
 }

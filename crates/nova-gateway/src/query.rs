@@ -7,7 +7,8 @@ use crate::context::{caller, loaders};
 use crate::error::{GqlResult, IntoGql};
 use crate::paging::PageRequest;
 use crate::types::{
-    FeedConnection, FeedMode, Post, TrendingItem, User, Viewer, load_user, parse_id,
+    FeedConnection, FeedMode, NotificationConnection, NotificationFolder, NotificationPolicy, Post,
+    SearchResults, SearchType, TrendingItem, User, Viewer, load_user, notification_api, parse_id,
 };
 
 /// The root of reads.
@@ -131,5 +132,68 @@ impl QueryRoot {
             return Err(Error::invalid("first", "must be 1–100")).gql();
         }
         crate::types::trending(ctx, &scope, window.as_deref(), first as usize).await
+    }
+
+    /// Users, posts or hashtags matching `query`, as the caller may see them (signed in or
+    /// not): nothing invisible comes back, and a short page only at the end.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        #[graphql(name = "type", default)] kind: SearchType,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<SearchResults> {
+        crate::types::search(ctx, query, kind, first, after).await
+    }
+
+    /// The caller's notifications, grouped ("ada and 5 others liked your post"), newest
+    /// activity first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        folder: Option<NotificationFolder>,
+    ) -> GqlResult<NotificationConnection> {
+        let req = PageRequest::new(first, after.as_deref())?;
+        let call = caller(ctx)?;
+        let page = notification_api(call)?
+            .list(
+                call.require()?,
+                folder.unwrap_or_default().into(),
+                req.fetch(),
+                req.after.as_deref(),
+            )
+            .await
+            .gql()?;
+        Ok(NotificationConnection::from_page(&req, page))
+    }
+
+    /// How many of the caller's notifications are unread.
+    async fn unread_notification_count(
+        &self,
+        ctx: &Context<'_>,
+        folder: Option<NotificationFolder>,
+    ) -> GqlResult<u64> {
+        let call = caller(ctx)?;
+        notification_api(call)?
+            .unread_count(call.require()?, folder.unwrap_or_default().into())
+            .await
+            .gql()
+    }
+
+    /// The caller's notification filters.
+    async fn notification_policy(&self, ctx: &Context<'_>) -> GqlResult<NotificationPolicy> {
+        let call = caller(ctx)?;
+        let policy = notification_api(call)?
+            .policy(call.require()?)
+            .await
+            .gql()?;
+        Ok(NotificationPolicy {
+            filter_not_following: policy.filter_not_following,
+        })
     }
 }

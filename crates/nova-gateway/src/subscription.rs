@@ -31,8 +31,9 @@ impl SubscriptionRoot {
             .boxed())
     }
 
-    /// The caller's notifications (the notification domain plugs in through
-    /// `NotificationSource`; until then the subscription stays open and silent).
+    /// The caller's notifications as they are written (a group that gains an actor comes
+    /// again, updated); fed by the notification domain through `NotificationSource`
+    /// (without one the subscription stays open and silent).
     async fn notifications(
         &self,
         ctx: &Context<'_>,

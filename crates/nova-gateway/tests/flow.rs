@@ -262,3 +262,80 @@ async fn profile_settings_and_follower_connections() {
         5
     );
 }
+
+#[tokio::test]
+async fn notifications_are_listed_counted_and_marked_read() {
+    let world = common::World::new().await;
+    let (ann, a_token) = world.user("ann").await;
+    let (bob, b_token) = world.user("bob").await;
+    let (cy, _) = world.user("cy").await;
+    let post = world.post(&ann, "hello").await;
+    for fan in [&bob, &cy] {
+        world.content.like(fan, post).await.unwrap();
+    }
+    world.social.follow(&bob, ann.user_id).await.unwrap();
+    world.deliver_notifications().await;
+
+    let list = "query($f: NotificationFolder) { notifications(first: 10, folder: $f) { edges { cursor node { id kind count unread targetId actors { username } } } pageInfo { hasNextPage } } unreadNotificationCount }";
+    let data = ok(&world, Some(&a_token), list, json!({})).await;
+    let edges = data["notifications"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2, "{data}");
+    assert_eq!(data["unreadNotificationCount"], 2);
+    let like = edges.iter().find(|e| e["node"]["kind"] == "like").unwrap();
+    assert_eq!(like["node"]["count"], 2);
+    assert_eq!(like["node"]["targetId"], post.to_string());
+    assert_eq!(
+        like["node"]["actors"],
+        json!([{ "username": "cy" }, { "username": "bob" }])
+    );
+    let like_id = like["node"]["id"].as_str().unwrap().to_owned();
+
+    // Bob cannot mark Ann's notification: NOT_FOUND, exactly like a missing id.
+    let mark = "mutation($id: ID, $all: Boolean) { markNotificationsRead(id: $id, all: $all) }";
+    let theirs = world
+        .gql(Some(&b_token), mark, json!({ "id": like_id }))
+        .await;
+    let missing = world
+        .gql(
+            Some(&a_token),
+            mark,
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(
+        (common::code(&theirs), common::code(&missing)),
+        ("NOT_FOUND", "NOT_FOUND")
+    );
+    let both = world
+        .gql(Some(&a_token), mark, json!({ "id": like_id, "all": true }))
+        .await;
+    assert_eq!(common::code(&both), "BAD_USER_INPUT");
+    let data = ok(&world, Some(&a_token), mark, json!({ "id": like_id })).await;
+    assert_eq!(data["markNotificationsRead"], 1);
+    let data = ok(
+        &world,
+        Some(&a_token),
+        "{ unreadNotificationCount }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(data["unreadNotificationCount"], 1);
+    let data = ok(&world, Some(&a_token), mark, json!({ "all": true })).await;
+    assert_eq!(data["markNotificationsRead"], 1);
+
+    // Strangers to the requests folder once the policy says so.
+    let set = "mutation { setNotificationPolicy(filterNotFollowing: true) { filterNotFollowing } }";
+    let data = ok(&world, Some(&a_token), set, json!({})).await;
+    assert_eq!(data["setNotificationPolicy"]["filterNotFollowing"], true);
+    world.social.follow(&cy, ann.user_id).await.unwrap();
+    world.deliver_notifications().await;
+    let data = ok(&world, Some(&a_token), list, json!({ "f": "REQUESTS" })).await;
+    let edges = data["notifications"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1, "{data}");
+    assert_eq!(edges[0]["node"]["kind"], "follow");
+    assert_eq!(edges[0]["node"]["actors"], json!([{ "username": "cy" }]));
+    let anonymous = world
+        .gql(None, "{ unreadNotificationCount }", json!({}))
+        .await;
+    assert_eq!(common::code(&anonymous), "UNAUTHENTICATED");
+}

@@ -277,3 +277,45 @@ async fn an_ended_session_closes_its_open_subscriptions() {
         .unwrap();
     assert_eq!(next(&mut other).await["type"], "pong");
 }
+
+#[tokio::test]
+async fn written_notifications_are_pushed() {
+    let world = common::World::new().await;
+    let (ann, a_token) = world.user("ann").await;
+    let (bob, _) = world.user("bob").await;
+    let addr = serve(&world).await;
+    let mut socket = connect(
+        addr,
+        json!({ "Authorization": format!("Bearer {a_token}") }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": { "query": "subscription { notifications { id kind count actors { username } } }" },
+    });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    // Live once the subscription reached pub/sub: like new posts until one arrives.
+    let mut pushed = None;
+    for i in 0..50 {
+        let post = world.post(&ann, &format!("post {i}")).await;
+        world.content.like(&bob, post).await.unwrap();
+        world.deliver_notifications().await;
+        if let Ok(message) =
+            tokio::time::timeout(Duration::from_millis(200), next(&mut socket)).await
+        {
+            pushed = Some(message);
+            break;
+        }
+    }
+    let message = pushed.expect("a pushed notification");
+    assert_eq!(message["type"], "next", "{message}");
+    let n = &message["payload"]["data"]["notifications"];
+    assert_eq!(n["kind"], "like", "{message}");
+    assert_eq!(n["count"], 1);
+    assert_eq!(n["actors"], json!([{ "username": "bob" }]));
+}

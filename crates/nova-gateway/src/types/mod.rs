@@ -3,13 +3,17 @@
 mod account;
 mod enums;
 mod feed;
+mod notification;
 mod post;
+mod search;
 mod user;
 
 pub(crate) use account::*;
 pub(crate) use enums::*;
 pub(crate) use feed::*;
+pub(crate) use notification::*;
 pub(crate) use post::*;
+pub(crate) use search::*;
 pub(crate) use user::*;
 
 use async_graphql::ID;

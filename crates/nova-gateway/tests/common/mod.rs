@@ -16,6 +16,7 @@ use nova_content::store::SqlContentStore;
 use nova_content::{ContentApi, ContentService, NewPost, SocialAudience};
 use nova_core::cursor::CursorCodec;
 use nova_core::{PostId, Principal, SystemClock};
+use nova_events::outbox;
 use nova_feed::store::MemoryTimelineStore;
 use nova_feed::{FeedApi, FeedService};
 use nova_gateway::{Domains, GatewayOptions};
@@ -26,6 +27,8 @@ use nova_identity::{
     TokenVerifier,
 };
 use nova_kv::{InProcessRateLimiter, Kv};
+use nova_notification::store::SqlNotificationStore;
+use nova_notification::{NotificationService, Relations, Standing};
 use nova_social::store::SqlSocialStore;
 use nova_social::{SocialApi, SocialService};
 use nova_testkit::TestSqlite;
@@ -67,6 +70,29 @@ impl Authenticator for TokenAuth {
     }
 }
 
+/// Who may notify whom, from social (as nova-app answers the notification domain).
+struct SocialRelations(Arc<dyn SocialApi>);
+
+#[async_trait]
+impl Relations for SocialRelations {
+    async fn standings(
+        &self,
+        recipient: nova_core::UserId,
+        actors: &[nova_core::UserId],
+    ) -> nova_core::Result<Vec<Standing>> {
+        let access = self.0.author_access(Some(recipient), actors).await?;
+        Ok(access
+            .into_iter()
+            .map(|a| Standing {
+                may_notify: a.exists && a.can_interact,
+                muted: a.viewer_mutes,
+                muted_reposts_only: a.mutes_reposts_only,
+                follows: a.viewer_follows,
+            })
+            .collect())
+    }
+}
+
 /// The domains (uncounted, for arranging a test) and the gateway over counted ones.
 pub struct World {
     pub sqlite: TestSqlite,
@@ -81,6 +107,7 @@ pub struct World {
     pub feed: Arc<FeedService>,
     /// The sessions the gateway's verifier treats as ended.
     pub revocations: Arc<LocalRevocations>,
+    pub notifications: Arc<NotificationService>,
     issuer: TokenIssuer,
 }
 
@@ -158,6 +185,15 @@ impl World {
             .with_trending(trending.clone()),
         );
 
+        let notifications = Arc::new(
+            NotificationService::new(
+                Arc::new(SqlNotificationStore::new(db.clone())),
+                Arc::new(SocialRelations(social.clone())),
+                CursorCodec::new(b"test key, long enough for hmac!!"),
+            )
+            .with_pubsub(kv.pubsub.clone()),
+        );
+
         let calls = Arc::new(Calls::default());
         let revocations = Arc::new(LocalRevocations::default());
         let domains = Domains {
@@ -168,12 +204,16 @@ impl World {
             content: counted(content.clone(), &calls),
             feed: counted(feed.clone() as Arc<dyn FeedApi>, &calls),
             trending: counted(trending, &calls),
+            search: None,
             auth: Arc::new(TokenAuth(
                 TokenVerifier::for_key_set(&**KEYS, token_config(), clock.clone()),
                 revocations.clone(),
             )),
             limits: kv.rate_limiter.clone(),
-            notifications: None,
+            notification: Some(notifications.clone()),
+            notifications: Some(Arc::new(nova_gateway::LiveNotifications(
+                notifications.clone(),
+            ))),
             trend_labels: None,
             with_token: None,
         };
@@ -189,8 +229,22 @@ impl World {
             users,
             feed,
             revocations,
+            notifications,
             issuer: TokenIssuer::new(KEYS.clone(), token_config(), clock),
         }
+    }
+
+    /// Hands the outbox's unpublished events to the notification domain and marks them
+    /// published.
+    pub async fn deliver_notifications(&self) {
+        let store = outbox::store(self.sqlite.db());
+        let events = store.fetch_unpublished(1000).await.unwrap();
+        self.notifications.ingest(&events).await.unwrap();
+        let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+        store
+            .mark_published(&ids, chrono::Utc::now())
+            .await
+            .unwrap();
     }
 
     /// A new account and an access token for it.
