@@ -11,23 +11,25 @@ use nova_core::config::{ENV_VARS, EnvVar};
 /// `<version> (<git commit>)`.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("NOVA_GIT_HASH"), ")");
 
-/// Every variable a Nova process may read, the port variables of `service` last.
-fn variables(service: &str) -> String {
-    let domains: [&[EnvVar]; 5] = [
+/// Every configuration variable a Nova process may read, domain by domain (the port
+/// variables aside: they come from [`nova_runtime::SERVICES`]). The one list behind
+/// `--help` and the check that `deploy/.env.example` names them all.
+pub fn env_vars() -> impl Iterator<Item = &'static EnvVar> {
+    let domains: [&'static [EnvVar]; 5] = [
         ENV_VARS,
         nova_identity::setup::IDENTITY_ENV_VARS,
         nova_social::SOCIAL_ENV_VARS,
         nova_feed::FEED_ENV_VARS,
         nova_gateway::GATEWAY_ENV_VARS,
     ];
-    let width = domains
-        .iter()
-        .flat_map(|vars| vars.iter())
-        .map(|v| v.name.len())
-        .max()
-        .unwrap_or(0);
+    domains.into_iter().flatten()
+}
+
+/// Every variable a Nova process may read, the port variables of `service` last.
+fn variables(service: &str) -> String {
+    let width = env_vars().map(|v| v.name.len()).max().unwrap_or(0);
     let mut text = String::from("Environment variables (unset: the default in brackets):\n");
-    for var in domains.iter().flat_map(|vars| vars.iter()) {
+    for var in env_vars() {
         let default = var.default.map(|d| format!(" [{d}]")).unwrap_or_default();
         text.push_str(&format!(
             "  {:width$}  {}{default}\n",

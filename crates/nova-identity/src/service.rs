@@ -454,6 +454,11 @@ impl IdentityService {
     /// Ends every session of `user` (its account was deleted, in the users domain), each
     /// with its `session.revoked` event; how many ended. Idempotent.
     pub async fn end_account_sessions(&self, user: UserId) -> Result<u64> {
+        self.end_all_sessions(user, "account_deleted").await
+    }
+
+    /// Ends every active session of `user` for `reason`; how many ended.
+    pub(crate) async fn end_all_sessions(&self, user: UserId, reason: &str) -> Result<u64> {
         let ids: Vec<SessionId> = self
             .store
             .active_sessions(user)
@@ -461,7 +466,7 @@ impl IdentityService {
             .iter()
             .map(|s| s.id)
             .collect();
-        self.end_sessions(user, &ids, "account_deleted").await
+        self.end_sessions(user, &ids, reason).await
     }
 
     /// Ends sessions with one `session.revoked` event each.

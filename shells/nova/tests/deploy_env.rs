@@ -1,18 +1,12 @@
-//! `deploy/.env.example` names every variable the code reads (nova-core's `ENV_VARS`,
-//! nova-identity's `IDENTITY_ENV_VARS`, nova-social's `SOCIAL_ENV_VARS`, nova-feed's `FEED_ENV_VARS`, nova-gateway's `GATEWAY_ENV_VARS`, the registry's port variables), each under a
-//! one-line comment; and every other variable in it says it is not read by Nova yet
+//! `deploy/.env.example` names every variable the code reads (`nova_app::cli::env_vars`,
+//! the registry's port variables), each under a one-line comment; and every other variable in it says it is not read by Nova yet
 //! (`reserved: not read yet`) or is read by an infrastructure container (`infra:`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 
-use nova_core::config::ENV_VARS;
-use nova_feed::FEED_ENV_VARS;
-use nova_gateway::GATEWAY_ENV_VARS;
-use nova_identity::setup::IDENTITY_ENV_VARS;
 use nova_runtime::SERVICES;
-use nova_social::SOCIAL_ENV_VARS;
 
 const ENV_EXAMPLE: &str = include_str!("../../../deploy/.env.example");
 
@@ -46,12 +40,7 @@ fn parse(text: &str) -> BTreeMap<String, (String, String)> {
 }
 
 fn code_vars() -> Vec<String> {
-    let mut names: Vec<String> = ENV_VARS
-        .iter()
-        .chain(IDENTITY_ENV_VARS)
-        .chain(SOCIAL_ENV_VARS)
-        .chain(FEED_ENV_VARS)
-        .chain(GATEWAY_ENV_VARS)
+    let mut names: Vec<String> = nova_app::cli::env_vars()
         .map(|v| v.name.to_owned())
         .collect();
     for s in SERVICES {

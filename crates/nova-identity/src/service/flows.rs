@@ -445,14 +445,7 @@ impl IdentityApi for IdentityService {
     }
 
     async fn logout_everywhere(&self, principal: &Principal) -> Result<u64> {
-        let ids: Vec<SessionId> = self
-            .store
-            .active_sessions(principal.user_id)
-            .await?
-            .iter()
-            .map(|s| s.id)
-            .collect();
-        self.end_sessions(principal.user_id, &ids, "logout_everywhere")
+        self.end_all_sessions(principal.user_id, "logout_everywhere")
             .await
     }
 
