@@ -40,12 +40,18 @@ use nova_social::{SocialApi, SocialService};
 use nova_trending::TrendingApi;
 use nova_trending::grpc::{TrendingGrpcClient, TrendingGrpcServer};
 use nova_trending::labels::{LABELS_CONSUMER, LabelRecorder, TrendLabelStore};
+use nova_trust_safety::TrustSafetyApi;
+use nova_trust_safety::TrustSafetyService;
+use nova_trust_safety::consumer::{RoleAudit, RulesReload};
+use nova_trust_safety::grpc::{TrustSafetyGrpcClient, TrustSafetyGrpcServer};
+use nova_trust_safety::store::SqlTrustSafetyStore;
 use nova_user::grpc::{UserGrpcClient, UserGrpcServer};
 use nova_user::store::{CachedUserStore, SqlUserStore, UserStore};
 use nova_user::{UserApi, UserService};
 use tonic::transport::Endpoint;
 
 use crate::host::Host;
+use crate::moderation::TrustSafetyPorts;
 use crate::plan::{Part, Plan};
 use crate::relations::SocialRelations;
 
@@ -166,6 +172,8 @@ pub struct Domains {
     pub search: Option<Arc<dyn SearchApi>>,
     /// Grouped in-app notifications.
     pub notification: Option<Arc<dyn NotificationApi>>,
+    /// Reports, moderation, appeals, audit, pre-publish rules.
+    pub trust_safety: Option<Arc<dyn TrustSafetyApi>>,
 }
 
 impl std::fmt::Debug for Domains {
@@ -291,6 +299,9 @@ impl Builder<'_> {
             Part::Notification => {
                 d.notification = Some(Arc::new(NotificationGrpcClient::from_channel(channel)));
             }
+            Part::TrustSafety => {
+                d.trust_safety = Some(Arc::new(TrustSafetyGrpcClient::from_channel(channel)));
+            }
             Part::Gateway => {}
         }
     }
@@ -313,6 +324,13 @@ impl Builder<'_> {
                 self.built.consumers.push((
                     nova_identity::revocations::DELETED_ACCOUNTS_CONSUMER,
                     Arc::new(nova_identity::revocations::DeletedAccounts::new(
+                        identity.clone(),
+                    )),
+                ));
+                // Trust & safety's suspensions: no logins, sessions ended, until reversed.
+                self.built.consumers.push((
+                    nova_identity::revocations::SUSPENSIONS_CONSUMER,
+                    Arc::new(nova_identity::revocations::Suspensions::new(
                         identity.clone(),
                     )),
                 ));
@@ -357,12 +375,20 @@ impl Builder<'_> {
                     have(&self.domains.graph, Part::Graph)?,
                     have(&self.domains.users, Part::Users)?,
                 );
+                // Posts are screened before they are stored and read as moderation
+                // leaves them (hidden, removed, suspended authors).
+                let ts = Arc::new(TrustSafetyPorts(have(
+                    &self.domains.trust_safety,
+                    Part::TrustSafety,
+                )?));
                 let content = ContentService::new(
                     Arc::new(SqlContentStore::new(infra.db.clone())),
                     Arc::new(audience),
                     self.cursors()?,
                 )
-                .with_relay(infra.relay.clone());
+                .with_relay(infra.relay.clone())
+                .with_publish_check(ts.clone())
+                .with_moderation(ts);
                 let content = Arc::new(content);
                 // A block ends the pair's reposts, which live here (graph owns the block).
                 self.built.consumers.push((
@@ -440,6 +466,30 @@ impl Builder<'_> {
                 let service = Arc::new(service);
                 self.domains.notification = Some(service.clone());
                 self.notifications = Some(service);
+            }
+            Part::TrustSafety => {
+                let infra = self.infra()?;
+                let service = TrustSafetyService::new(
+                    Arc::new(SqlTrustSafetyStore::new(infra.db.clone())),
+                    infra.kv.rate_limiter.clone(),
+                )
+                .with_relay(infra.relay.clone());
+                service
+                    .reload_rules()
+                    .await
+                    .map_err(|e| format!("trust-safety: rules: {e}"))?;
+                let service = Arc::new(service);
+                // Every process checking posts here reloads the rules when they change.
+                self.built.consumers.push((
+                    nova_trust_safety::consumer::CONSUMER,
+                    Arc::new(RulesReload::new(service.clone())),
+                ));
+                // Identity's staff role changes go into the audit log (once per event).
+                self.built.consumers.push((
+                    nova_trust_safety::consumer::ROLES_CONSUMER,
+                    Arc::new(RoleAudit::new(service.clone())),
+                ));
+                self.domains.trust_safety = Some(service);
             }
             // The gateway holds no state: it is built when mounted.
             Part::Gateway => {}
@@ -593,6 +643,13 @@ impl Builder<'_> {
                     Arc::new(NotificationEvents(service)),
                 ));
             }
+            Part::TrustSafety => {
+                let (api, auth) = (have(&self.domains.trust_safety, part)?, self.auth());
+                self.http(nova_trust_safety::http::router(api.clone(), auth.clone()));
+                self.grpc(Box::new(move |s| {
+                    s.add_grpc_service(TrustSafetyGrpcServer::new(api, auth).into_service())
+                }));
+            }
             Part::Gateway => {
                 let options = self
                     .settings
@@ -635,6 +692,7 @@ impl Builder<'_> {
                 .clone()
                 .map(|api| Arc::new(nova_gateway::LiveNotifications(api)) as _),
             trend_labels,
+            trust_safety: d.trust_safety.clone(),
             with_token: None,
         };
         if self.settings.plan.stateless {
@@ -648,6 +706,7 @@ impl Builder<'_> {
             let trending = TrendingGrpcClient::from_channel(channel(Part::Trending)?);
             let search = SearchGrpcClient::from_channel(channel(Part::Search)?);
             let notification = NotificationGrpcClient::from_channel(channel(Part::Notification)?);
+            let trust_safety = TrustSafetyGrpcClient::from_channel(channel(Part::TrustSafety)?);
             domains.with_token = Some(Arc::new(
                 move |base: &nova_gateway::Domains, token: &str| nova_gateway::Domains {
                     identity: Arc::new(identity.with_token(token)),
@@ -661,6 +720,7 @@ impl Builder<'_> {
                     notifications: Some(Arc::new(nova_gateway::LiveNotifications(Arc::new(
                         notification.with_token(token),
                     )))),
+                    trust_safety: Some(Arc::new(trust_safety.with_token(token))),
                     ..base.clone()
                 },
             ));

@@ -19,6 +19,7 @@
 mod build;
 pub mod cli;
 mod host;
+mod moderation;
 pub mod plan;
 mod relations;
 pub mod search;

@@ -25,13 +25,16 @@ pub enum Part {
     Search,
     /// Grouped in-app notifications (nova-notification).
     Notification,
+    /// Reports, moderation, appeals, audit, pre-publish rules (nova-trust-safety).
+    TrustSafety,
     /// The GraphQL API over all of the above (nova-gateway).
     Gateway,
 }
 
 impl Part {
     /// Every part, in construction order (each after the parts it [`needs`](Self::needs)).
-    pub const ALL: [Part; 11] = [
+    pub const ALL: [Part; 12] = [
+        Part::TrustSafety,
         Part::Identity,
         Part::Users,
         Part::Graph,
@@ -57,6 +60,7 @@ impl Part {
             Part::Feed => ("FEED_SERVICE_URL", "feed-service"),
             Part::Search => ("SEARCH_SERVICE_URL", "search-service"),
             Part::Notification => ("NOTIFICATION_SERVICE_URL", "notification-service"),
+            Part::TrustSafety => ("TRUST_SAFETY_SERVICE_URL", "trust-safety-service"),
             Part::Ranking | Part::Trending => ("RANKING_SERVICE_URL", "ranking-service"),
             Part::Gateway => return None,
         })
@@ -66,9 +70,15 @@ impl Part {
     /// is set).
     pub fn needs(self) -> &'static [Part] {
         match self {
-            Part::Identity | Part::Users | Part::Graph | Part::Ranking | Part::Trending => &[],
+            Part::TrustSafety
+            | Part::Identity
+            | Part::Users
+            | Part::Graph
+            | Part::Ranking
+            | Part::Trending => &[],
             Part::Social => &[Part::Graph, Part::Users],
-            Part::Content => &[Part::Social, Part::Graph, Part::Users],
+            // Posts are checked before publishing and read as moderation leaves them.
+            Part::Content => &[Part::Social, Part::Graph, Part::Users, Part::TrustSafety],
             Part::Feed => &[Part::Content, Part::Graph, Part::Ranking, Part::Trending],
             Part::Search => &[Part::Content, Part::Social, Part::Users],
             // Who may notify whom: social's answer (blocks, block lists, mutes, follows).
@@ -83,6 +93,7 @@ impl Part {
                 Part::Trending,
                 Part::Search,
                 Part::Notification,
+                Part::TrustSafety,
             ],
         }
     }
@@ -158,6 +169,7 @@ pub const PLANS: &[Plan] = &[
         ..Plan::service("search-service", &[Part::Search])
     },
     Plan::service("notification-service", &[Part::Notification]),
+    Plan::service("trust-safety-service", &[Part::TrustSafety]),
     Plan {
         stateless: true,
         ..Plan::service("graphql-gateway", &[Part::Gateway])

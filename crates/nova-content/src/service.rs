@@ -20,6 +20,7 @@ use crate::audience::{Audience, AuthorAccess};
 use crate::batch::PostWriter;
 use crate::facets::{self, FacetKind};
 use crate::model::{Edit, NewPost, Post, ReplyPolicy, Visibility};
+use crate::moderation::{Moderation, PublishCheck, Screening};
 use crate::store::{AuthorScope, ContentStore, PostInsert, PostRow, TimelineKind};
 
 /// Most ids one batch read (`posts`, gRPC GetPosts) may carry: callers hydrate one page
@@ -56,6 +57,8 @@ pub struct ContentService {
     clock: SharedClock,
     config: ContentConfig,
     relay: Option<RelayWaker>,
+    publish_check: Option<Arc<dyn PublishCheck>>,
+    moderation: Option<Arc<dyn Moderation>>,
 }
 
 impl ContentService {
@@ -73,6 +76,8 @@ impl ContentService {
             clock: SystemClock::shared(),
             config: ContentConfig::default(),
             relay: None,
+            publish_check: None,
+            moderation: None,
         }
     }
     /// Uses `clock`.
@@ -88,6 +93,17 @@ impl ContentService {
     /// Wakes the outbox relay after commits with events.
     pub fn with_relay(mut self, relay: RelayWaker) -> Self {
         self.relay = Some(relay);
+        self
+    }
+    /// Screens every new post with `check` before storing it.
+    pub fn with_publish_check(mut self, check: Arc<dyn PublishCheck>) -> Self {
+        self.publish_check = Some(check);
+        self
+    }
+    /// Reads posts as the moderation `moderation` reports leaves them (hidden: only the
+    /// author; removed: nobody; suspended author: only the author).
+    pub fn with_moderation(mut self, moderation: Arc<dyn Moderation>) -> Self {
+        self.moderation = Some(moderation);
         self
     }
 
@@ -178,6 +194,19 @@ impl ContentService {
                 a.is_some_and(|a| may_see(viewer, r, a, mentioned))
             })
             .collect();
+        if let Some(moderation) = &self.moderation {
+            let live: Vec<&PostRow> = visible.iter().filter(|r| r.deleted_at.is_none()).collect();
+            if !live.is_empty() {
+                let posts: Vec<PostId> = live.iter().map(|r| r.id).collect();
+                let mut authors: Vec<UserId> = live.iter().map(|r| r.author_id).collect();
+                authors.sort();
+                authors.dedup();
+                let held = moderation.restrictions(&posts, &authors).await?;
+                // A moderated post reads like a missing one, tombstones aside.
+                visible
+                    .retain(|r| r.deleted_at.is_some() || held.allows(viewer, r.id, r.author_id));
+            }
+        }
         visible.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
         Ok((visible, access))
     }
@@ -467,6 +496,17 @@ impl ContentApi for ContentService {
                 return Ok(self.views(Some(me), vec![existing]).await?.remove(0));
             }
         }
+        // Screened after the idempotency look-up: a retried request is not checked twice.
+        let (mut labels, mut held) = (None, None);
+        if let Some(check) = &self.publish_check {
+            match check.screen(me, &new.text).await? {
+                Screening::Allow => {}
+                Screening::Reject(reason) => return Err(Error::invalid("text", reason)),
+                Screening::Hold(reason) => held = Some(reason),
+                Screening::Label(l) if !l.is_empty() => labels = Some(l.join(", ")),
+                Screening::Label(_) => {}
+            }
+        }
         let (facets, mentions, tags) = self.facets(me, &new.text).await?;
         let (mut root, mut depth, mut parent_author) = (None, 0, None);
         let mut parent_visibility = String::new();
@@ -521,15 +561,24 @@ impl ContentApi for ContentService {
             quote_author = Some(quoted.author_id);
         }
         let now = self.now();
+        let id = PostId::new();
+        // Held before it is stored: nobody else ever sees it until a moderator releases it.
+        if let (Some(reason), Some(check)) = (&held, &self.publish_check) {
+            check.hold(id, me, reason).await?;
+        }
         let row = PostRow {
-            id: PostId::new(),
+            id,
             author_id: me,
             text: new.text.clone(),
             facets: serde_json::to_string(&facets).map_err(Error::internal)?,
             media: serde_json::to_string(&new.media).map_err(Error::internal)?,
             language: lang.clone(),
             visibility: new.visibility.as_str().to_owned(),
-            content_warning: new.content_warning.clone().filter(|c| !c.trim().is_empty()),
+            content_warning: new
+                .content_warning
+                .clone()
+                .filter(|c| !c.trim().is_empty())
+                .or(labels),
             reply_to: new.reply_to,
             root_id: root,
             depth,

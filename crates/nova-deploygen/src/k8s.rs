@@ -363,6 +363,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
     ("feed-service", &["graphql-gateway"]),
     ("ranking-service", &["feed-service", "graphql-gateway"]),
     ("notification-service", &["graphql-gateway"]),
+    ("trust-safety-service", &["graphql-gateway"]),
 ];
 
 /// A NetworkPolicy for `s`: HTTP (REST, health, metrics, JWKS) stays open inside the

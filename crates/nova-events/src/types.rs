@@ -37,6 +37,14 @@ pub const MUTE_REMOVED: &str = "mute.removed";
 pub const SESSION_REVOKED: &str = "session.revoked";
 /// An account was registered (`nova.identity.v1.UserRegistered`).
 pub const USER_REGISTERED: &str = "user.registered";
+/// A staff role (`moderator`, `admin`) was granted or revoked
+/// (`nova.identity.v1.RoleChanged`); trust & safety audits it.
+pub const ROLE_CHANGED: &str = "identity.role_changed";
+/// A moderator took an action (`nova.trustsafety.v1.ActionChanged`); the domains that
+/// enforce it (identity: suspensions) act on it.
+pub const MODERATION_ACTION_TAKEN: &str = "trust_safety.action_taken";
+/// An action was undone, by reversal or a granted appeal (`nova.trustsafety.v1.ActionChanged`).
+pub const MODERATION_ACTION_REVERSED: &str = "trust_safety.action_reversed";
 /// A profile or its settings changed (`nova.user.v1.ProfileUpdated`).
 pub const PROFILE_UPDATED: &str = "user.profile_updated";
 /// A username changed (`nova.user.v1.UsernameChanged`).

@@ -102,6 +102,9 @@ pub struct Domains {
     pub notifications: Option<Arc<dyn NotificationSource>>,
     /// Labels of trending hashtags and links (none: trends carry ids only).
     pub trend_labels: Option<Arc<dyn TrendLabels>>,
+    /// Reports, strikes, appeals and the `moderation` namespace (none: those fields
+    /// answer `UNAVAILABLE`).
+    pub trust_safety: Option<Arc<dyn nova_trust_safety::TrustSafetyApi>>,
     /// For deployments whose domain clients forward the caller's token (gRPC clients
     /// built `with_token`): the domains to use for one bearer token.
     pub with_token: Option<WithToken>,

@@ -469,4 +469,33 @@ impl MutationRoot {
             filter_not_following: policy.filter_not_following,
         })
     }
+
+    /// Reports a post, account, media item or chat message. Reporting the same thing
+    /// again returns the first report; too many reports in a short time is
+    /// `RATE_LIMITED`.
+    async fn report(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::types::ReportInput,
+    ) -> GqlResult<crate::types::ModerationReport> {
+        crate::types::file_report(ctx, input).await
+    }
+
+    /// Appeals an action against the caller, once per action.
+    async fn appeal(
+        &self,
+        ctx: &Context<'_>,
+        action_id: ID,
+        text: String,
+    ) -> GqlResult<crate::types::ModerationAppeal> {
+        crate::types::file_appeal(ctx, action_id, text).await
+    }
+
+    /// Moderation writes: actions, reversals, appeal decisions, rules. Moderators and
+    /// admins only; anyone else gets `NOT_FOUND`.
+    async fn moderation(&self, ctx: &Context<'_>) -> GqlResult<crate::types::ModerationMutation> {
+        Ok(crate::types::ModerationMutation(crate::types::moderator(
+            ctx,
+        )?))
+    }
 }

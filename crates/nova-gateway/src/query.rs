@@ -185,6 +185,12 @@ impl QueryRoot {
             .gql()
     }
 
+    /// Moderation reads: the queue, reports, appeals, the audit log and the rules.
+    /// Moderators and admins only; anyone else gets `NOT_FOUND`.
+    async fn moderation(&self, ctx: &Context<'_>) -> GqlResult<crate::types::ModerationQuery> {
+        Ok(crate::types::ModerationQuery(crate::types::moderator(ctx)?))
+    }
+
     /// The caller's notification filters.
     async fn notification_policy(&self, ctx: &Context<'_>) -> GqlResult<NotificationPolicy> {
         let call = caller(ctx)?;

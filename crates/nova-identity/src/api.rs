@@ -2,7 +2,7 @@
 //! and remotely by the gRPC client, so callers hold an `Arc<dyn IdentityApi>`.
 
 use async_trait::async_trait;
-use nova_core::{Principal, Result, SessionId};
+use nova_core::{Principal, Result, SessionId, UserId};
 
 use crate::model::{
     Account, LoginOutcome, LoginRequest, OAuthStart, RegisterRequest, RequestContext, SessionInfo,
@@ -59,6 +59,18 @@ pub trait IdentityApi: Send + Sync {
     async fn confirm_totp(&self, principal: &Principal, code: &str) -> Result<Vec<String>>;
     /// Turns TOTP off (needs a current code or a recovery code).
     async fn disable_totp(&self, principal: &Principal, code: &str) -> Result<()>;
+    /// Admins only (anyone else: `NotFound`): grants or revokes a staff role
+    /// (`moderator`, `admin`) on `user`, with `reason`; whether it changed. The account's
+    /// next tokens carry its roles as scopes; a `identity.role_changed` event tells
+    /// trust & safety's audit log.
+    async fn set_role(
+        &self,
+        admin: &Principal,
+        user: UserId,
+        role: &str,
+        granted: bool,
+        reason: &str,
+    ) -> Result<bool>;
     /// Verifies an access token and returns who it is for.
     async fn verify_access_token(&self, token: &str) -> Result<Principal>;
     /// Whether `session` has ended (or never existed). Outside the identity process

@@ -35,7 +35,7 @@ use nova_core::error::{GrpcResult, grpc_answer};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_core::{Error, Principal, Result, SessionId};
+use nova_core::{Error, Principal, Result, SessionId, UserId};
 use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_server::{IdentityService as GrpcIdentityService, IdentityServiceServer};
 use tonic::Request;
@@ -283,6 +283,21 @@ impl GrpcIdentityService for IdentityGrpcServer {
             self.api.disable_totp(&p, &request.get_ref().code).await
         };
         grpc_answer(result.await.map(|()| pb::DisableTotpResponse {}))
+    }
+
+    async fn set_role(
+        &self,
+        request: Request<pb::SetRoleRequest>,
+    ) -> GrpcResult<pb::SetRoleResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let user = nova_core::id::parse_uuid(&r.user_id, "user_id")?;
+            self.api
+                .set_role(&p, UserId::from_uuid(user), &r.role, r.granted, &r.reason)
+                .await
+        };
+        grpc_answer(result.await.map(|changed| pb::SetRoleResponse { changed }))
     }
 
     async fn verify_access_token(

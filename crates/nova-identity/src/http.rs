@@ -57,6 +57,7 @@ pub fn router(api: Arc<dyn IdentityApi>) -> Router {
             get(oauth_callback).post(oauth_callback),
         )
         .route("/api/v1/auth/oauth/{provider}/link", post(oauth_link))
+        .route("/api/v1/admin/roles", post(set_role))
         .layer(axum::middleware::map_response(retry_after_when_busy))
         .with_state(api)
 }
@@ -297,6 +298,48 @@ async fn disable_totp(
 ) -> ApiResult<StatusCode> {
     api.disable_totp(&p, &b.code).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    user_id: String,
+    role: String,
+    granted: bool,
+    reason: String,
+}
+
+/// `POST /api/v1/admin/roles`: an admin grants or revokes a staff role. Anyone else
+/// (no token, a bad one, a non-admin) gets exactly what a missing route answers, before
+/// the body is read.
+async fn set_role(
+    State(api): State<Api>,
+    caller: Result<Caller, Error>,
+    body: axum::body::Bytes,
+) -> Response {
+    let p = match caller {
+        Ok(Caller(p)) if p.has_scope(crate::ROLE_ADMIN) => p,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let answer = async {
+        let b: RoleBody = serde_json::from_slice(&body)
+            .map_err(|e| Error::invalid("body", format!("is not a valid role change: {e}")))?;
+        let user = nova_core::id::parse_uuid(&b.user_id, "user_id")?;
+        let changed = api
+            .set_role(
+                &p,
+                nova_core::UserId::from_uuid(user),
+                &b.role,
+                b.granted,
+                &b.reason,
+            )
+            .await?;
+        Ok::<_, Error>(Json(serde_json::json!({ "changed": changed })))
+    };
+    match answer.await {
+        Ok(json) => json.into_response(),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -92,7 +92,10 @@ pub use password::{
     HashLimits, Passwords, check_policy, dummy_verify, hash_password, needs_rehash, verify_password,
 };
 pub use secrets::SecretBox;
-pub use service::{IdentityConfig, IdentityService, IdentityServiceBuilder, keys_from_store};
+pub use service::{
+    IdentityConfig, IdentityService, IdentityServiceBuilder, ROLE_ADMIN, ROLE_MODERATOR,
+    keys_from_store,
+};
 pub use token_cache::CachedVerifier;
 pub use tokens::{
     ACCESS_TOKEN_TTL, AccessClaims, IssuedToken, TokenConfig, TokenIssuer, TokenVerifier,

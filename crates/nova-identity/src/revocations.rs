@@ -13,6 +13,7 @@ use nova_auth::Revocations;
 use nova_core::{Result, SessionId, UserId};
 use nova_events::{EventEnvelope, EventHandler, types};
 use nova_proto::nova::identity::v1::SessionRevoked;
+use nova_proto::nova::trustsafety::v1::ActionChanged;
 use nova_proto::nova::user::v1::AccountStateChanged;
 use prost::Message;
 
@@ -98,5 +99,72 @@ impl EventHandler for DeletedAccounts {
             return Ok(());
         };
         self.identity.end_account_sessions(user).await.map(|_| ())
+    }
+}
+
+/// The consumer group of [`Suspensions`].
+pub const SUSPENSIONS_CONSUMER: &str = "identity-suspensions";
+
+/// Enforces trust & safety's account suspensions (and deletions) here, where logins and
+/// sessions live: `trust_safety.action_taken` suspends the account and ends its
+/// sessions, `trust_safety.action_reversed` lifts it. Idempotent per action.
+pub struct Suspensions {
+    identity: Arc<IdentityService>,
+}
+
+impl std::fmt::Debug for Suspensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Suspensions").finish_non_exhaustive()
+    }
+}
+
+impl Suspensions {
+    /// Enforces through `identity`.
+    pub fn new(identity: Arc<IdentityService>) -> Self {
+        Self { identity }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Suspensions {
+    async fn handle(&self, event: &EventEnvelope) -> Result<()> {
+        let taken = match event.event_type.as_str() {
+            types::MODERATION_ACTION_TAKEN => true,
+            types::MODERATION_ACTION_REVERSED => false,
+            _ => return Ok(()),
+        };
+        let Some(action) = ActionChanged::decode(event.payload.as_slice())
+            .ok()
+            .and_then(|c| c.action)
+        else {
+            tracing::error!(event = %event.id, "moderation event that does not decode; skipped");
+            return Ok(());
+        };
+        let on_account = action.target.as_ref().is_some_and(|t| t.kind == "account");
+        if !on_account || !matches!(action.kind.as_str(), "suspend" | "delete") {
+            return Ok(());
+        }
+        let Some(user) = action
+            .target
+            .as_ref()
+            .and_then(|t| t.id.parse::<UserId>().ok())
+        else {
+            tracing::error!(event = %event.id, "moderation event without an account id; skipped");
+            return Ok(());
+        };
+        if taken {
+            let until = action.expires_at.and_then(|t| {
+                chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+            });
+            self.identity
+                .suspend_account(user, &action.id, until)
+                .await
+                .map(|_| ())
+        } else {
+            self.identity
+                .lift_suspension(user, &action.id)
+                .await
+                .map(|_| ())
+        }
     }
 }

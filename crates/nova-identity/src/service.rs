@@ -55,6 +55,9 @@ pub struct IdentityConfig {
     /// `NOVA_SERVICE_SECRET`: the deployment secret service credentials derive from;
     /// `None` mints no service tokens.
     pub service_secret: Option<String>,
+    /// `NOVA_ADMIN_USERNAMES`: accounts that are admins whatever their stored roles (how
+    /// an operator makes the first admin), lower-cased.
+    pub admin_usernames: Vec<String>,
 }
 
 impl Default for IdentityConfig {
@@ -73,6 +76,7 @@ impl Default for IdentityConfig {
             recent_session: Duration::days(30),
             limits: LoginLimits::default(),
             service_secret: None,
+            admin_usernames: Vec::new(),
         }
     }
 }
@@ -319,6 +323,11 @@ impl IdentityService {
     }
 }
 
+/// The staff role that moderates (trust & safety's moderation routes).
+pub const ROLE_MODERATOR: &str = "moderator";
+/// The staff role that moderates, decides escalations and grants roles.
+pub const ROLE_ADMIN: &str = "admin";
+
 impl IdentityService {
     /// Now, at the precision both databases keep.
     pub(crate) fn now(&self) -> Timestamp {
@@ -383,12 +392,19 @@ impl IdentityService {
     }
 
     /// Opens a session: refresh token family + access token, `session.created` event.
+    /// A suspended account gets none.
     pub(crate) async fn open_session(
         &self,
         user: UserId,
         ctx: &RequestContext,
     ) -> Result<TokenPair> {
         let now = self.now();
+        if self.store.suspended(user, now).await? {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "account: this account is suspended",
+            ));
+        }
         let session = SessionRecord {
             id: SessionId::new(),
             user_id: user,
@@ -413,6 +429,7 @@ impl IdentityService {
             .await?;
         self.wake_relay();
         self.token_pair(user, session.id, refresh, record.expires_at)
+            .await
     }
 
     pub(crate) fn new_refresh(
@@ -432,14 +449,34 @@ impl IdentityService {
         (token, record)
     }
 
-    pub(crate) fn token_pair(
+    /// The staff roles of `user`: stored ones, and `admin` when the operator lists its
+    /// username in `NOVA_ADMIN_USERNAMES`.
+    pub(crate) async fn roles(&self, user: UserId) -> Result<Vec<String>> {
+        let mut roles = self.store.roles(user).await?;
+        if !self.config.admin_usernames.is_empty()
+            && !roles.iter().any(|r| r == ROLE_ADMIN)
+            && let Some(account) = self.store.account_by_id(user).await?
+            && self
+                .config
+                .admin_usernames
+                .contains(&account.username.to_lowercase())
+        {
+            roles.push(ROLE_ADMIN.to_owned());
+        }
+        Ok(roles)
+    }
+
+    pub(crate) async fn token_pair(
         &self,
         user: UserId,
         session: SessionId,
         refresh_token: String,
         refresh_expires_at: Timestamp,
     ) -> Result<TokenPair> {
-        let access = self.issuer.issue(&Principal::user(user, session))?;
+        let mut principal = Principal::user(user, session);
+        // Staff roles travel as scopes; a change shows in the next access token.
+        principal.scopes.extend(self.roles(user).await?);
+        let access = self.issuer.issue(&principal)?;
         Ok(TokenPair {
             access_token: access.token,
             access_expires_at: access.expires_at,
@@ -449,6 +486,31 @@ impl IdentityService {
             session_id: session,
             user_id: user,
         })
+    }
+
+    /// Suspends `user` for trust & safety's `action` (until `until`, or until lifted): no
+    /// new logins, and every session ends now. Idempotent.
+    pub async fn suspend_account(
+        &self,
+        user: UserId,
+        action: &str,
+        until: Option<Timestamp>,
+    ) -> Result<u64> {
+        self.store.set_suspension(user, action, until).await?;
+        let ids: Vec<SessionId> = self
+            .store
+            .active_sessions(user)
+            .await?
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        self.end_sessions(user, &ids, "account_suspended").await
+    }
+
+    /// Lifts the suspension of `user` by `action` (reversed or appealed); whether it was
+    /// in force. Idempotent.
+    pub async fn lift_suspension(&self, user: UserId, action: &str) -> Result<bool> {
+        self.store.lift_suspension(user, action).await
     }
 
     /// Ends every session of `user` (its account was deleted, in the users domain), each

@@ -46,6 +46,11 @@ pub const IDENTITY_ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var("JWT_ISSUER", "iss of access tokens", Some("nova")),
+    var(
+        "NOVA_ADMIN_USERNAMES",
+        "comma-separated usernames that are admins (how the first admin is made; admins then grant moderator and admin)",
+        None,
+    ),
     var("JWT_AUDIENCE", "aud of access tokens", Some("nova")),
     var(
         "IDENTITY_JWKS_URL",
@@ -104,6 +109,18 @@ fn service_secret(src: &ConfigSource) -> Result<Option<String>> {
         )),
         other => Ok(other),
     }
+}
+
+/// `NOVA_ADMIN_USERNAMES`, lower-cased.
+fn admin_usernames(src: &ConfigSource) -> Vec<String> {
+    read(src, "NOVA_ADMIN_USERNAMES")
+        .map(|v| {
+            v.split(',')
+                .map(|u| u.trim().trim_start_matches('@').to_lowercase())
+                .filter(|u| !u.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn read(src: &ConfigSource, name: &str) -> Option<String> {
@@ -297,6 +314,7 @@ pub async fn service_from_config(
         .config(IdentityConfig {
             tokens,
             service_secret: service_secret(src)?,
+            admin_usernames: admin_usernames(src),
             ..IdentityConfig::default()
         });
     if let Some(relay) = relay {

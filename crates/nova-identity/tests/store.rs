@@ -396,6 +396,79 @@ mod suite {
         );
     }
 
+    pub async fn roles_are_granted_and_revoked_once_with_their_events(db: Db) {
+        let store = SqlIdentityStore::new(db.clone());
+        let a = registered(&store, "staff@example.com", "staff").await;
+        assert!(store.roles(a.id).await.unwrap().is_empty());
+        let event = || EventEnvelope::new("identity.role_changed", a.id.to_string(), now(), vec![]);
+        assert!(
+            store
+                .set_role(a.id, "moderator", true, now(), &[event()])
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_role(a.id, "moderator", true, now(), &[event()])
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .set_role(a.id, "admin", true, now(), &[event()])
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.roles(a.id).await.unwrap(), vec!["admin", "moderator"]);
+        assert!(
+            store
+                .set_role(a.id, "moderator", false, now(), &[event()])
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.roles(a.id).await.unwrap(), vec!["admin"]);
+        let events = outbox::store(&db)
+            .fetch_unpublished(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event_type == "identity.role_changed")
+            .count();
+        assert_eq!(events, 3, "one event per change, none for a no-op");
+        let missing = store
+            .set_role(UserId::new(), "moderator", true, now(), &[event()])
+            .await
+            .unwrap_err();
+        assert_eq!(*missing.kind(), ErrorKind::NotFound);
+    }
+
+    pub async fn suspensions_hold_until_lifted_or_lapsed(db: Db) {
+        let store = SqlIdentityStore::new(db);
+        let a = registered(&store, "sus@example.com", "sus").await;
+        assert!(!store.suspended(a.id, now()).await.unwrap());
+        store.set_suspension(a.id, "action-1", None).await.unwrap();
+        assert!(store.suspended(a.id, now()).await.unwrap());
+        assert!(
+            !store.lift_suspension(a.id, "action-0").await.unwrap(),
+            "another action's reversal"
+        );
+        assert!(store.suspended(a.id, now()).await.unwrap());
+        assert!(store.lift_suspension(a.id, "action-1").await.unwrap());
+        assert!(!store.suspended(a.id, now()).await.unwrap());
+        store
+            .set_suspension(a.id, "action-2", Some(now() + Duration::hours(1)))
+            .await
+            .unwrap();
+        assert!(store.suspended(a.id, now()).await.unwrap());
+        assert!(
+            !store
+                .suspended(a.id, now() + Duration::hours(2))
+                .await
+                .unwrap(),
+            "lapsed"
+        );
+    }
+
     pub async fn signing_keys_are_kept_once_per_kid(db: Db) {
         let store = SqlIdentityStore::new(db);
         store
@@ -425,4 +498,6 @@ nova_testkit::db_conformance_suite!(suite:
     login_challenges_count_attempts_expire_and_are_single_use,
     oauth_flows_are_taken_once_and_expire,
     signing_keys_are_kept_once_per_kid,
+    roles_are_granted_and_revoked_once_with_their_events,
+    suspensions_hold_until_lifted_or_lapsed,
 );

@@ -222,9 +222,9 @@ pub const SERVICES: &[ServiceSpec] = &[
         "trust-safety-service",
         &["nova-trust-safety"],
         8095,
-        &[Postgres, Kafka],
+        &[Postgres, Redis, Kafka],
         Small,
-        "Content moderation and user reports",
+        "Reports, moderation, appeals, audit log and pre-publish rules",
     ),
     ServiceSpec {
         name: "graphql-gateway",

@@ -76,6 +76,11 @@ pub trait TrustSafetyApi: Send + Sync {
 
     /// The synchronous pre-publish check (content, chat metadata, profile text, media).
     async fn check(&self, input: CheckInput) -> Result<Verdict>;
+    /// Keeps content that a pre-publish rule held out of sight until a moderator reverses
+    /// the hold: a `hide` action by the system against `subject` (the author), with
+    /// `reason`, audited as `content.held`. For other domains (no caller principal), like
+    /// [`check`](Self::check).
+    async fn hold(&self, target: Target, subject: UserId, reason: &str) -> Result<Action>;
     /// The actions in force (not reversed, not expired) on any of `targets`, for
     /// enforcement in other domains.
     async fn actions_in_force(&self, targets: &[Target]) -> Result<Vec<Action>>;

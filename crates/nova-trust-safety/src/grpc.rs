@@ -292,6 +292,19 @@ impl GrpcTrustSafety for TrustSafetyGrpcServer {
         grpc_answer(result.await)
     }
 
+    async fn hold(&self, request: Request<pb::HoldRequest>) -> GrpcResult<pb::Action> {
+        let result = async {
+            let r = request.into_inner();
+            let target = convert::target_from(r.target)?;
+            let subject = convert::id_arg(&r.subject_id, "subject_id")?;
+            self.api
+                .hold(target, subject, &r.reason)
+                .await
+                .map(|a| convert::action(&a))
+        };
+        grpc_answer(result.await)
+    }
+
     async fn actions_in_force(
         &self,
         request: Request<pb::ActionsInForceRequest>,

@@ -66,6 +66,7 @@
 //! ```
 
 pub mod api;
+pub mod consumer;
 pub mod grpc;
 pub mod http;
 pub mod model;
@@ -81,6 +82,6 @@ pub use model::{
     Surface, Target, TargetKind, Verdict, VerdictKind,
 };
 pub use service::{
-    ACTION_REVERSED, ACTION_TAKEN, REPORT_FILED, RULES_CHANGED, TEXT_MAX, TrustSafetyConfig,
-    TrustSafetyService, is_moderator,
+    ACTION_REVERSED, ACTION_TAKEN, REPORT_FILED, RULES_CHANGED, RoleChange, SYSTEM, TEXT_MAX,
+    TrustSafetyConfig, TrustSafetyService, is_moderator,
 };

@@ -35,6 +35,11 @@ pub const RULES_CHANGED: &str = "trust_safety.rules_changed";
 /// Event type of a filed report.
 pub const REPORT_FILED: &str = "trust_safety.report_filed";
 
+/// The actor of what the system does by itself (holds by pre-publish rules).
+pub const SYSTEM: UserId = UserId::from_uuid(uuid::Uuid::nil());
+/// A hold's reason when its rule gave none.
+const HELD_REASON: &str = "Held for review by a moderator.";
+
 /// Longest report text, appeal text and action reason (characters).
 pub const TEXT_MAX: usize = 1_000;
 /// Longest moderator note (characters).
@@ -49,6 +54,21 @@ const CHECK_TEXT_MAX: usize = 64 * 1024;
 pub const TARGETS_MAX: usize = 1_000;
 /// Most texts the duplicate-spam window remembers before it sweeps.
 const DUPLICATES_MAX: usize = 200_000;
+
+/// A staff role granted or revoked in identity, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChange {
+    /// The account.
+    pub user: UserId,
+    /// `moderator` or `admin`.
+    pub role: String,
+    /// Granted or revoked.
+    pub granted: bool,
+    /// The admin.
+    pub actor: UserId,
+    /// Why.
+    pub reason: String,
+}
 
 /// Tunables of the service.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +169,30 @@ impl TrustSafetyService {
     pub fn with_relay(mut self, relay: RelayWaker) -> Self {
         self.relay = Some(relay);
         self
+    }
+
+    /// Audits a staff role change identity made (`identity.role_changed`), once per
+    /// event: `event` is its id, so a redelivery appends nothing. Whether it was new.
+    pub async fn audit_role_change(
+        &self,
+        event: uuid::Uuid,
+        at: Timestamp,
+        change: RoleChange,
+    ) -> Result<bool> {
+        let entry = AuditEntry {
+            id: AuditId::from_uuid(event),
+            at,
+            actor: Some(change.actor),
+            action: if change.granted {
+                "role.granted".into()
+            } else {
+                "role.revoked".into()
+            },
+            subject: format!("account:{}", change.user),
+            reason: change.reason,
+            detail: json!({ "role": change.role }).to_string(),
+        };
+        self.store.append_audit_once(&entry).await
     }
 
     /// Reads and compiles every rule (at start and on each [`RULES_CHANGED`] event);
@@ -914,6 +958,44 @@ impl TrustSafetyApi for TrustSafetyService {
             .await?;
         self.apply_duplicates(&compiled, &input, now, &mut hits);
         Ok(compiled.verdict(&hits))
+    }
+
+    async fn hold(&self, target: Target, subject: UserId, reason: &str) -> Result<Action> {
+        if target.kind == TargetKind::Account {
+            return Err(Error::invalid("target.kind", "only content is held"));
+        }
+        limited_text("reason", reason, TEXT_MAX)?;
+        let reason = match reason.trim() {
+            "" => HELD_REASON.to_owned(),
+            r => r.to_owned(),
+        };
+        let action = Action {
+            id: ActionId::new(),
+            target,
+            subject: Some(subject),
+            kind: ActionKind::Hide,
+            label: None,
+            reason,
+            note: "held by a pre-publish rule".to_owned(),
+            actor: SYSTEM,
+            created_at: self.now(),
+            expires_at: None,
+            reversed_at: None,
+        };
+        let audit = self.audit_entry(
+            None,
+            "content.held",
+            action.target.to_string(),
+            &action.reason,
+            json!({ "action_id": action.id, "subject": subject }),
+        );
+        let event = self.action_event(ACTION_TAKEN, &action);
+        self.store
+            .insert_action(&action, "actioned:hide", &[audit], &[event])
+            .await?;
+        metrics::counter!("nova_trust_safety_actions_total", "kind" => "hold").increment(1);
+        self.wake();
+        Ok(action)
     }
 
     async fn actions_in_force(&self, targets: &[Target]) -> Result<Vec<Action>> {

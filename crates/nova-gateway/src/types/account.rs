@@ -263,6 +263,11 @@ impl Viewer {
         let call = caller(ctx)?;
         Ok(call.domains.identity.account(&self.0).await.gql()?.into())
     }
+    /// Moderation actions against the caller, with their reasons and any appeal, newest
+    /// first.
+    async fn strikes(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::ModerationStrike>> {
+        super::strikes(ctx, &self.0).await
+    }
     /// The caller's settings.
     async fn settings(&self, ctx: &Context<'_>) -> GqlResult<Settings> {
         let call = caller(ctx)?;

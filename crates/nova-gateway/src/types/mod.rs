@@ -3,6 +3,7 @@
 mod account;
 mod enums;
 mod feed;
+mod moderation;
 mod notification;
 mod post;
 mod search;
@@ -11,6 +12,7 @@ mod user;
 pub(crate) use account::*;
 pub(crate) use enums::*;
 pub(crate) use feed::*;
+pub(crate) use moderation::*;
 pub(crate) use notification::*;
 pub(crate) use post::*;
 pub(crate) use search::*;

@@ -123,6 +123,19 @@ impl nova_identity::IdentityApi for Counted<dyn nova_identity::IdentityApi> {
         self.calls.hit("IdentityApi::disable_totp");
         self.inner.disable_totp(principal, code).await
     }
+    async fn set_role(
+        &self,
+        admin: &Principal,
+        user: nova_core::UserId,
+        role: &str,
+        granted: bool,
+        reason: &str,
+    ) -> Result<bool> {
+        self.calls.hit("IdentityApi::set_role");
+        self.inner
+            .set_role(admin, user, role, granted, reason)
+            .await
+    }
     async fn verify_access_token(&self, token: &str) -> Result<Principal> {
         self.calls.hit("IdentityApi::verify_access_token");
         self.inner.verify_access_token(token).await

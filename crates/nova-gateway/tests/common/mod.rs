@@ -215,6 +215,7 @@ impl World {
                 notifications.clone(),
             ))),
             trend_labels: None,
+            trust_safety: None,
             with_token: None,
         };
         let router = nova_gateway::router(domains.clone(), options);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use moka::sync::Cache;
 use nova_core::channel::ServiceChannel;
-use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
+use nova_core::{Error, ErrorKind, Principal, Result, SessionId, UserId};
 use nova_proto::nova::identity::v1 as pb;
 use pb::identity_service_client::IdentityServiceClient;
 use tonic::Request;
@@ -249,6 +249,24 @@ impl IdentityApi for IdentityGrpcClient {
         let request = self.authed(principal, message)?;
         self.rpc().disable_totp(request).await?;
         Ok(())
+    }
+
+    async fn set_role(
+        &self,
+        admin: &Principal,
+        user: UserId,
+        role: &str,
+        granted: bool,
+        reason: &str,
+    ) -> Result<bool> {
+        let message = pb::SetRoleRequest {
+            user_id: user.to_string(),
+            role: role.to_owned(),
+            granted,
+            reason: reason.to_owned(),
+        };
+        let request = self.authed(admin, message)?;
+        Ok(self.rpc().set_role(request).await?.into_inner().changed)
     }
 
     async fn verify_access_token(&self, token: &str) -> Result<Principal> {

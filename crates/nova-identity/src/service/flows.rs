@@ -1,10 +1,12 @@
 //! The [`IdentityApi`] flows of [`IdentityService`].
 
 use async_trait::async_trait;
-use nova_core::{Error, ErrorKind, Principal, Result, SessionId};
+use nova_core::{Error, ErrorKind, Principal, Result, SessionId, UserId};
 use nova_proto::nova::identity::v1 as events;
 
-use super::{IdentityService, bad_credentials, hash_secret, new_secret};
+use super::{
+    IdentityService, ROLE_ADMIN, ROLE_MODERATOR, bad_credentials, hash_secret, new_secret,
+};
 use crate::api::IdentityApi;
 use crate::limits::{rate_limited, take};
 use crate::model::{
@@ -203,6 +205,7 @@ impl IdentityService {
             return Err(bad_credentials());
         }
         self.token_pair(session.user_id, session.id, token, next.expires_at)
+            .await
     }
 }
 
@@ -623,6 +626,54 @@ impl IdentityApi for IdentityService {
         self.store
             .set_totp_secret(account.id, None, self.now())
             .await
+    }
+
+    async fn set_role(
+        &self,
+        admin: &Principal,
+        user: UserId,
+        role: &str,
+        granted: bool,
+        reason: &str,
+    ) -> Result<bool> {
+        // Anyone but an admin is told the route does not exist.
+        if !admin.is_user() || !admin.has_scope(ROLE_ADMIN) {
+            return Err(Error::not_found());
+        }
+        if role != ROLE_MODERATOR && role != ROLE_ADMIN {
+            return Err(Error::invalid("role", "must be moderator or admin"));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("reason", "is required"));
+        }
+        if reason.chars().count() > 1_000 {
+            return Err(Error::invalid("reason", "must be at most 1000 characters"));
+        }
+        if user == admin.user_id && role == ROLE_ADMIN && !granted {
+            return Err(Error::invalid(
+                "user_id",
+                "an admin cannot revoke their own admin role",
+            ));
+        }
+        let event = self.event(
+            nova_events::types::ROLE_CHANGED,
+            user,
+            &events::RoleChanged {
+                user_id: user.to_string(),
+                role: role.to_owned(),
+                granted,
+                actor_id: admin.user_id.to_string(),
+                reason: reason.to_owned(),
+            },
+        );
+        let changed = self
+            .store
+            .set_role(user, role, granted, self.now(), &[event])
+            .await?;
+        if changed {
+            self.wake_relay();
+        }
+        Ok(changed)
     }
 
     async fn verify_access_token(&self, token: &str) -> Result<Principal> {

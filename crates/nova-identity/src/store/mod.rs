@@ -303,4 +303,30 @@ pub trait IdentityStore: Send + Sync {
     async fn insert_signing_key(&self, kid: &str, stored: &str, now: Timestamp) -> Result<()>;
     /// Replaces a key's stored form if it is still `old` (sealing a plain PEM once).
     async fn reseal_signing_key(&self, kid: &str, old: &str, stored: &str) -> Result<()>;
+
+    /// Records a suspension (trust & safety's `action`, lapsing at `until`; `None`: until
+    /// lifted) on an account.
+    async fn set_suspension(
+        &self,
+        user: UserId,
+        action: &str,
+        until: Option<Timestamp>,
+    ) -> Result<()>;
+    /// Lifts the suspension `action` (a later one stays); whether it was in force.
+    async fn lift_suspension(&self, user: UserId, action: &str) -> Result<bool>;
+    /// Whether the account is suspended at `now`.
+    async fn suspended(&self, user: UserId, now: Timestamp) -> Result<bool>;
+    /// The staff roles of a live account (`moderator`, `admin`), sorted; none for a
+    /// missing account.
+    async fn roles(&self, user: UserId) -> Result<Vec<String>>;
+    /// Grants (`granted`) or revokes `role` on a live account, with `events` when it
+    /// changed; whether it changed. `NotFound` for a missing account.
+    async fn set_role(
+        &self,
+        user: UserId,
+        role: &str,
+        granted: bool,
+        now: Timestamp,
+        events: &[EventEnvelope],
+    ) -> Result<bool>;
 }

@@ -563,6 +563,115 @@ impl IdentityStore for SqlIdentityStore {
         Ok(Some(locked.flatten().unwrap_or(now)))
     }
 
+    async fn set_suspension(
+        &self,
+        user: UserId,
+        action: &str,
+        until: Option<Timestamp>,
+    ) -> Result<()> {
+        on_db!(&self.db, write, |c| sqlx::query(
+            "UPDATE users SET suspension_action = $2, suspended_until = $3 WHERE id = $1"
+        )
+        .bind(user)
+        .bind(action)
+        .bind(until)
+        .execute(c)
+        .await
+        .db()
+        .map(|_| ()))
+    }
+
+    async fn lift_suspension(&self, user: UserId, action: &str) -> Result<bool> {
+        on_db!(&self.db, write, |c| sqlx::query(
+            "UPDATE users SET suspension_action = NULL, suspended_until = NULL \
+             WHERE id = $1 AND suspension_action = $2"
+        )
+        .bind(user)
+        .bind(action)
+        .execute(c)
+        .await
+        .db()
+        .map(|r| r.rows_affected() > 0))
+    }
+
+    async fn suspended(&self, user: UserId, now: Timestamp) -> Result<bool> {
+        let found: Option<i32> = on_db!(&self.db, read, |c| sqlx::query_scalar(
+            "SELECT 1 FROM users WHERE id = $1 AND suspension_action IS NOT NULL \
+             AND (suspended_until IS NULL OR suspended_until > $2)"
+        )
+        .bind(user)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+        .db())?;
+        Ok(found.is_some())
+    }
+
+    async fn roles(&self, user: UserId) -> Result<Vec<String>> {
+        let roles: Option<String> = on_db!(&self.db, read, |c| sqlx::query_scalar(
+            "SELECT roles FROM users WHERE id = $1 AND deleted_at IS NULL"
+        )
+        .bind(user)
+        .fetch_optional(c)
+        .await
+        .db())?;
+        Ok(split_roles(roles.as_deref().unwrap_or_default()))
+    }
+
+    async fn set_role(
+        &self,
+        user: UserId,
+        role: &str,
+        granted: bool,
+        now: Timestamp,
+        events: &[EventEnvelope],
+    ) -> Result<bool> {
+        let changed = on_db!(&self.db, tx, |tx| {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT roles FROM users WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+            let Some(current) = current else {
+                return Err(Error::not_found());
+            };
+            let mut roles = split_roles(&current);
+            let had = roles.iter().any(|r| r == role);
+            if had == granted {
+                false
+            } else {
+                if granted {
+                    roles.push(role.to_owned());
+                    roles.sort();
+                } else {
+                    roles.retain(|r| r != role);
+                }
+                // Compare-and-set: a concurrent change makes this one retry-free no-op.
+                let updated = sqlx::query(
+                    "UPDATE users SET roles = $2, updated_at = $3 WHERE id = $1 AND roles = $4",
+                )
+                .bind(user)
+                .bind(roles.join(" "))
+                .bind(now)
+                .bind(&current)
+                .execute(&mut *tx)
+                .await
+                .db()?
+                .rows_affected();
+                if updated == 0 {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "roles: changed concurrently, try again",
+                    ));
+                }
+                tx.append_events(events).await?;
+                true
+            }
+        });
+        Ok(changed)
+    }
+
     async fn clear_second_factor_failures(&self, user: UserId) -> Result<()> {
         on_db!(&self.db, write, |c| sqlx::query(
             "UPDATE users SET second_factor_failures = 0, second_factor_locked_until = NULL \
@@ -726,4 +835,12 @@ impl IdentityStore for SqlIdentityStore {
         .db()
         .map(|_| ()))
     }
+}
+
+/// Space-separated roles as a sorted list.
+fn split_roles(roles: &str) -> Vec<String> {
+    let mut out: Vec<String> = roles.split_whitespace().map(str::to_owned).collect();
+    out.sort();
+    out.dedup();
+    out
 }

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_auth::bearer_request;
+use nova_core::channel::ServiceChannel;
 use nova_core::{Error, Principal, Result, UserId};
 use nova_proto::nova::trustsafety::v1 as pb;
 use pb::trust_safety_service_client::TrustSafetyServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 use super::convert;
 use crate::api::TrustSafetyApi;
@@ -23,7 +24,7 @@ use crate::model::{
 /// `Unauthenticated` before any call.
 #[derive(Clone)]
 pub struct TrustSafetyGrpcClient {
-    inner: TrustSafetyServiceClient<Channel>,
+    inner: TrustSafetyServiceClient<ServiceChannel>,
     token: Option<Arc<str>>,
 }
 
@@ -51,9 +52,9 @@ impl TrustSafetyGrpcClient {
     }
 
     /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: TrustSafetyServiceClient::new(channel),
+            inner: TrustSafetyServiceClient::new(channel.into()),
             token: None,
         }
     }
@@ -71,7 +72,7 @@ impl TrustSafetyGrpcClient {
         bearer_request(self.token.as_deref(), principal, message)
     }
 
-    fn rpc(&self) -> TrustSafetyServiceClient<Channel> {
+    fn rpc(&self) -> TrustSafetyServiceClient<ServiceChannel> {
         self.inner.clone()
     }
 }
@@ -245,6 +246,15 @@ impl TrustSafetyApi for TrustSafetyGrpcClient {
             .await?
             .into_inner();
         convert::verdict_from(r)
+    }
+
+    async fn hold(&self, target: Target, subject: UserId, reason: &str) -> Result<Action> {
+        let message = pb::HoldRequest {
+            target: Some(convert::target(&target)),
+            subject_id: subject.to_string(),
+            reason: reason.to_owned(),
+        };
+        convert::action_from(self.rpc().hold(message).await?.into_inner())
     }
 
     async fn actions_in_force(&self, targets: &[Target]) -> Result<Vec<Action>> {

@@ -131,6 +131,9 @@ pub trait TrustSafetyStore: Send + Sync {
     ) -> Result<bool>;
     /// Audit entries, newest first.
     async fn audit(&self, query: &AuditQuery, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// Appends `entry` unless an entry with its id exists (an event redelivered);
+    /// whether it was appended.
+    async fn append_audit_once(&self, entry: &AuditEntry) -> Result<bool>;
     /// Every rule.
     async fn rules(&self) -> Result<Vec<Rule>>;
     /// One rule.

@@ -403,6 +403,25 @@ impl TrustSafetyStore for SqlTrustSafetyStore {
         rows(found)
     }
 
+    async fn append_audit_once(&self, e: &AuditEntry) -> Result<bool> {
+        let appended = on_db!(&self.db, write, |c| sqlx::query(
+            "INSERT INTO trust_audit_log (id, at, actor_id, action, subject, reason, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(e.id)
+        .bind(e.at)
+        .bind(e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.reason)
+        .bind(&e.detail)
+        .execute(c)
+        .await
+        .db()
+        .map(|r| r.rows_affected()))?;
+        Ok(appended > 0)
+    }
+
     async fn insert_appeal(&self, a: &Appeal, audit: &[AuditEntry]) -> Result<()> {
         on_db!(&self.db, tx, |tx| {
             let inserted = sqlx::query(
