@@ -34,8 +34,9 @@ pub enum Part {
 impl Part {
     /// Every part, in construction order (each after the parts it [`needs`](Self::needs)).
     pub const ALL: [Part; 12] = [
-        Part::TrustSafety,
         Part::Identity,
+        // After identity: its routes verify tokens with identity when it runs here.
+        Part::TrustSafety,
         Part::Users,
         Part::Graph,
         Part::Social,
