@@ -14,11 +14,13 @@ pub trait AnalyticsApi: Send + Sync {
     /// Records a batch of client impressions and views (at most
     /// [`MAX_BATCH`](crate::model::MAX_BATCH)), signed in or not; rate-limited per
     /// caller. Replayed ids count once. Answers how many were accepted.
-    async fn record(&self, principal: Option<&Principal>, events: Vec<ClientEvent>)
-    -> Result<u64>;
+    async fn record(&self, principal: Option<&Principal>, events: Vec<ClientEvent>) -> Result<u64>;
     /// The caller's own post's figures.
-    async fn post_insights(&self, principal: Option<&Principal>, post_id: &str)
-    -> Result<PostInsights>;
+    async fn post_insights(
+        &self,
+        principal: Option<&Principal>,
+        post_id: &str,
+    ) -> Result<PostInsights>;
     /// The caller's follower growth and top posts over the last `days` days (1..=90,
     /// 0 means 30).
     async fn account_insights(

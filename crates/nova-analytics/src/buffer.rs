@@ -231,7 +231,10 @@ impl Flusher {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%error, attempt, queued = pending.len(), "analytics insert failed; retrying");
                     if shutting_down && attempt >= 20 {
-                        tracing::error!(lost = pending.len(), "analytics store unavailable at shutdown; queued events lost");
+                        tracing::error!(
+                            lost = pending.len(),
+                            "analytics store unavailable at shutdown; queued events lost"
+                        );
                         pending.clear();
                         return;
                     }

@@ -59,12 +59,26 @@ pub fn fact(envelope: &EventEnvelope) -> Result<Fact> {
         types::USER_REGISTERED => {
             let p: identity::UserRegistered = decode(envelope)?;
             let actor = id(&p.user_id, "user_id")?;
-            vec![event("", EventKind::Registered, actor, String::new(), String::new(), 1)]
+            vec![event(
+                "",
+                EventKind::Registered,
+                actor,
+                String::new(),
+                String::new(),
+                1,
+            )]
         }
         "session.created" => {
             let p: identity::SessionCreated = decode(envelope)?;
             let actor = id(&p.user_id, "user_id")?;
-            vec![event("", EventKind::Session, actor, String::new(), String::new(), 1)]
+            vec![event(
+                "",
+                EventKind::Session,
+                actor,
+                String::new(),
+                String::new(),
+                1,
+            )]
         }
         types::POST_CREATED => {
             let p: content::PostCreated = decode(envelope)?;

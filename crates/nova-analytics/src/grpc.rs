@@ -23,8 +23,8 @@ use tonic::{Request, Response};
 
 use crate::api::AnalyticsApi;
 use crate::model::{
-    AccountInsights, AdminStats, ClientEvent, DayFigures, Figure, FollowerDay,
-    HourPoint, PostInsights, Retention, TopPost,
+    AccountInsights, AdminStats, ClientEvent, DayFigures, Figure, FollowerDay, HourPoint,
+    PostInsights, Retention, TopPost,
 };
 
 fn malformed(field: &str) -> Error {
@@ -260,7 +260,8 @@ pub struct AnalyticsGrpcClient {
 
 impl std::fmt::Debug for AnalyticsGrpcClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnalyticsGrpcClient").finish_non_exhaustive()
+        f.debug_struct("AnalyticsGrpcClient")
+            .finish_non_exhaustive()
     }
 }
 
@@ -302,11 +303,7 @@ fn answer<T>(r: std::result::Result<Response<T>, tonic::Status>) -> Result<T> {
 
 #[async_trait]
 impl AnalyticsApi for AnalyticsGrpcClient {
-    async fn record(
-        &self,
-        principal: Option<&Principal>,
-        events: Vec<ClientEvent>,
-    ) -> Result<u64> {
+    async fn record(&self, principal: Option<&Principal>, events: Vec<ClientEvent>) -> Result<u64> {
         let message = pb::RecordRequest {
             events: events.into_iter().map(event_to_pb).collect(),
         };
@@ -440,6 +437,9 @@ mod tests {
             r#type: "click".into(),
             ..event_to_pb(e)
         };
-        assert_eq!(event_from_pb(3, bad).unwrap_err().field(), Some("events[3].type"));
+        assert_eq!(
+            event_from_pb(3, bad).unwrap_err().field(),
+            Some("events[3].type")
+        );
     }
 }

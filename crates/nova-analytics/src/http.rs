@@ -77,7 +77,11 @@ pub fn parse_batch(body: &Value) -> Result<Vec<ClientEvent>, Option<Error>> {
         .collect()
 }
 
-async fn record(s: S, MaybeAuthenticated(p): MaybeAuthenticated, Body(body): Body<Value>) -> Response {
+async fn record(
+    s: S,
+    MaybeAuthenticated(p): MaybeAuthenticated,
+    Body(body): Body<Value>,
+) -> Response {
     let events = match parse_batch(&body) {
         Ok(events) => events,
         Err(Some(error)) => return error.into_response(),
@@ -96,7 +100,9 @@ async fn record(s: S, MaybeAuthenticated(p): MaybeAuthenticated, Body(body): Bod
         }
     };
     match s.api.record(p.as_ref(), events).await {
-        Ok(accepted) => (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response(),
+        Ok(accepted) => {
+            (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response()
+        }
         Err(error) => error.into_response(),
     }
 }

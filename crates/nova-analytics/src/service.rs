@@ -14,8 +14,8 @@ use crate::buffer::{Buffer, BufferConfig};
 use crate::events::{Fact, fact};
 use crate::model::{
     ANONYMOUS, AccountInsights, AdminStats, ClientEvent, DEFAULT_K_ANONYMITY, DayFigures, Event,
-    FORGOTTEN, Figure, FollowerDay, HourPoint, MAX_BATCH, PostInsights, Retention,
-    SERIES_HOURS, TopPost, date_of, day_number, day_of,
+    FORGOTTEN, Figure, FollowerDay, HourPoint, MAX_BATCH, PostInsights, Retention, SERIES_HOURS,
+    TopPost, date_of, day_number, day_of,
 };
 use crate::store::AnalyticsStore;
 
@@ -158,11 +158,7 @@ fn signed_in(principal: Option<&Principal>) -> Result<&Principal> {
 
 #[async_trait]
 impl AnalyticsApi for AnalyticsService {
-    async fn record(
-        &self,
-        principal: Option<&Principal>,
-        events: Vec<ClientEvent>,
-    ) -> Result<u64> {
+    async fn record(&self, principal: Option<&Principal>, events: Vec<ClientEvent>) -> Result<u64> {
         if events.len() > MAX_BATCH {
             return Err(Error::invalid(
                 "events",
@@ -186,10 +182,9 @@ impl AnalyticsApi for AnalyticsService {
                 (None, Some(anon)) => format!("{ANONYMOUS}{anon}"),
                 (None, None) => format!("{ANONYMOUS}{}", e.id),
             };
-            let at = e
-                .at
-                .filter(|at| (*at - now).abs() <= CLIENT_SKEW)
-                .unwrap_or(now);
+            let at =
+                e.at.filter(|at| (*at - now).abs() <= CLIENT_SKEW)
+                    .unwrap_or(now);
             stored.push(Event {
                 id: format!("c:{}:{}", user.as_deref().unwrap_or(""), e.id),
                 at,

@@ -38,9 +38,11 @@ pub async fn build(
 ) -> Result<Built, String> {
     let retention: u32 = config
         .source
-        .get_with("ANALYTICS_RETENTION_DAYS", "a number of days (1 or more)", |s| {
-            s.parse().ok().filter(|d: &u32| *d > 0)
-        })
+        .get_with(
+            "ANALYTICS_RETENTION_DAYS",
+            "a number of days (1 or more)",
+            |s| s.parse().ok().filter(|d: &u32| *d > 0),
+        )
         .map_err(|e| e.to_string())?
         .unwrap_or(90);
     let (store, engine) = store(config, db).await?;
@@ -67,7 +69,10 @@ pub async fn build(
     })
 }
 
-async fn store(config: &NovaConfig, db: &Db) -> Result<(Arc<dyn AnalyticsStore>, &'static str), String> {
+async fn store(
+    config: &NovaConfig,
+    db: &Db,
+) -> Result<(Arc<dyn AnalyticsStore>, &'static str), String> {
     let url: Option<String> = config
         .source
         .raw("CLICKHOUSE_URL")

@@ -88,7 +88,10 @@ impl Script {
     fn log(&mut self, kind: &str, at: Timestamp, payload: Vec<u8>, actor: UserId) {
         self.envelopes
             .push(EventEnvelope::new(kind, actor.to_string(), at, payload));
-        self.active.entry(Self::offset(at)).or_default().insert(actor);
+        self.active
+            .entry(Self::offset(at))
+            .or_default()
+            .insert(actor);
     }
 
     fn register(&mut self, u: UserId, at: Timestamp) {
@@ -97,7 +100,10 @@ impl Script {
             ..Default::default()
         };
         self.log("user.registered", at, p.encode_to_vec(), u);
-        self.registered.entry(Self::offset(at)).or_default().insert(u);
+        self.registered
+            .entry(Self::offset(at))
+            .or_default()
+            .insert(u);
     }
 
     fn session(&mut self, u: UserId, at: Timestamp) {
@@ -167,7 +173,13 @@ impl Script {
     }
 
     /// A client impression, signed in (`viewer`) or not (`anonymous`).
-    fn impression(&mut self, viewer: Option<UserId>, anonymous: Option<&str>, post: &str, at: Timestamp) {
+    fn impression(
+        &mut self,
+        viewer: Option<UserId>,
+        anonymous: Option<&str>,
+        post: &str,
+        at: Timestamp,
+    ) {
         self.next_client_id += 1;
         let e = ClientEvent {
             id: format!("imp-{}", self.next_client_id),
@@ -201,6 +213,7 @@ mod cases {
     /// Thirty accounts over a month: registrations on two days, sessions on a pattern of
     /// days, six posts, likes (one undone), reposts, a reply, follows (one undone),
     /// impressions signed in and out.
+    #[allow(clippy::needless_range_loop)] // indices are the script's account numbers and hours
     pub async fn scripted_activity_gives_exact_figures(store: Arc<dyn AnalyticsStore>) {
         let mut s = Script::new();
         let users: Vec<UserId> = (0..30).map(|_| UserId::new()).collect();
@@ -221,7 +234,13 @@ mod cases {
         }
         s.post(users[5], "reply-5", at(0, 11), Some(("post-0", users[0])));
         for i in 10..20 {
-            s.like(users[i], "post-0", users[0], at(0, 10 + (i as i64 - 10)), false);
+            s.like(
+                users[i],
+                "post-0",
+                users[0],
+                at(0, 10 + (i as i64 - 10)),
+                false,
+            );
         }
         s.like(users[10], "post-0", users[0], at(0, 22), true);
         for i in 20..23 {
@@ -257,8 +276,16 @@ mod cases {
             assert_eq!(d.day, date(offset));
             let expected = s.active.get(&offset).map_or(0, |a| a.len() as u64);
             assert_eq!(d.active_users, expected, "DAU of day {offset}");
-            assert_eq!(d.posts, s.posts.get(&offset).copied().unwrap_or(0), "posts of day {offset}");
-            assert_eq!(d.sessions, s.sessions.get(&offset).copied().unwrap_or(0), "sessions of day {offset}");
+            assert_eq!(
+                d.posts,
+                s.posts.get(&offset).copied().unwrap_or(0),
+                "posts of day {offset}"
+            );
+            assert_eq!(
+                d.sessions,
+                s.sessions.get(&offset).copied().unwrap_or(0),
+                "sessions of day {offset}"
+            );
         }
         let union = |from: i64, to: i64| {
             s.active
@@ -282,7 +309,10 @@ mod cases {
 
         // The author of post-0: 30 signed-in viewers and 5 devices (10 impressions).
         let author = principal(users[0]);
-        let p = analytics.post_insights(Some(&author), "post-0").await.unwrap();
+        let p = analytics
+            .post_insights(Some(&author), "post-0")
+            .await
+            .unwrap();
         assert!(p.exact);
         assert_eq!(p.impressions, Figure::exact(40));
         assert_eq!(p.reach, Figure::exact(35));
@@ -305,11 +335,18 @@ mod cases {
         engagements[1] += 1; // the reply
         for (h, point) in p.series.iter().enumerate() {
             assert_eq!(point.hour, h as u32);
-            assert_eq!((point.impressions, point.engagements), (impressions[h], engagements[h]), "hour {h}");
+            assert_eq!(
+                (point.impressions, point.engagements),
+                (impressions[h], engagements[h]),
+                "hour {h}"
+            );
         }
 
         // post-1: three viewers, under k = 10: ranges only.
-        let p = analytics.post_insights(Some(&principal(users[1])), "post-1").await.unwrap();
+        let p = analytics
+            .post_insights(Some(&principal(users[1])), "post-1")
+            .await
+            .unwrap();
         assert!(!p.exact);
         assert_eq!(p.reach, Figure { min: 0, max: 9 });
         assert_eq!(p.impressions, Figure { min: 0, max: 9 });
@@ -318,8 +355,11 @@ mod cases {
         // Follower growth and top posts of users[0], over the first two days.
         s.clock.set(at(1, 20));
         let me = analytics.account_insights(Some(&author), 2).await.unwrap();
-        let growth: Vec<(NaiveDate, u64, u64)> =
-            me.followers.iter().map(|f| (f.day, f.gained, f.lost)).collect();
+        let growth: Vec<(NaiveDate, u64, u64)> = me
+            .followers
+            .iter()
+            .map(|f| (f.day, f.gained, f.lost))
+            .collect();
         assert_eq!(growth, [(date(0), 5, 0), (date(1), 0, 1)]);
         assert_eq!(me.top_posts.len(), 1);
         assert_eq!(me.top_posts[0].post_id, "post-0");
@@ -335,12 +375,44 @@ mod cases {
         s.post(ann, "ann-1", base() + Duration::hours(1), None);
         let analytics = service(store, &s.clock);
         s.deliver(&analytics).await;
-        let kind = |r: nova_core::Result<_>| r.map(|_: nova_analytics::PostInsights| ()).unwrap_err().kind().clone();
-        assert!(analytics.post_insights(Some(&principal(ann)), "ann-1").await.is_ok());
-        assert_eq!(kind(analytics.post_insights(Some(&principal(bob)), "ann-1").await), ErrorKind::NotFound);
-        assert_eq!(kind(analytics.post_insights(Some(&principal(bob)), "missing").await), ErrorKind::NotFound);
-        assert_eq!(kind(analytics.post_insights(None, "ann-1").await), ErrorKind::Unauthenticated);
-        assert!(analytics.post_insights(Some(&admin()), "ann-1").await.is_ok());
+        let kind = |r: nova_core::Result<_>| {
+            r.map(|_: nova_analytics::PostInsights| ())
+                .unwrap_err()
+                .kind()
+                .clone()
+        };
+        assert!(
+            analytics
+                .post_insights(Some(&principal(ann)), "ann-1")
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            kind(
+                analytics
+                    .post_insights(Some(&principal(bob)), "ann-1")
+                    .await
+            ),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(
+                analytics
+                    .post_insights(Some(&principal(bob)), "missing")
+                    .await
+            ),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(analytics.post_insights(None, "ann-1").await),
+            ErrorKind::Unauthenticated
+        );
+        assert!(
+            analytics
+                .post_insights(Some(&admin()), "ann-1")
+                .await
+                .is_ok()
+        );
         let err = analytics.account_insights(None, 0).await.unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::Unauthenticated);
         let err = analytics
@@ -368,23 +440,55 @@ mod cases {
         s.deliver(&analytics).await;
         let day = nova_analytics::model::day_of(at);
         assert_eq!(store.daily_active(day, day).await.unwrap(), [(day, 2)]);
-        assert_eq!(store.follower_days(&ann.to_string(), day, day).await.unwrap(), [(day, 1, 0)]);
+        assert_eq!(
+            store
+                .follower_days(&ann.to_string(), day, day)
+                .await
+                .unwrap(),
+            [(day, 1, 0)]
+        );
 
         let deleted = user::AccountStateChanged {
             user_id: ann.to_string(),
             state: "deleted".into(),
             ..Default::default()
         };
-        let event = EventEnvelope::new("user.state_changed", ann.to_string(), at, deleted.encode_to_vec());
+        let event = EventEnvelope::new(
+            "user.state_changed",
+            ann.to_string(),
+            at,
+            deleted.encode_to_vec(),
+        );
         analytics.ingest(&[event]).await.unwrap();
         analytics.buffer().flush().await.unwrap();
 
-        let err = analytics.post_insights(Some(&principal(ann)), "ann-1").await.unwrap_err();
+        let err = analytics
+            .post_insights(Some(&principal(ann)), "ann-1")
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::NotFound);
-        assert!(store.follower_days(&ann.to_string(), day, day).await.unwrap().is_empty());
-        assert!(store.top_posts(&ann.to_string(), 0, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .follower_days(&ann.to_string(), day, day)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .top_posts(&ann.to_string(), 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Bob still gained a follower; the day still had two active accounts.
-        assert_eq!(store.follower_days(&bob.to_string(), day, day).await.unwrap(), [(day, 1, 0)]);
+        assert_eq!(
+            store
+                .follower_days(&bob.to_string(), day, day)
+                .await
+                .unwrap(),
+            [(day, 1, 0)]
+        );
         assert_eq!(store.daily_active(day, day).await.unwrap(), [(day, 2)]);
         assert_eq!(store.active_between(day, day).await.unwrap(), 2);
     }

@@ -38,7 +38,13 @@ impl Authenticator for TestAuth {
     }
 }
 
-async fn send(app: &Router, method: &str, uri: &str, user: Option<UserId>, body: Option<Value>) -> (StatusCode, Value) {
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    user: Option<UserId>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(u) = user {
         req = req.header("authorization", format!("Bearer t-{u}"));
@@ -52,8 +58,13 @@ async fn send(app: &Router, method: &str, uri: &str, user: Option<UserId>, body:
     };
     let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
     let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn impressions(prefix: &str, post: &str, n: usize) -> Value {
@@ -76,7 +87,12 @@ async fn authored(analytics: &AnalyticsService, author: UserId, post: &str) {
         author_id: author.to_string(),
         ..Default::default()
     };
-    let e = EventEnvelope::new("post.created", post, chrono::Utc::now(), created.encode_to_vec());
+    let e = EventEnvelope::new(
+        "post.created",
+        post,
+        chrono::Utc::now(),
+        created.encode_to_vec(),
+    );
     analytics.ingest(&[e]).await.unwrap();
 }
 
@@ -86,66 +102,160 @@ async fn rest_batches_are_validated_deduplicated_and_limited() {
     let analytics = Arc::new(
         AnalyticsService::new(store.clone())
             .with_k_anonymity(1)
-            .with_rate_limit(Arc::new(InProcessRateLimiter::default()), Quota::per_minute(5)),
+            .with_rate_limit(
+                Arc::new(InProcessRateLimiter::default()),
+                Quota::per_minute(5),
+            ),
     );
     let app = nova_analytics::http::router(analytics.clone(), Arc::new(TestAuth));
     let (ann, bob, eve) = (UserId::new(), UserId::new(), UserId::new());
     authored(&analytics, ann, "ann-1").await;
 
     // 501 events: 413, nothing stored.
-    let (status, body) = send(&app, "POST", "/api/v1/analytics/events", Some(bob), Some(impressions("x", "ann-1", 501))).await;
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/api/v1/analytics/events",
+        Some(bob),
+        Some(impressions("x", "ann-1", 501)),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     // An unknown type, an unknown field, a missing post id: 400 naming index and field.
     for (event, field) in [
-        (json!({"id": "a", "type": "click", "post_id": "ann-1"}), "events[1].type"),
-        (json!({"id": "a", "type": "view", "post_id": "ann-1", "ip": "10.0.0.1"}), "events[1].ip"),
+        (
+            json!({"id": "a", "type": "click", "post_id": "ann-1"}),
+            "events[1].type",
+        ),
+        (
+            json!({"id": "a", "type": "view", "post_id": "ann-1", "ip": "10.0.0.1"}),
+            "events[1].ip",
+        ),
         (json!({"id": "a", "type": "view"}), "events[1].post_id"),
-        (json!({"id": 7, "type": "view", "post_id": "ann-1"}), "events[1].id"),
-        (json!({"id": "a", "type": "view", "post_id": "ann-1", "at": "yesterday"}), "events[1].at"),
+        (
+            json!({"id": 7, "type": "view", "post_id": "ann-1"}),
+            "events[1].id",
+        ),
+        (
+            json!({"id": "a", "type": "view", "post_id": "ann-1", "at": "yesterday"}),
+            "events[1].at",
+        ),
     ] {
         let batch = json!({"events": [{"id": "ok", "type": "view", "post_id": "ann-1"}, event]});
-        let (status, body) = send(&app, "POST", "/api/v1/analytics/events", Some(bob), Some(batch)).await;
+        let (status, body) = send(
+            &app,
+            "POST",
+            "/api/v1/analytics/events",
+            Some(bob),
+            Some(batch),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"]["field"], field, "{body}");
     }
-    let (status, body) = send(&app, "POST", "/api/v1/analytics/events", None, Some(json!({"events": [], "extra": 1}))).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("extra")));
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/api/v1/analytics/events",
+        None,
+        Some(json!({"events": [], "extra": 1})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("extra"))
+    );
 
     // A batch from bob, replayed; an anonymous batch.
     for _ in 0..2 {
-        let (status, body) = send(&app, "POST", "/api/v1/analytics/events", Some(bob), Some(impressions("b", "ann-1", 3))).await;
-        assert_eq!((status, body["accepted"].as_u64()), (StatusCode::ACCEPTED, Some(3)));
+        let (status, body) = send(
+            &app,
+            "POST",
+            "/api/v1/analytics/events",
+            Some(bob),
+            Some(impressions("b", "ann-1", 3)),
+        )
+        .await;
+        assert_eq!(
+            (status, body["accepted"].as_u64()),
+            (StatusCode::ACCEPTED, Some(3))
+        );
     }
     let anonymous = json!({"events": [{"id": "n1", "type": "impression", "post_id": "ann-1", "anonymous_id": "device-1"}]});
-    let (status, _) = send(&app, "POST", "/api/v1/analytics/events", None, Some(anonymous)).await;
+    let (status, _) = send(
+        &app,
+        "POST",
+        "/api/v1/analytics/events",
+        None,
+        Some(anonymous),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     analytics.buffer().flush().await.unwrap();
 
-    let (status, body) = send(&app, "GET", "/api/v1/analytics/posts/ann-1", Some(ann), None).await;
+    let (status, body) = send(
+        &app,
+        "GET",
+        "/api/v1/analytics/posts/ann-1",
+        Some(ann),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["impressions"], json!({"min": 4, "max": 4}), "{body}");
     assert_eq!(body["reach"], json!({"min": 2, "max": 2}), "{body}");
     // Nobody else's, nor anonymous.
-    let (status, _) = send(&app, "GET", "/api/v1/analytics/posts/ann-1", Some(bob), None).await;
+    let (status, _) = send(
+        &app,
+        "GET",
+        "/api/v1/analytics/posts/ann-1",
+        Some(bob),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = send(&app, "GET", "/api/v1/analytics/posts/ann-1", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = send(&app, "GET", "/api/v1/analytics/admin", Some(ann), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = send(&app, "GET", "/api/v1/analytics/me?days=x", Some(ann), None).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("days")));
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("days"))
+    );
     let (status, body) = send(&app, "GET", "/api/v1/analytics/me?days=7", Some(ann), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["followers"].as_array().unwrap().len(), 7);
 
     // Five batches a minute per caller: eve's sixth is refused, bob (two used) is not.
     for i in 0..5 {
-        let (status, _) = send(&app, "POST", "/api/v1/analytics/events", Some(eve), Some(impressions(&format!("e{i}-"), "ann-1", 1))).await;
+        let (status, _) = send(
+            &app,
+            "POST",
+            "/api/v1/analytics/events",
+            Some(eve),
+            Some(impressions(&format!("e{i}-"), "ann-1", 1)),
+        )
+        .await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
-    let (status, _) = send(&app, "POST", "/api/v1/analytics/events", Some(eve), Some(impressions("e9-", "ann-1", 1))).await;
+    let (status, _) = send(
+        &app,
+        "POST",
+        "/api/v1/analytics/events",
+        Some(eve),
+        Some(impressions("e9-", "ann-1", 1)),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    let (status, _) = send(&app, "POST", "/api/v1/analytics/events", Some(bob), Some(impressions("b9-", "ann-1", 1))).await;
+    let (status, _) = send(
+        &app,
+        "POST",
+        "/api/v1/analytics/events",
+        Some(bob),
+        Some(impressions("b9-", "ann-1", 1)),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
 
@@ -163,7 +273,9 @@ async fn grpc_client_and_server_answer_like_the_service() {
             .add_service(server)
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
-    let client = AnalyticsGrpcClient::connect(format!("http://{addr}")).await.unwrap();
+    let client = AnalyticsGrpcClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
     let as_ann = client.with_token(format!("t-{ann}"));
     let as_bob = client.with_token(format!("t-{bob}"));
     let who = |u: UserId| Principal::user(u, SessionId::from(u.as_uuid()));
@@ -175,17 +287,29 @@ async fn grpc_client_and_server_answer_like_the_service() {
         at: None,
         anonymous_id: Some("d".into()),
     };
-    assert_eq!(client.record(None, vec![seen.clone(), seen]).await.unwrap(), 2);
+    assert_eq!(
+        client.record(None, vec![seen.clone(), seen]).await.unwrap(),
+        2
+    );
     analytics.buffer().flush().await.unwrap();
-    let i = as_ann.post_insights(Some(&who(ann)), "ann-1").await.unwrap();
+    let i = as_ann
+        .post_insights(Some(&who(ann)), "ann-1")
+        .await
+        .unwrap();
     assert_eq!((i.impressions.max, i.reach.max, i.series.len()), (1, 1, 48));
-    let err = as_bob.post_insights(Some(&who(bob)), "ann-1").await.unwrap_err();
+    let err = as_bob
+        .post_insights(Some(&who(bob)), "ann-1")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::NotFound);
     let err = client.post_insights(None, "ann-1").await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthenticated);
     let me = as_ann.account_insights(Some(&who(ann)), 3).await.unwrap();
     assert_eq!((me.followers.len(), me.top_posts.len()), (3, 1));
-    let err = as_ann.admin_stats(Some(&who(ann)), None, 0, None).await.unwrap_err();
+    let err = as_ann
+        .admin_stats(Some(&who(ann)), None, 0, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::PermissionDenied);
 }
 
@@ -213,9 +337,22 @@ async fn shutdown_drains_every_acknowledged_event() {
         acknowledged += analytics.record(None, batch).await.unwrap();
     }
     assert_eq!(acknowledged, 10_000);
-    assert_eq!(analytics.buffer().stats().depth.load(std::sync::atomic::Ordering::Relaxed), 10_000);
+    assert_eq!(
+        analytics
+            .buffer()
+            .stats()
+            .depth
+            .load(std::sync::atomic::Ordering::Relaxed),
+        10_000
+    );
     let day = nova_analytics::model::day_of(chrono::Utc::now());
-    assert!(store.daily_count("impression", day - 1, day + 1).await.unwrap().is_empty());
+    assert!(
+        store
+            .daily_count("impression", day - 1, day + 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     analytics.buffer().shutdown().await;
     let counted: u64 = store

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Router;
+use nova_analytics::grpc::{AnalyticsGrpcClient, AnalyticsGrpcServer};
+use nova_analytics::{AnalyticsApi, AnalyticsEvents, AnalyticsService};
 use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator, KvRevocations};
 use nova_content::ContentApi;
 use nova_content::grpc::{ContentGrpcClient, ContentGrpcServer};
@@ -174,6 +176,8 @@ pub struct Domains {
     pub notification: Option<Arc<dyn NotificationApi>>,
     /// Reports, moderation, appeals, audit, pre-publish rules.
     pub trust_safety: Option<Arc<dyn TrustSafetyApi>>,
+    /// Engagement analytics and insights.
+    pub analytics: Option<Arc<dyn AnalyticsApi>>,
 }
 
 impl std::fmt::Debug for Domains {
@@ -205,6 +209,8 @@ struct Builder<'a> {
     labels: Option<TrendLabelStore>,
     /// The in-process notification service (its event consumer runs where it is served).
     notifications: Option<Arc<NotificationService>>,
+    /// The in-process analytics service (its event consumer runs where it is served).
+    analytics: Option<Arc<AnalyticsService>>,
     auth: Option<Arc<dyn Authenticator>>,
     built: Built,
 }
@@ -235,6 +241,7 @@ impl Domains {
             domains: Domains::default(),
             labels: None,
             notifications: None,
+            analytics: None,
             auth: None,
             built: Built {
                 domains: Domains::default(),
@@ -301,6 +308,9 @@ impl Builder<'_> {
             }
             Part::TrustSafety => {
                 d.trust_safety = Some(Arc::new(TrustSafetyGrpcClient::from_channel(channel)));
+            }
+            Part::Analytics => {
+                d.analytics = Some(Arc::new(AnalyticsGrpcClient::from_channel(channel)));
             }
             Part::Gateway => {}
         }
@@ -491,6 +501,22 @@ impl Builder<'_> {
                 ));
                 self.domains.trust_safety = Some(service);
             }
+            Part::Analytics => {
+                let infra = self.infra()?;
+                let built = nova_analytics::setup::build(
+                    self.config,
+                    &infra.db,
+                    infra.kv.rate_limiter.clone(),
+                    infra.shutdown_token(),
+                )
+                .await
+                .map_err(|e| format!("analytics: {e}"))?;
+                tracing::info!(engine = built.engine, "analytics store");
+                // Drains the write buffer at shutdown, before the database closes.
+                self.host.track(built.task);
+                self.domains.analytics = Some(built.service.clone());
+                self.analytics = Some(built.service);
+            }
             // The gateway holds no state: it is built when mounted.
             Part::Gateway => {}
         }
@@ -650,6 +676,18 @@ impl Builder<'_> {
                     s.add_grpc_service(TrustSafetyGrpcServer::new(api, auth).into_service())
                 }));
             }
+            Part::Analytics => {
+                let (api, auth) = (have(&self.domains.analytics, part)?, self.auth());
+                self.http(nova_analytics::http::router(api.clone(), auth.clone()));
+                self.grpc(Box::new(move |s| {
+                    s.add_grpc_service(AnalyticsGrpcServer::new(api, auth).into_service())
+                }));
+                // Idempotent by event id (the store keeps each id once).
+                let service = have(&self.analytics, part)?;
+                self.built
+                    .consumers
+                    .push((nova_analytics::CONSUMER, Arc::new(AnalyticsEvents(service))));
+            }
             Part::Gateway => {
                 let options = self
                     .settings
@@ -691,6 +729,7 @@ impl Builder<'_> {
                 .notification
                 .clone()
                 .map(|api| Arc::new(nova_gateway::LiveNotifications(api)) as _),
+            analytics: d.analytics.clone(),
             trend_labels,
             trust_safety: d.trust_safety.clone(),
             with_token: None,
@@ -707,6 +746,7 @@ impl Builder<'_> {
             let search = SearchGrpcClient::from_channel(channel(Part::Search)?);
             let notification = NotificationGrpcClient::from_channel(channel(Part::Notification)?);
             let trust_safety = TrustSafetyGrpcClient::from_channel(channel(Part::TrustSafety)?);
+            let analytics = AnalyticsGrpcClient::from_channel(channel(Part::Analytics)?);
             domains.with_token = Some(Arc::new(
                 move |base: &nova_gateway::Domains, token: &str| nova_gateway::Domains {
                     identity: Arc::new(identity.with_token(token)),
@@ -721,6 +761,7 @@ impl Builder<'_> {
                         notification.with_token(token),
                     )))),
                     trust_safety: Some(Arc::new(trust_safety.with_token(token))),
+                    analytics: Some(Arc::new(analytics.with_token(token))),
                     ..base.clone()
                 },
             ));

@@ -27,6 +27,8 @@ pub enum Part {
     Notification,
     /// Reports, moderation, appeals, audit, pre-publish rules (nova-trust-safety).
     TrustSafety,
+    /// Engagement analytics and insights (nova-analytics).
+    Analytics,
     /// The GraphQL API over all of the above (nova-gateway).
     Gateway,
 }
@@ -46,6 +48,7 @@ impl Part {
         Part::Feed,
         Part::Search,
         Part::Notification,
+        Part::Analytics,
         Part::Gateway,
     ];
 
@@ -62,6 +65,7 @@ impl Part {
             Part::Search => ("SEARCH_SERVICE_URL", "search-service"),
             Part::Notification => ("NOTIFICATION_SERVICE_URL", "notification-service"),
             Part::TrustSafety => ("TRUST_SAFETY_SERVICE_URL", "trust-safety-service"),
+            Part::Analytics => ("ANALYTICS_SERVICE_URL", "analytics-service"),
             Part::Ranking | Part::Trending => ("RANKING_SERVICE_URL", "ranking-service"),
             Part::Gateway => return None,
         })
@@ -76,7 +80,8 @@ impl Part {
             | Part::Users
             | Part::Graph
             | Part::Ranking
-            | Part::Trending => &[],
+            | Part::Trending
+            | Part::Analytics => &[],
             Part::Social => &[Part::Graph, Part::Users],
             // Posts are checked before publishing and read as moderation leaves them.
             Part::Content => &[Part::Social, Part::Graph, Part::Users, Part::TrustSafety],
@@ -95,6 +100,7 @@ impl Part {
                 Part::Search,
                 Part::Notification,
                 Part::TrustSafety,
+                Part::Analytics,
             ],
         }
     }
@@ -171,6 +177,7 @@ pub const PLANS: &[Plan] = &[
     },
     Plan::service("notification-service", &[Part::Notification]),
     Plan::service("trust-safety-service", &[Part::TrustSafety]),
+    Plan::service("analytics-service", &[Part::Analytics]),
     Plan {
         stateless: true,
         ..Plan::service("graphql-gateway", &[Part::Gateway])

@@ -154,6 +154,26 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "CLICKHOUSE_URL",
+        "ClickHouse HTTP URL analytics writes to (http://host:8123); unset: SQL tables in DATABASE_URL",
+        None,
+    ),
+    var(
+        "CLICKHOUSE_DATABASE",
+        "ClickHouse database analytics uses (created if missing)",
+        Some("nova"),
+    ),
+    var(
+        "ANALYTICS_RETENTION_DAYS",
+        "days raw analytics events are kept (daily rollups stay)",
+        Some("90"),
+    ),
+    var(
+        "ANALYTICS_SERVICE_URL",
+        "gRPC URL of analytics-service (read by graphql-gateway); default http://analytics-service:9094",
+        None,
+    ),
+    var(
         "NOTIFICATION_SERVICE_URL",
         "gRPC URL of notification-service (read by graphql-gateway); default http://notification-service:9088",
         None,

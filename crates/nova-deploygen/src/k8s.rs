@@ -364,6 +364,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
     ("ranking-service", &["feed-service", "graphql-gateway"]),
     ("notification-service", &["graphql-gateway"]),
     ("trust-safety-service", &["graphql-gateway"]),
+    ("analytics-service", &["graphql-gateway"]),
 ];
 
 /// A NetworkPolicy for `s`: HTTP (REST, health, metrics, JWKS) stays open inside the

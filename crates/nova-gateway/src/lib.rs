@@ -100,6 +100,9 @@ pub struct Domains {
     /// Where `notifications` subscriptions come from (none: the subscription stays open
     /// and silent); [`LiveNotifications`] over the notification domain.
     pub notifications: Option<Arc<dyn NotificationSource>>,
+    /// Engagement analytics: `Post.insights`, `viewer.insights`, `adminStats` (none:
+    /// insights are null, the others answer `UNAVAILABLE`).
+    pub analytics: Option<Arc<dyn nova_analytics::AnalyticsApi>>,
     /// Labels of trending hashtags and links (none: trends carry ids only).
     pub trend_labels: Option<Arc<dyn TrendLabels>>,
     /// Reports, strikes, appeals and the `moderation` namespace (none: those fields

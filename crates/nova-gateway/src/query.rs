@@ -191,6 +191,20 @@ impl QueryRoot {
         Ok(crate::types::ModerationQuery(crate::types::moderator(ctx)?))
     }
 
+    /// Global figures for operators (the `admin` scope): DAU/WAU/MAU, posts and sessions
+    /// per day over `days` days (default 30) ending on `day` (`YYYY-MM-DD`, default
+    /// today), and the D1/D7/D30 retention of registration day `cohort` (default 30 days
+    /// before `day`).
+    async fn admin_stats(
+        &self,
+        ctx: &Context<'_>,
+        day: Option<String>,
+        days: Option<i32>,
+        cohort: Option<String>,
+    ) -> GqlResult<crate::types::AdminStats> {
+        crate::types::admin_stats(ctx, day, days, cohort).await
+    }
+
     /// The caller's notification filters.
     async fn notification_policy(&self, ctx: &Context<'_>) -> GqlResult<NotificationPolicy> {
         let call = caller(ctx)?;

@@ -173,9 +173,9 @@ impl ClickHouseAnalyticsStore {
         let mut seen = HashSet::new();
         for chunk in ids.chunks(LOOKUP) {
             let marks = vec!["?"; chunk.len()].join(",");
-            let mut q = self
-                .client
-                .query(&format!("SELECT id FROM analytics_seen WHERE id IN ({marks})"));
+            let mut q = self.client.query(&format!(
+                "SELECT id FROM analytics_seen WHERE id IN ({marks})"
+            ));
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -202,7 +202,9 @@ impl ClickHouseAnalyticsStore {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(Error::unavailable("ClickHouse mutations did not finish within 30 s"))
+        Err(Error::unavailable(
+            "ClickHouse mutations did not finish within 30 s",
+        ))
     }
 
     async fn execute(&self, sql: &str, binds: &[&str]) -> Result<()> {
@@ -421,12 +423,7 @@ impl AnalyticsStore for ClickHouseAnalyticsStore {
         })
     }
 
-    async fn post_series(
-        &self,
-        post_id: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(i64, u64, i64)>> {
+    async fn post_series(&self, post_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64, i64)>> {
         self.client
             .query(
                 "SELECT hour, countIfMerge(impressions), \

@@ -39,8 +39,7 @@ pub trait AnalyticsStore: Send + Sync {
     async fn post_totals(&self, post_id: &str) -> Result<PostTotals>;
     /// A post's `(hour, impressions, engagements)` in `from..to` (hours with nothing are
     /// left out).
-    async fn post_series(&self, post_id: &str, from: i64, to: i64)
-    -> Result<Vec<(i64, u64, i64)>>;
+    async fn post_series(&self, post_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64, i64)>>;
     /// `(day, gained, lost)` followers of `user` per day in `from..=to`.
     async fn follower_days(&self, user: &str, from: i32, to: i32) -> Result<Vec<(i32, u64, u64)>>;
     /// `author`'s posts created since hour `since`, most engagements first (then most

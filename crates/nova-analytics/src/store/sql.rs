@@ -186,7 +186,9 @@ impl AnalyticsStore for SqlAnalyticsStore {
                 &r.counts,
                 3,
                 |b, row| {
-                    b.push_bind((row.0).0).push_bind((row.0).1).push_bind(*row.1);
+                    b.push_bind((row.0).0)
+                        .push_bind((row.0).1)
+                        .push_bind(*row.1);
                 },
                 " ON CONFLICT (day, kind) DO UPDATE SET n = analytics_daily_counts.n + excluded.n"
             );
@@ -275,19 +277,22 @@ impl AnalyticsStore for SqlAnalyticsStore {
     }
 
     async fn active_between(&self, from: i32, to: i32) -> Result<u64> {
-        let n: i64 = on_db!(&self.db, read, |c| sqlx::query_scalar(
+        let n: i64 = on_db!(&self.db, read, |c| {
+            sqlx::query_scalar(
             "SELECT COUNT(DISTINCT actor) FROM analytics_daily_active WHERE day >= $1 AND day <= $2"
         )
         .bind(from)
         .bind(to)
         .fetch_one(c)
         .await
-        .db())?;
+        .db()
+        })?;
         Ok(count(n))
     }
 
     async fn daily_count(&self, kind: &str, from: i32, to: i32) -> Result<Vec<(i32, u64)>> {
-        let rows: Vec<(i32, i64)> = on_db!(&self.db, read, |c| sqlx::query_as(
+        let rows: Vec<(i32, i64)> = on_db!(&self.db, read, |c| {
+            sqlx::query_as(
             "SELECT day, n FROM analytics_daily_counts WHERE kind = $1 AND day >= $2 AND day <= $3 \
              ORDER BY day"
         )
@@ -296,7 +301,8 @@ impl AnalyticsStore for SqlAnalyticsStore {
         .bind(to)
         .fetch_all(c)
         .await
-        .db())?;
+        .db()
+        })?;
         Ok(rows.into_iter().map(|(d, n)| (d, count(n))).collect())
     }
 
@@ -364,12 +370,7 @@ impl AnalyticsStore for SqlAnalyticsStore {
         })
     }
 
-    async fn post_series(
-        &self,
-        post_id: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(i64, u64, i64)>> {
+    async fn post_series(&self, post_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64, i64)>> {
         let rows: Vec<(i64, i64, i64)> = on_db!(&self.db, read, |c| sqlx::query_as(
             "SELECT hour, impressions, likes + replies + reposts FROM analytics_post_hours \
              WHERE post_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour"

@@ -268,6 +268,15 @@ impl Viewer {
     async fn strikes(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::ModerationStrike>> {
         super::strikes(ctx, &self.0).await
     }
+    /// The caller's follower growth and top posts over the last `days` days (1 to 90,
+    /// default 30).
+    async fn insights(
+        &self,
+        ctx: &Context<'_>,
+        days: Option<i32>,
+    ) -> GqlResult<super::AccountInsights> {
+        super::account_insights(ctx, &self.0, days).await
+    }
     /// The caller's settings.
     async fn settings(&self, ctx: &Context<'_>) -> GqlResult<Settings> {
         let call = caller(ctx)?;

@@ -19,6 +19,11 @@ impl Post {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// Impressions, reach and engagement, for the post's author only (null for anyone
+    /// else, signed out, or where analytics is not served).
+    async fn insights(&self, ctx: &Context<'_>) -> GqlResult<Option<super::PostInsights>> {
+        super::post_insights(ctx, &self.0.id.to_string()).await
+    }
     /// The text (empty for a deleted post's tombstone).
     async fn text(&self) -> &str {
         &self.0.text

@@ -214,6 +214,7 @@ impl World {
             notifications: Some(Arc::new(nova_gateway::LiveNotifications(
                 notifications.clone(),
             ))),
+            analytics: None,
             trend_labels: None,
             trust_safety: None,
             with_token: None,
