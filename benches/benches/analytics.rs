@@ -15,6 +15,10 @@
 //! Targets (issue #21): ingest ≥ 20,000 events/s on SQLite and ≥ 200,000 events/s on
 //! ClickHouse in batches; over 10 M events, DAU-30-days and a post's 48 h series each
 //! ≤ 100 ms on ClickHouse, PostgreSQL reported beside it.
+//!
+//! First figures (dev profile, 300,000 events, 2-core box at load 5.4): ingest SQLite
+//! 7.9 k/s, ClickHouse 16.8 k/s; DAU 30 days ClickHouse 62 ms / PostgreSQL 104 ms; 48 h
+//! series ClickHouse 4.7 ms / PostgreSQL 1.5 ms (README "Analytics").
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches: a failed unwrap is a failed run
 #![allow(missing_docs)] // criterion_group! generates an undocumented fn
