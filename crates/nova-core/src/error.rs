@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Conflict,
     /// Too many requests; retry later.
     RateLimited,
+    /// A request part is larger than allowed (the message names it); nothing was changed.
+    PayloadTooLarge,
     /// A dependency is down; retry later.
     Unavailable,
     /// A bug or an unexpected failure; details are logged, not returned.
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => 403,
             ErrorKind::Conflict => 409,
             ErrorKind::RateLimited => 429,
+            ErrorKind::PayloadTooLarge => 413,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
@@ -62,6 +65,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => tonic::Code::PermissionDenied,
             ErrorKind::Conflict => tonic::Code::AlreadyExists,
             ErrorKind::RateLimited => tonic::Code::ResourceExhausted,
+            ErrorKind::PayloadTooLarge => tonic::Code::OutOfRange,
             ErrorKind::Unavailable => tonic::Code::Unavailable,
             ErrorKind::Internal => tonic::Code::Internal,
         }
@@ -76,6 +80,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "FORBIDDEN",
             ErrorKind::Conflict => "CONFLICT",
             ErrorKind::RateLimited => "RATE_LIMITED",
+            ErrorKind::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorKind::Unavailable => "UNAVAILABLE",
             ErrorKind::Internal => "INTERNAL",
         }
@@ -90,6 +95,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "permission denied",
             ErrorKind::Conflict => "conflict",
             ErrorKind::RateLimited => "too many requests",
+            ErrorKind::PayloadTooLarge => "payload too large",
             ErrorKind::Unavailable => "service unavailable",
             ErrorKind::Internal => "internal error",
         }
@@ -301,6 +307,7 @@ impl From<tonic::Status> for Error {
             tonic::Code::PermissionDenied => ErrorKind::PermissionDenied,
             tonic::Code::AlreadyExists | tonic::Code::Aborted => ErrorKind::Conflict,
             tonic::Code::ResourceExhausted => ErrorKind::RateLimited,
+            tonic::Code::OutOfRange => ErrorKind::PayloadTooLarge,
             tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         };
@@ -377,6 +384,7 @@ mod tests {
             ),
             (ErrorKind::Conflict, 409, tonic::Code::AlreadyExists),
             (ErrorKind::RateLimited, 429, tonic::Code::ResourceExhausted),
+            (ErrorKind::PayloadTooLarge, 413, tonic::Code::OutOfRange),
             (ErrorKind::Unavailable, 503, tonic::Code::Unavailable),
             (ErrorKind::Internal, 500, tonic::Code::Internal),
         ];

@@ -29,6 +29,8 @@ pub mod api;
 #[cfg(feature = "server")]
 pub mod events;
 pub mod grpc;
+#[cfg(feature = "server")]
+pub mod http;
 pub mod keys;
 pub mod model;
 pub mod policy;
@@ -36,6 +38,7 @@ pub mod policy;
 mod service;
 #[cfg(feature = "server")]
 pub mod store;
+pub mod validate;
 
 pub use api::KeyDirectory;
 pub use model::{

@@ -61,3 +61,9 @@ pub const FOLLOW_REQUEST_APPROVED: &str = "follow_request.approved";
 pub const FOLLOW_REQUEST_DENIED: &str = "follow_request.denied";
 /// A follow request was withdrawn by its requester.
 pub const FOLLOW_REQUEST_CANCELLED: &str = "follow_request.cancelled";
+/// A chat conversation was created (`nova.chat.v1.ConversationCreated`).
+pub const CHAT_CONVERSATION_CREATED: &str = "chat.conversation_created";
+/// A chat conversation's members changed (`nova.chat.v1.MembersChanged`).
+pub const CHAT_MEMBERS_CHANGED: &str = "chat.members_changed";
+/// An end-to-end encrypted message was stored; metadata only (`nova.chat.v1.MessageSent`).
+pub const CHAT_MESSAGE_SENT: &str = "chat.message_sent";
