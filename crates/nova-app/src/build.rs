@@ -9,6 +9,8 @@ use axum::Router;
 use nova_analytics::grpc::{AnalyticsGrpcClient, AnalyticsGrpcServer};
 use nova_analytics::{AnalyticsApi, AnalyticsEvents, AnalyticsService};
 use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator, KvRevocations};
+use nova_chat::store::SqlChatStore;
+use nova_chat::{ChatApi, ChatService};
 use nova_content::ContentApi;
 use nova_content::grpc::{ContentGrpcClient, ContentGrpcServer};
 use nova_content::store::SqlContentStore;
@@ -18,6 +20,8 @@ use nova_core::channel::ServiceChannel;
 use nova_core::config::NovaConfig;
 use nova_core::cursor::CursorCodec;
 use nova_db::DbKind;
+use nova_e2ee::grpc::KeyDirectoryGrpcServer;
+use nova_e2ee::{KeyDirectory, KeyDirectoryService};
 use nova_events::EventHandler;
 use nova_feed::FeedApi;
 use nova_feed::grpc::{FeedGrpcClient, FeedGrpcServer};
@@ -178,6 +182,10 @@ pub struct Domains {
     pub trust_safety: Option<Arc<dyn TrustSafetyApi>>,
     /// Engagement analytics and insights.
     pub analytics: Option<Arc<dyn AnalyticsApi>>,
+    /// End-to-end encrypted chat.
+    pub chat: Option<Arc<dyn ChatApi>>,
+    /// The E2EE key directory (served with chat).
+    pub keys: Option<Arc<dyn KeyDirectory>>,
 }
 
 impl std::fmt::Debug for Domains {
@@ -312,6 +320,9 @@ impl Builder<'_> {
             Part::Analytics => {
                 d.analytics = Some(Arc::new(AnalyticsGrpcClient::from_channel(channel)));
             }
+            // Nothing built elsewhere calls chat yet (its GraphQL is still to come), so no
+            // chat gRPC client exists; the key directory has one (nova-e2ee's).
+            Part::Chat => {}
             Part::Gateway => {}
         }
     }
@@ -517,6 +528,38 @@ impl Builder<'_> {
                 self.domains.analytics = Some(built.service.clone());
                 self.analytics = Some(built.service);
             }
+            Part::Chat => {
+                let infra = self.infra()?;
+                let social = have(&self.domains.social, Part::Social)?;
+                let (db, kv) = (infra.db.clone(), infra.kv.clone());
+                let chat = ChatService::new(
+                    Arc::new(SqlChatStore::new(db.clone())),
+                    Arc::new(crate::chat::SocialReach(social.clone())),
+                )
+                .with_pubsub(kv.pubsub.clone())
+                .with_limiter(kv.rate_limiter.clone());
+                let chat = Arc::new(chat);
+                // Undelivered envelopes expire: purge them hourly until shutdown.
+                let (purger, stop) = (chat.clone(), infra.shutdown_token());
+                self.host.track(tokio::spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+                    loop {
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = every.tick() => {
+                                if let Err(e) = purger.purge_expired().await {
+                                    tracing::warn!(error = %e, "chat: purging expired envelopes failed");
+                                }
+                            }
+                        }
+                    }
+                }));
+                let keys = KeyDirectoryService::sql(db)
+                    .with_policy(Arc::new(crate::chat::SocialInteraction(social)))
+                    .with_claim_limits(kv.rate_limiter, Default::default());
+                self.domains.chat = Some(chat);
+                self.domains.keys = Some(Arc::new(keys));
+            }
             // The gateway holds no state: it is built when mounted.
             Part::Gateway => {}
         }
@@ -688,6 +731,19 @@ impl Builder<'_> {
                     .consumers
                     .push((nova_analytics::CONSUMER, Arc::new(AnalyticsEvents(service))));
             }
+            Part::Chat => {
+                let (chat, keys, auth) = (
+                    have(&self.domains.chat, part)?,
+                    have(&self.domains.keys, part)?,
+                    self.auth(),
+                );
+                self.http(nova_chat::http::router(chat, auth.clone()));
+                self.http(nova_e2ee::http::router(keys.clone(), auth.clone()));
+                self.grpc(Box::new(move |s| {
+                    let auth = Arc::new(crate::chat::KeyDirectoryAuth(auth));
+                    s.add_grpc_service(KeyDirectoryGrpcServer::new(keys, auth).into_service())
+                }));
+            }
             Part::Gateway => {
                 let options = self
                     .settings
@@ -732,6 +788,7 @@ impl Builder<'_> {
             analytics: d.analytics.clone(),
             trend_labels,
             trust_safety: d.trust_safety.clone(),
+            chat: d.chat.clone(),
             with_token: None,
         };
         if self.settings.plan.stateless {

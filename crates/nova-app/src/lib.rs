@@ -17,6 +17,7 @@
 //! ```
 
 mod build;
+mod chat;
 pub mod cli;
 mod host;
 mod moderation;

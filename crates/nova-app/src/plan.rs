@@ -29,13 +29,15 @@ pub enum Part {
     TrustSafety,
     /// Engagement analytics and insights (nova-analytics).
     Analytics,
+    /// End-to-end encrypted chat and its key directory (nova-chat, nova-e2ee).
+    Chat,
     /// The GraphQL API over all of the above (nova-gateway).
     Gateway,
 }
 
 impl Part {
     /// Every part, in construction order (each after the parts it [`needs`](Self::needs)).
-    pub const ALL: [Part; 12] = [
+    pub const ALL: [Part; 14] = [
         Part::Identity,
         // After identity: its routes verify tokens with identity when it runs here.
         Part::TrustSafety,
@@ -49,6 +51,7 @@ impl Part {
         Part::Search,
         Part::Notification,
         Part::Analytics,
+        Part::Chat,
         Part::Gateway,
     ];
 
@@ -66,6 +69,7 @@ impl Part {
             Part::Notification => ("NOTIFICATION_SERVICE_URL", "notification-service"),
             Part::TrustSafety => ("TRUST_SAFETY_SERVICE_URL", "trust-safety-service"),
             Part::Analytics => ("ANALYTICS_SERVICE_URL", "analytics-service"),
+            Part::Chat => ("CHAT_SERVICE_URL", "realtime-chat-service"),
             Part::Ranking | Part::Trending => ("RANKING_SERVICE_URL", "ranking-service"),
             Part::Gateway => return None,
         })
@@ -89,6 +93,8 @@ impl Part {
             Part::Search => &[Part::Content, Part::Social, Part::Users],
             // Who may notify whom: social's answer (blocks, block lists, mutes, follows).
             Part::Notification => &[Part::Social],
+            // Who may message whom, and the key directory's block check: social's answer.
+            Part::Chat => &[Part::Social],
             Part::Gateway => &[
                 Part::Identity,
                 Part::Users,
@@ -178,6 +184,7 @@ pub const PLANS: &[Plan] = &[
     Plan::service("notification-service", &[Part::Notification]),
     Plan::service("trust-safety-service", &[Part::TrustSafety]),
     Plan::service("analytics-service", &[Part::Analytics]),
+    Plan::service("realtime-chat-service", &[Part::Chat]),
     Plan {
         stateless: true,
         ..Plan::service("graphql-gateway", &[Part::Gateway])

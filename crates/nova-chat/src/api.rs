@@ -6,8 +6,8 @@ use nova_core::{Principal, Result, Timestamp, UserId};
 use nova_e2ee::DeviceId;
 
 use crate::model::{
-    Conversation, ConversationId, Delivery, DmPolicy, HistoryItem, LiveEvent, Members,
-    NewMessage, Role, Sent,
+    Conversation, ConversationId, Delivery, DmPolicy, HistoryItem, LiveEvent, Members, NewMessage,
+    Role, Sent,
 };
 
 /// End-to-end encrypted conversations.
@@ -47,8 +47,12 @@ pub trait ChatApi: Send + Sync {
         users: &[UserId],
     ) -> Result<Members>;
     /// Removes `user` from a group (admins and the owner; never the owner).
-    async fn kick(&self, principal: &Principal, id: ConversationId, user: UserId)
-    -> Result<Members>;
+    async fn kick(
+        &self,
+        principal: &Principal,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<Members>;
     /// The caller leaves a group (an owner leaving hands the group to the oldest admin,
     /// else the oldest member).
     async fn leave(&self, principal: &Principal, id: ConversationId) -> Result<()>;
@@ -95,13 +99,21 @@ pub trait ChatApi: Send + Sync {
     ) -> Result<Vec<Delivery>>;
     /// Acknowledges the caller's `device`'s envelopes up to `up_to`: they leave its
     /// queue; senders learn the delivery receipt. Answers how many left.
-    async fn acknowledge(&self, principal: &Principal, device: &DeviceId, up_to: i64)
-    -> Result<u64>;
+    async fn acknowledge(
+        &self,
+        principal: &Principal,
+        device: &DeviceId,
+        up_to: i64,
+    ) -> Result<u64>;
     /// The last sequence the caller's `device` acknowledged (where a reconnect resumes).
     async fn acknowledged(&self, principal: &Principal, device: &DeviceId) -> Result<i64>;
     /// Marks the conversation read up to `message_id` (read receipt).
-    async fn mark_read(&self, principal: &Principal, id: ConversationId, message_id: i64)
-    -> Result<()>;
+    async fn mark_read(
+        &self,
+        principal: &Principal,
+        id: ConversationId,
+        message_id: i64,
+    ) -> Result<()>;
     /// Archives or unarchives for the caller; `keep_archived` keeps it archived when new
     /// messages arrive.
     async fn set_archived(

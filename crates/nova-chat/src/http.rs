@@ -159,7 +159,11 @@ async fn list(s: S, Authenticated(p): Authenticated, Query(q): Q) -> ApiResult<J
     Ok(Json(json!({ "items": items })))
 }
 
-async fn one(s: S, Authenticated(p): Authenticated, Path(id): Path<String>) -> ApiResult<Json<Conversation>> {
+async fn one(
+    s: S,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Conversation>> {
     Ok(Json(s.api.conversation(&p, conversation_id(&id)?).await?))
 }
 
@@ -185,7 +189,11 @@ async fn update(
     ))
 }
 
-async fn members(s: S, Authenticated(p): Authenticated, Path(id): Path<String>) -> ApiResult<Json<Members>> {
+async fn members(
+    s: S,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Members>> {
     Ok(Json(s.api.members(&p, conversation_id(&id)?).await?))
 }
 
@@ -239,7 +247,9 @@ async fn role(
 ) -> ApiResult<Json<Members>> {
     let id = conversation_id(&id)?;
     let user = user_id(&user, "user_id")?;
-    Ok(Json(s.api.set_role(&p, id, user, Role::parse(&b.role)?).await?))
+    Ok(Json(
+        s.api.set_role(&p, id, user, Role::parse(&b.role)?).await?,
+    ))
 }
 
 async fn send(
@@ -286,7 +296,9 @@ async fn read(
     Path(id): Path<String>,
     Body(b): Body<ReadBody>,
 ) -> ApiResult<StatusCode> {
-    s.api.mark_read(&p, conversation_id(&id)?, b.message_id).await?;
+    s.api
+        .mark_read(&p, conversation_id(&id)?, b.message_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -338,7 +350,11 @@ async fn dm(s: S, Authenticated(p): Authenticated) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "allow": policy.as_str() })))
 }
 
-async fn set_dm(s: S, Authenticated(p): Authenticated, Body(b): Body<DmBody>) -> ApiResult<Json<Value>> {
+async fn set_dm(
+    s: S,
+    Authenticated(p): Authenticated,
+    Body(b): Body<DmBody>,
+) -> ApiResult<Json<Value>> {
     let policy = s.api.set_dm_policy(&p, DmPolicy::parse(&b.allow)?).await?;
     Ok(Json(json!({ "allow": policy.as_str() })))
 }

@@ -74,7 +74,11 @@ fn not_found() -> Error {
 
 /// The key of a direct conversation: the pair, lower id first.
 fn direct_key(a: UserId, b: UserId) -> String {
-    let (lo, hi) = if a.as_uuid() <= b.as_uuid() { (a, b) } else { (b, a) };
+    let (lo, hi) = if a.as_uuid() <= b.as_uuid() {
+        (a, b)
+    } else {
+        (b, a)
+    };
     format!("{lo}:{hi}")
 }
 
@@ -197,7 +201,12 @@ impl ChatService {
         }
     }
 
-    async fn members_changed(&self, id: ConversationId, version: Option<i64>, gone: Option<UserId>) {
+    async fn members_changed(
+        &self,
+        id: ConversationId,
+        version: Option<i64>,
+        gone: Option<UserId>,
+    ) {
         if let Some(version) = version {
             let event = LiveEvent::Members {
                 conversation_id: id,
@@ -263,7 +272,10 @@ impl ChatApi for ChatService {
         principal.require_scope("write")?;
         let me = principal.user_id;
         if other == me {
-            return Err(Error::invalid("user_id", "cannot start a conversation with yourself"));
+            return Err(Error::invalid(
+                "user_id",
+                "cannot start a conversation with yourself",
+            ));
         }
         let key = direct_key(me, other);
         let reach = self.relations.reach(me, &[other]).await?;
@@ -307,7 +319,10 @@ impl ChatApi for ChatService {
         if others.len() + 1 > self.limits.max_group_members {
             return Err(Error::invalid(
                 "member_ids",
-                format!("a group has at most {} members", self.limits.max_group_members),
+                format!(
+                    "a group has at most {} members",
+                    self.limits.max_group_members
+                ),
             ));
         }
         self.check_contact(me, &others).await?;
@@ -325,7 +340,11 @@ impl ChatApi for ChatService {
         self.member_of(principal, id).await
     }
 
-    async fn conversation(&self, principal: &Principal, id: ConversationId) -> Result<Conversation> {
+    async fn conversation(
+        &self,
+        principal: &Principal,
+        id: ConversationId,
+    ) -> Result<Conversation> {
         principal.require_scope("read")?;
         self.member_of(principal, id).await
     }
@@ -368,13 +387,24 @@ impl ChatApi for ChatService {
         self.check_contact(me, &users).await?;
         let version = self
             .store
-            .add_members(id, &users, me, self.limits.max_group_members, self.clock.now())
+            .add_members(
+                id,
+                &users,
+                me,
+                self.limits.max_group_members,
+                self.clock.now(),
+            )
             .await?;
         self.members_changed(id, version, None).await;
         self.store.members(id).await?.ok_or_else(not_found)
     }
 
-    async fn kick(&self, principal: &Principal, id: ConversationId, user: UserId) -> Result<Members> {
+    async fn kick(
+        &self,
+        principal: &Principal,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<Members> {
         principal.require_scope("write")?;
         let mine = self.group_of(principal, id).await?;
         let members = self.store.members(id).await?.ok_or_else(not_found)?;
@@ -404,7 +434,10 @@ impl ChatApi for ChatService {
         principal.require_scope("write")?;
         self.group_of(principal, id).await?;
         let me = principal.user_id;
-        let version = self.store.remove_member(id, me, me, self.clock.now()).await?;
+        let version = self
+            .store
+            .remove_member(id, me, me, self.clock.now())
+            .await?;
         self.members_changed(id, version, Some(me)).await;
         Ok(())
     }
@@ -425,7 +458,10 @@ impl ChatApi for ChatService {
             ));
         }
         if user == principal.user_id {
-            return Err(Error::invalid("user_id", "the owner hands over by making another member owner"));
+            return Err(Error::invalid(
+                "user_id",
+                "the owner hands over by making another member owner",
+            ));
         }
         let version = self
             .store
@@ -453,7 +489,10 @@ impl ChatApi for ChatService {
         }
         check_title(title)?;
         if avatar_media_id.len() > 64 || !avatar_media_id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::invalid("avatar_media_id", "at most 64 printable ASCII characters"));
+            return Err(Error::invalid(
+                "avatar_media_id",
+                "at most 64 printable ASCII characters",
+            ));
         }
         self.store
             .update_group(id, title.trim(), avatar_media_id, self.clock.now())
@@ -552,11 +591,21 @@ impl ChatApi for ChatService {
         principal.require_scope("read")?;
         let me = DeviceAddress::new(principal.user_id, device.clone());
         self.store
-            .inbox(&me, after, page(limit, 100, MAX_INBOX_PAGE), self.clock.now())
+            .inbox(
+                &me,
+                after,
+                page(limit, 100, MAX_INBOX_PAGE),
+                self.clock.now(),
+            )
             .await
     }
 
-    async fn acknowledge(&self, principal: &Principal, device: &DeviceId, up_to: i64) -> Result<u64> {
+    async fn acknowledge(
+        &self,
+        principal: &Principal,
+        device: &DeviceId,
+        up_to: i64,
+    ) -> Result<u64> {
         principal.require_scope("read")?;
         let me = DeviceAddress::new(principal.user_id, device.clone());
         let (removed, delivered) = self.store.acknowledge(&me, up_to).await?;
@@ -579,9 +628,18 @@ impl ChatApi for ChatService {
         self.store.acknowledged(&me).await
     }
 
-    async fn mark_read(&self, principal: &Principal, id: ConversationId, message_id: i64) -> Result<()> {
+    async fn mark_read(
+        &self,
+        principal: &Principal,
+        id: ConversationId,
+        message_id: i64,
+    ) -> Result<()> {
         principal.require_scope("read")?;
-        if !self.store.mark_read(id, principal.user_id, message_id).await? {
+        if !self
+            .store
+            .mark_read(id, principal.user_id, message_id)
+            .await?
+        {
             return Err(not_found());
         }
         let event = LiveEvent::Receipt {
@@ -660,7 +718,8 @@ impl ChatApi for ChatService {
         let stream = self.pubsub.subscribe(&channel(principal.user_id)).await?;
         Ok(stream
             .flat_map(move |message| {
-                let events: Vec<Wire> = serde_json::from_slice(&message.payload).unwrap_or_default();
+                let events: Vec<Wire> =
+                    serde_json::from_slice(&message.payload).unwrap_or_default();
                 let mine: Vec<LiveEvent> = events
                     .into_iter()
                     .filter(|w| w.device.as_ref().is_none_or(|d| *d == device))

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures::StreamExt;
 use nova_auth::Authenticator;
@@ -122,7 +122,10 @@ impl Live {
     fn unregister(&self, user: UserId, device: &DeviceId, id: u64) {
         let mut connected = self.connected.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(devices) = connected.get_mut(&user) {
-            if devices.get(device).is_some_and(|(current, _)| *current == id) {
+            if devices
+                .get(device)
+                .is_some_and(|(current, _)| *current == id)
+            {
                 devices.remove(device);
             }
             if devices.is_empty() {
@@ -159,9 +162,14 @@ enum ClientFrame {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ServerFrame<'a> {
-    Ready { cursor: i64 },
+    Ready {
+        cursor: i64,
+    },
     Pong,
-    Error { field: Option<&'a str>, message: &'a str },
+    Error {
+        field: Option<&'a str>,
+        message: &'a str,
+    },
 }
 
 /// `GET /api/v1/chat/ws`.

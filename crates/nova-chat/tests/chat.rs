@@ -73,7 +73,8 @@ fn world(db: Db, limits: ChatLimits, clock: SharedClock) -> World {
     )
     .with_limits(limits)
     .with_clock(clock);
-    let keys = KeyDirectoryService::sql(db.clone()).with_policy(Arc::new(SocialPolicy(social.clone())));
+    let keys =
+        KeyDirectoryService::sql(db.clone()).with_policy(Arc::new(SocialPolicy(social.clone())));
     World {
         db,
         social,
@@ -84,7 +85,9 @@ fn world(db: Db, limits: ChatLimits, clock: SharedClock) -> World {
 
 impl World {
     async fn user(&self, name: &str) -> Principal {
-        nova_identity::fixtures::account(&self.db, name).await.unwrap()
+        nova_identity::fixtures::account(&self.db, name)
+            .await
+            .unwrap()
     }
 }
 
@@ -181,7 +184,10 @@ mod suite {
             w.chat.open_direct(&bob, ann.user_id).await.unwrap().id,
             conversation.id
         );
-        let out = a.encrypt_for_user(bob.user_id, b"secret hello from ann").await.unwrap();
+        let out = a
+            .encrypt_for_user(bob.user_id, b"secret hello from ann")
+            .await
+            .unwrap();
         let sent = w
             .chat
             .send(&ann, conversation.id, message(&a, "k1", out))
@@ -189,7 +195,10 @@ mod suite {
             .unwrap();
         assert!(!sent.duplicate);
         assert_eq!(drain(&w, &bob, &mut b).await, ["secret hello from ann"]);
-        let out = b.encrypt_for_user(ann.user_id, b"secret reply from bob").await.unwrap();
+        let out = b
+            .encrypt_for_user(ann.user_id, b"secret reply from bob")
+            .await
+            .unwrap();
         w.chat
             .send(&bob, conversation.id, message(&b, "k1", out))
             .await
@@ -198,12 +207,22 @@ mod suite {
         // Acknowledged: the queues are empty; the delivery receipt moved.
         assert!(drain(&w, &bob, &mut b).await.is_empty());
         let members = w.chat.members(&ann, conversation.id).await.unwrap();
-        let bob_row = members.members.iter().find(|m| m.user_id == bob.user_id).unwrap();
+        let bob_row = members
+            .members
+            .iter()
+            .find(|m| m.user_id == bob.user_id)
+            .unwrap();
         assert_eq!(bob_row.delivered_up_to, sent.message_id);
         // History hands each device the envelope addressed to it.
         let history = w
             .chat
-            .history(&bob, conversation.id, &DeviceId::new("bob-phone").unwrap(), None, 10)
+            .history(
+                &bob,
+                conversation.id,
+                &DeviceId::new("bob-phone").unwrap(),
+                None,
+                10,
+            )
             .await
             .unwrap();
         assert_eq!(history.len(), 2);
@@ -233,7 +252,10 @@ mod suite {
                 let others: Vec<UserId> = ids.iter().copied().filter(|u| *u != ids[i]).collect();
                 let (p, c) = &mut people[i];
                 let text = format!("group secret {round}-{i}");
-                let out = c.encrypt_for_group(&key, &others, text.as_bytes()).await.unwrap();
+                let out = c
+                    .encrypt_for_group(&key, &others, text.as_bytes())
+                    .await
+                    .unwrap();
                 let m = message(c, &format!("r{round}-{i}"), out);
                 w.chat.send(p, group.id, m).await.unwrap();
             }
@@ -255,11 +277,18 @@ mod suite {
         let stale = {
             let c = &mut people[0].1;
             let before = c.device().group_session_id(&key);
-            let out = c.encrypt_for_group(&key, &others, b"after removal").await.unwrap();
+            let out = c
+                .encrypt_for_group(&key, &others, b"after removal")
+                .await
+                .unwrap();
             assert_ne!(c.device().group_session_id(&key), before, "rotated");
             out
         };
-        let megolm = stale.iter().find(|m| m.algorithm == nova_e2ee::Algorithm::Megolm).unwrap().clone();
+        let megolm = stale
+            .iter()
+            .find(|m| m.algorithm == nova_e2ee::Algorithm::Megolm)
+            .unwrap()
+            .clone();
         let mut forced = megolm.clone();
         forced.recipients.push(people[4].1.address().clone());
         let mut envelopes: Vec<OutgoingMessage> = stale
@@ -295,7 +324,11 @@ mod suite {
     /// A blocked pair cannot DM, answered like a missing user; "nobody" and "following".
     pub async fn who_may_message_whom(db: Db) {
         let w = default_world(db);
-        let (ann, bob, cat) = (w.user("ann").await, w.user("bob").await, w.user("cat").await);
+        let (ann, bob, cat) = (
+            w.user("ann").await,
+            w.user("bob").await,
+            w.user("cat").await,
+        );
         let missing = w.chat.open_direct(&ann, UserId::new()).await.unwrap_err();
         assert_eq!(missing.kind(), &ErrorKind::NotFound);
         w.social.block(&bob, ann.user_id).await.unwrap();
@@ -336,19 +369,32 @@ mod suite {
             )
             .await
             .unwrap_err();
-        assert!(matches!(sent.kind(), ErrorKind::InvalidArgument { .. } | ErrorKind::NotFound));
+        assert!(matches!(
+            sent.kind(),
+            ErrorKind::InvalidArgument { .. } | ErrorKind::NotFound
+        ));
         // DM settings.
         let (dan, eve) = (w.user("dan").await, w.user("eve").await);
         w.chat.set_dm_policy(&dan, DmPolicy::Nobody).await.unwrap();
         assert_eq!(w.chat.dm_policy(&dan).await.unwrap(), DmPolicy::Nobody);
         let nobody = w.chat.open_direct(&eve, dan.user_id).await.unwrap_err();
         assert_eq!(nobody.kind(), &ErrorKind::NotFound);
-        let group = w.chat.create_group(&eve, "g", &[dan.user_id]).await.unwrap_err();
+        let group = w
+            .chat
+            .create_group(&eve, "g", &[dan.user_id])
+            .await
+            .unwrap_err();
         assert_eq!(group.kind(), &ErrorKind::NotFound);
         // dan may still start one, and then both talk in it.
         let de = w.chat.open_direct(&dan, eve.user_id).await.unwrap();
-        assert_eq!(w.chat.open_direct(&eve, dan.user_id).await.unwrap().id, de.id);
-        w.chat.set_dm_policy(&dan, DmPolicy::Following).await.unwrap();
+        assert_eq!(
+            w.chat.open_direct(&eve, dan.user_id).await.unwrap().id,
+            de.id
+        );
+        w.chat
+            .set_dm_policy(&dan, DmPolicy::Following)
+            .await
+            .unwrap();
         let fay = w.user("fay").await;
         assert!(w.chat.open_direct(&fay, dan.user_id).await.is_err());
         w.social.follow(&dan, fay.user_id).await.unwrap();
@@ -365,11 +411,24 @@ mod suite {
             w.user("m").await,
             w.user("n").await,
         );
-        let g = w.chat.create_group(&o, "team", &[a.user_id, m.user_id]).await.unwrap();
+        let g = w
+            .chat
+            .create_group(&o, "team", &[a.user_id, m.user_id])
+            .await
+            .unwrap();
         let v0 = w.chat.members(&o, g.id).await.unwrap().version;
-        let denied = w.chat.set_role(&a, g.id, m.user_id, Role::Admin).await.unwrap_err();
+        let denied = w
+            .chat
+            .set_role(&a, g.id, m.user_id, Role::Admin)
+            .await
+            .unwrap_err();
         assert_eq!(denied.kind(), &ErrorKind::PermissionDenied);
-        let v1 = w.chat.set_role(&o, g.id, a.user_id, Role::Admin).await.unwrap().version;
+        let v1 = w
+            .chat
+            .set_role(&o, g.id, a.user_id, Role::Admin)
+            .await
+            .unwrap()
+            .version;
         assert!(v1 > v0);
         let v2 = w.chat.invite(&m, g.id, &[n.user_id]).await.unwrap().version;
         assert!(v2 > v1);
@@ -381,21 +440,43 @@ mod suite {
         assert!(v3 > v2);
         let outsider = w.chat.members(&n, g.id).await.unwrap_err();
         assert_eq!(outsider.kind(), &ErrorKind::NotFound);
-        let renamed = w.chat.update_group(&a, g.id, "renamed", "media-1").await.unwrap();
-        assert_eq!((renamed.title.as_str(), renamed.avatar_media_id.as_str()), ("renamed", "media-1"));
-        let bad = w.chat.update_group(&a, g.id, &"x".repeat(101), "").await.unwrap_err();
+        let renamed = w
+            .chat
+            .update_group(&a, g.id, "renamed", "media-1")
+            .await
+            .unwrap();
+        assert_eq!(
+            (renamed.title.as_str(), renamed.avatar_media_id.as_str()),
+            ("renamed", "media-1")
+        );
+        let bad = w
+            .chat
+            .update_group(&a, g.id, &"x".repeat(101), "")
+            .await
+            .unwrap_err();
         assert_eq!(bad.field(), Some("title"));
         w.chat.leave(&o, g.id).await.unwrap();
         let after = w.chat.members(&a, g.id).await.unwrap();
-        let admin = after.members.iter().find(|x| x.user_id == a.user_id).unwrap();
+        let admin = after
+            .members
+            .iter()
+            .find(|x| x.user_id == a.user_id)
+            .unwrap();
         assert_eq!(admin.role, Role::Owner);
         assert!(after.version > v3);
     }
 
-    fn raw(sender: &str, key: &str, recipients: Vec<nova_e2ee::DeviceAddress>, size: usize) -> NewMessage {
+    fn raw(
+        sender: &str,
+        key: &str,
+        recipients: Vec<nova_e2ee::DeviceAddress>,
+        size: usize,
+    ) -> NewMessage {
         // A well-formed Megolm ciphertext of about `size` bytes from a real group session.
         let mut session = vodozemac_session();
-        let ciphertext = session.encrypt(vec![7_u8; size.saturating_sub(100)]).to_bytes();
+        let ciphertext = session
+            .encrypt(vec![7_u8; size.saturating_sub(100)])
+            .to_bytes();
         NewMessage {
             sender_device: DeviceId::new(sender).unwrap(),
             idempotency_key: key.into(),
@@ -416,7 +497,11 @@ mod suite {
     async fn count(db: &Db, table: &str) -> i64 {
         use nova_db::{DbResultExt, on_db};
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        on_db!(db, read, |c| sqlx::query_scalar(&sql).fetch_one(c).await.db()).unwrap()
+        on_db!(db, read, |c| sqlx::query_scalar(&sql)
+            .fetch_one(c)
+            .await
+            .db())
+        .unwrap()
     }
 
     /// Retries store one message; an oversize ciphertext is a 413 storing nothing; a
@@ -429,9 +514,20 @@ mod suite {
         let w = world(db, limits, SystemClock::shared());
         let (ann, bob) = (w.user("ann").await, w.user("bob").await);
         let c = w.chat.open_direct(&ann, bob.user_id).await.unwrap();
-        let to = vec![nova_e2ee::DeviceAddress::new(bob.user_id, DeviceId::new("b").unwrap())];
-        let first = w.chat.send(&ann, c.id, raw("a", "same", to.clone(), 200)).await.unwrap();
-        let again = w.chat.send(&ann, c.id, raw("a", "same", to.clone(), 200)).await.unwrap();
+        let to = vec![nova_e2ee::DeviceAddress::new(
+            bob.user_id,
+            DeviceId::new("b").unwrap(),
+        )];
+        let first = w
+            .chat
+            .send(&ann, c.id, raw("a", "same", to.clone(), 200))
+            .await
+            .unwrap();
+        let again = w
+            .chat
+            .send(&ann, c.id, raw("a", "same", to.clone(), 200))
+            .await
+            .unwrap();
         assert_eq!(first.message_id, again.message_id);
         assert!(again.duplicate);
         assert_eq!(count(&w.db, "chat_messages").await, 1);
@@ -449,11 +545,19 @@ mod suite {
         bad.envelopes[0].ciphertext = vec![1, 2, 3];
         let err = w.chat.send(&ann, c.id, bad).await.unwrap_err();
         assert_eq!(err.field(), Some("envelopes[0].ciphertext"));
-        let err = w.chat.send(&ann, c.id, raw("a", "", to.clone(), 200)).await.unwrap_err();
+        let err = w
+            .chat
+            .send(&ann, c.id, raw("a", "", to.clone(), 200))
+            .await
+            .unwrap_err();
         assert_eq!(err.field(), Some("idempotency_key"));
         let mut limited = 0;
         for i in 0..10 {
-            match w.chat.send(&ann, c.id, raw("a", &format!("f{i}"), to.clone(), 200)).await {
+            match w
+                .chat
+                .send(&ann, c.id, raw("a", &format!("f{i}"), to.clone(), 200))
+                .await
+            {
                 Ok(_) => {}
                 Err(e) => {
                     assert_eq!(e.kind(), &ErrorKind::RateLimited);
@@ -467,7 +571,11 @@ mod suite {
         assert_eq!(count(&w.db, "chat_messages").await, 1 + 10 - limited);
         // A stranger's conversation is a 404.
         let eve = w.user("eve").await;
-        let err = w.chat.send(&eve, c.id, raw("e", "x", to, 200)).await.unwrap_err();
+        let err = w
+            .chat
+            .send(&eve, c.id, raw("e", "x", to, 200))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::NotFound);
     }
 
@@ -490,16 +598,34 @@ mod suite {
         ];
         let mut live = w.chat.subscribe(&bob, &b1).await.unwrap();
         w.chat.set_archived(&bob, c.id, true, false).await.unwrap();
-        assert!(w.chat.conversations(&bob, false, 0).await.unwrap().is_empty());
+        assert!(
+            w.chat
+                .conversations(&bob, false, 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(w.chat.conversations(&bob, true, 0).await.unwrap().len(), 1);
         for i in 0..3 {
-            w.chat.send(&ann, c.id, raw("a", &format!("m{i}"), to.clone(), 200)).await.unwrap();
+            w.chat
+                .send(&ann, c.id, raw("a", &format!("m{i}"), to.clone(), 200))
+                .await
+                .unwrap();
         }
         // A new message unarchives.
         assert_eq!(w.chat.conversations(&bob, false, 0).await.unwrap().len(), 1);
         w.chat.set_archived(&bob, c.id, true, true).await.unwrap();
-        w.chat.send(&ann, c.id, raw("a", "m3", to.clone(), 200)).await.unwrap();
-        assert!(w.chat.conversations(&bob, false, 0).await.unwrap().is_empty());
+        w.chat
+            .send(&ann, c.id, raw("a", "m3", to.clone(), 200))
+            .await
+            .unwrap();
+        assert!(
+            w.chat
+                .conversations(&bob, false, 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         w.chat.set_archived(&bob, c.id, false, false).await.unwrap();
         use futures::StreamExt;
         let mut seqs = Vec::new();
@@ -519,7 +645,11 @@ mod suite {
         assert_eq!(w.chat.acknowledged(&bob, &b1).await.unwrap(), 2);
         assert_eq!(w.chat.inbox(&bob, &b1, 0, 100).await.unwrap().len(), 2);
         // The sender hears the delivery receipt; reads too.
-        let mut ann_live = w.chat.subscribe(&ann, &DeviceId::new("a").unwrap()).await.unwrap();
+        let mut ann_live = w
+            .chat
+            .subscribe(&ann, &DeviceId::new("a").unwrap())
+            .await
+            .unwrap();
         let last = q1[3].message_id;
         w.chat.mark_read(&bob, c.id, last).await.unwrap();
         w.chat.typing(&bob, c.id).await.unwrap();
@@ -536,7 +666,10 @@ mod suite {
         // Mute.
         let until = clock.now() + Duration::hours(8);
         let muted = w.chat.mute(&bob, c.id, Some(until)).await.unwrap();
-        assert_eq!(muted.muted_until.map(|t| t.timestamp_micros()), Some(until.timestamp_micros()));
+        assert_eq!(
+            muted.muted_until.map(|t| t.timestamp_micros()),
+            Some(until.timestamp_micros())
+        );
         // Expiry: b2 never acknowledged; after 30 days its queue is empty.
         assert_eq!(w.chat.inbox(&bob, &b2, 0, 100).await.unwrap().len(), 4);
         clock.advance(Duration::days(31));
@@ -545,7 +678,10 @@ mod suite {
         // Someone else's conversation: 404 for every action.
         let eve = w.user("eve").await;
         for err in [
-            w.chat.set_archived(&eve, c.id, true, false).await.unwrap_err(),
+            w.chat
+                .set_archived(&eve, c.id, true, false)
+                .await
+                .unwrap_err(),
             w.chat.mute(&eve, c.id, None).await.unwrap_err(),
             w.chat.mark_read(&eve, c.id, 1).await.unwrap_err(),
             w.chat.typing(&eve, c.id).await.unwrap_err(),

@@ -356,6 +356,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
             "content-service",
             "feed-service",
             "notification-service",
+            "realtime-chat-service",
             "graphql-gateway",
         ],
     ),

@@ -68,7 +68,9 @@ async fn upload(
     Path(device): Path<String>,
     Body(b): Body<KeyUpload>,
 ) -> ApiResult<Json<KeyCounts>> {
-    Ok(Json(s.api.upload_keys(&p, &DeviceId::new(device)?, b).await?))
+    Ok(Json(
+        s.api.upload_keys(&p, &DeviceId::new(device)?, b).await?,
+    ))
 }
 
 async fn counts(

@@ -16,8 +16,8 @@ use crate::model::{
     MAX_ONE_TIME_KEYS_TOTAL, OutgoingMessage,
 };
 use crate::policy::{AllowAll, InteractionPolicy};
-use crate::validate::validate_message;
 use crate::store::{E2eeStore, SqlE2eeStore};
+use crate::validate::validate_message;
 
 /// How many one-time keys may be claimed: a client claims one per peer device when it
 /// starts a session, so these leave room for that while one account (or a crowd of

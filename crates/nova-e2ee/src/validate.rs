@@ -69,4 +69,3 @@ pub fn validate_message(message: &OutgoingMessage) -> Result<()> {
         }
     }
 }
-

@@ -108,6 +108,9 @@ pub struct Domains {
     /// Reports, strikes, appeals and the `moderation` namespace (none: those fields
     /// answer `UNAVAILABLE`).
     pub trust_safety: Option<Arc<dyn nova_trust_safety::TrustSafetyApi>>,
+    /// End-to-end encrypted chat: conversations, members, ciphertext pages, sends and
+    /// the `chatEvents` subscription (none: those fields answer `UNAVAILABLE`).
+    pub chat: Option<Arc<dyn nova_chat::ChatApi>>,
     /// For deployments whose domain clients forward the caller's token (gRPC clients
     /// built `with_token`): the domains to use for one bearer token.
     pub with_token: Option<WithToken>,

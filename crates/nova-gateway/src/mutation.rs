@@ -498,4 +498,163 @@ impl MutationRoot {
             ctx,
         )?))
     }
+
+    /// The direct conversation with `userId` (created on first use). A user the caller
+    /// may not message (blocked either way, their DM setting) answers `NOT_FOUND`.
+    async fn open_direct_chat(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> GqlResult<crate::types::ChatConversation> {
+        let call = caller(ctx)?;
+        let other = user_arg(&user_id)?;
+        Ok(crate::types::chat_api(call)?
+            .open_direct(call.require()?, other)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// A new group of the caller (owner) and `memberIds`.
+    async fn create_chat_group(
+        &self,
+        ctx: &Context<'_>,
+        title: String,
+        member_ids: Vec<ID>,
+    ) -> GqlResult<crate::types::ChatConversation> {
+        let call = caller(ctx)?;
+        let members = member_ids
+            .iter()
+            .map(|id| parse_id(id, "memberIds"))
+            .collect::<GqlResult<Vec<UserId>>>()?;
+        Ok(crate::types::chat_api(call)?
+            .create_group(call.require()?, &title, &members)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Adds `userIds` to a group.
+    async fn invite_to_chat(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        user_ids: Vec<ID>,
+    ) -> GqlResult<crate::types::ChatMembers> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        let users = user_ids
+            .iter()
+            .map(|u| parse_id(u, "userIds"))
+            .collect::<GqlResult<Vec<UserId>>>()?;
+        Ok(crate::types::chat_api(call)?
+            .invite(call.require()?, id, &users)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Removes `userId` from a group (the caller's own id: leaves it).
+    async fn remove_from_chat(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        user_id: ID,
+    ) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        let user = user_arg(&user_id)?;
+        let me = call.require()?;
+        let chat = crate::types::chat_api(call)?;
+        if user == me.user_id {
+            chat.leave(me, id).await.gql()?;
+        } else {
+            chat.kick(me, id, user).await.gql()?;
+        }
+        Ok(true)
+    }
+
+    /// Stores an encrypted message for its recipient devices (ciphertext only).
+    async fn send_chat_message(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        message: crate::types::ChatMessageInput,
+    ) -> GqlResult<crate::types::ChatSent> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        let message = message.into_message()?;
+        Ok(crate::types::chat_api(call)?
+            .send(call.require()?, id, message)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Read receipt: the caller read up to `messageId`.
+    async fn mark_chat_read(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        message_id: i64,
+    ) -> GqlResult<bool> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        crate::types::chat_api(call)?
+            .mark_read(call.require()?, id, message_id)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Archives or unarchives for the caller (`keepArchived`: new messages do not
+    /// unarchive it).
+    async fn archive_chat(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        archived: bool,
+        keep_archived: Option<bool>,
+    ) -> GqlResult<crate::types::ChatConversation> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        Ok(crate::types::chat_api(call)?
+            .set_archived(
+                call.require()?,
+                id,
+                archived,
+                keep_archived.unwrap_or(false),
+            )
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Mutes for the caller until `until` (null: unmute).
+    async fn mute_chat(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        until: Option<Timestamp>,
+    ) -> GqlResult<crate::types::ChatConversation> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        Ok(crate::types::chat_api(call)?
+            .mute(call.require()?, id, until)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Who may start a direct conversation with the caller: `everyone`, `following` or
+    /// `nobody`.
+    async fn set_dm_policy(&self, ctx: &Context<'_>, allow: String) -> GqlResult<String> {
+        let call = caller(ctx)?;
+        let policy = nova_chat::DmPolicy::parse(&allow).gql()?;
+        let set = crate::types::chat_api(call)?
+            .set_dm_policy(call.require()?, policy)
+            .await
+            .gql()?;
+        Ok(set.as_str().to_owned())
+    }
 }

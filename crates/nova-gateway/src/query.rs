@@ -216,4 +216,71 @@ impl QueryRoot {
             filter_not_following: policy.filter_not_following,
         })
     }
+    /// The caller's conversations, newest activity first (`archived: true`: only the
+    /// archived ones).
+    async fn chat_conversations(
+        &self,
+        ctx: &Context<'_>,
+        archived: Option<bool>,
+        first: Option<i32>,
+    ) -> GqlResult<Vec<crate::types::ChatConversation>> {
+        let call = caller(ctx)?;
+        let first = u32::try_from(first.unwrap_or(20).max(0)).unwrap_or(0);
+        let items = crate::types::chat_api(call)?
+            .conversations(call.require()?, archived.unwrap_or(false), first)
+            .await
+            .gql()?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// One of the caller's conversations.
+    async fn chat_conversation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> GqlResult<crate::types::ChatConversation> {
+        let call = caller(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(crate::types::chat_api(call)?
+            .conversation(call.require()?, id)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// A conversation's members and member version.
+    async fn chat_members(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+    ) -> GqlResult<crate::types::ChatMembers> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        Ok(crate::types::chat_api(call)?
+            .members(call.require()?, id)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// A page of a conversation's history, newest first, with the ciphertexts the
+    /// caller's `deviceId` can open; `before` a message id for older pages.
+    async fn chat_messages(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        device_id: String,
+        before: Option<i64>,
+        first: Option<i32>,
+    ) -> GqlResult<Vec<crate::types::ChatMessage>> {
+        let call = caller(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        let device = nova_e2ee::DeviceId::new(device_id).gql()?;
+        let first = u32::try_from(first.unwrap_or(50).max(0)).unwrap_or(0);
+        let items = crate::types::chat_api(call)?
+            .history(call.require()?, id, &device, before, first)
+            .await
+            .gql()?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
 }

@@ -45,4 +45,18 @@ impl SubscriptionRoot {
             None => Ok(stream::pending().boxed()),
         }
     }
+    /// Live chat events for the caller's `deviceId`: ciphertext deliveries (acknowledge
+    /// them over REST or the chat WebSocket), typing, receipts, member changes.
+    async fn chat_events(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+    ) -> async_graphql::Result<BoxStream<'static, crate::types::ChatEvent>> {
+        let call = caller(ctx)?;
+        let viewer = call.require()?;
+        let device = nova_e2ee::DeviceId::new(device_id).gql()?;
+        let chat = crate::types::chat_api(call)?;
+        let events = chat.subscribe(viewer, &device).await.gql()?;
+        Ok(events.map(crate::types::ChatEvent::from).boxed())
+    }
 }

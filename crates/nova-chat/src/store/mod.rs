@@ -50,14 +50,23 @@ pub trait ChatStore: Send + Sync {
     /// Creates a conversation with its members (and its outbox event); a direct one whose
     /// pair already has a conversation is not created again. Answers the conversation's
     /// id and whether it was created.
-    async fn create(&self, new: &NewConversation, now: Timestamp) -> Result<(ConversationId, bool)>;
+    async fn create(&self, new: &NewConversation, now: Timestamp)
+    -> Result<(ConversationId, bool)>;
     /// The direct conversation of the pair `key`, if any.
     async fn direct(&self, key: &str) -> Result<Option<ConversationId>>;
     /// The conversation as `viewer` (a member) sees it; `None` when missing or not a member.
-    async fn conversation(&self, id: ConversationId, viewer: UserId) -> Result<Option<Conversation>>;
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<Conversation>>;
     /// `viewer`'s conversations, archived or not, newest activity first.
-    async fn conversations(&self, viewer: UserId, archived: bool, limit: u32)
-    -> Result<Vec<Conversation>>;
+    async fn conversations(
+        &self,
+        viewer: UserId,
+        archived: bool,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
     /// The members at the current version.
     async fn members(&self, id: ConversationId) -> Result<Option<Members>>;
     /// Adds members (as `Member`) unless the group would exceed `max`
@@ -147,8 +156,12 @@ pub trait ChatStore: Send + Sync {
         keep_archived: bool,
     ) -> Result<bool>;
     /// Mute for `user`; `false` when not a member.
-    async fn mute(&self, id: ConversationId, user: UserId, until: Option<Timestamp>)
-    -> Result<bool>;
+    async fn mute(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        until: Option<Timestamp>,
+    ) -> Result<bool>;
     /// DM settings of `users`, in order (the default when unset).
     async fn dm_policies(&self, users: &[UserId]) -> Result<Vec<DmPolicy>>;
     /// Stores `user`'s DM setting.

@@ -76,8 +76,9 @@ type ConversationRow = (
 );
 
 fn conversation(row: ConversationRow) -> Result<Conversation> {
-    let (id, kind, title, avatar, created_by, version, last, created, updated) =
-        (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8);
+    let (id, kind, title, avatar, created_by, version, last, created, updated) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
+    );
     Ok(Conversation {
         id,
         kind: stored(ConversationKind::parse(&kind), "conversation kind")?,
@@ -135,7 +136,11 @@ fn delivery(row: DeliveryRow) -> Result<Delivery> {
 
 #[async_trait]
 impl ChatStore for SqlChatStore {
-    async fn create(&self, new: &NewConversation, now: Timestamp) -> Result<(ConversationId, bool)> {
+    async fn create(
+        &self,
+        new: &NewConversation,
+        now: Timestamp,
+    ) -> Result<(ConversationId, bool)> {
         let at = us(now);
         let out = on_db!(&self.db, tx, |tx| {
             let created = sqlx::query(
@@ -193,7 +198,11 @@ impl ChatStore for SqlChatStore {
         })
     }
 
-    async fn conversation(&self, id: ConversationId, viewer: UserId) -> Result<Option<Conversation>> {
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<Conversation>> {
         let sql = format!("{CONVERSATION} WHERE c.id = $1 AND m.user_id = $2");
         let row: Option<ConversationRow> = on_db!(&self.db, read, |c| {
             sqlx::query_as(&sql)
@@ -334,16 +343,15 @@ impl ChatStore for SqlChatStore {
     ) -> Result<Version> {
         let at = us(now);
         let version = on_db!(&self.db, tx, |tx| {
-            let removed = sqlx::query(
-                "DELETE FROM chat_members WHERE conversation_id = $1 AND user_id = $2",
-            )
-            .bind(id)
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .db()?
-            .rows_affected()
-                == 1;
+            let removed =
+                sqlx::query("DELETE FROM chat_members WHERE conversation_id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?
+                    .rows_affected()
+                    == 1;
             if removed {
                 // A group always has an owner while it has members.
                 sqlx::query(
@@ -530,7 +538,8 @@ impl ChatStore for SqlChatStore {
                     }
                     let mut deliveries = Vec::new();
                     // Bind limits (SQLite 32,766): 1,000 devices per statement at most.
-                    let devices: Vec<(&DeviceAddress, &Vec<usize>)> = per_device.iter().map(|(d, i)| (*d, i)).collect();
+                    let devices: Vec<(&DeviceAddress, &Vec<usize>)> =
+                        per_device.iter().map(|(d, i)| (*d, i)).collect();
                     for chunk in devices.chunks(1000) {
                         let mut q = QueryBuilder::new(
                             "INSERT INTO chat_devices (user_id, device_id, last_seq, acked_seq) ",
@@ -625,7 +634,8 @@ impl ChatStore for SqlChatStore {
                         recipients: recipients.clone(),
                         devices: per_device.len(),
                     };
-                    tx.append_events(&[events::message_sent(&facts, now)]).await?;
+                    tx.append_events(&[events::message_sent(&facts, now)])
+                        .await?;
                     Stored {
                         sent: Sent {
                             message_id,
@@ -848,7 +858,12 @@ impl ChatStore for SqlChatStore {
         Ok(n == 1)
     }
 
-    async fn mute(&self, id: ConversationId, user: UserId, until: Option<Timestamp>) -> Result<bool> {
+    async fn mute(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        until: Option<Timestamp>,
+    ) -> Result<bool> {
         let n = on_db!(&self.db, write, |c| {
             sqlx::query(
                 "UPDATE chat_members SET muted_until_us = $3 WHERE conversation_id = $1 \
@@ -870,7 +885,8 @@ impl ChatStore for SqlChatStore {
             return Ok(Vec::new());
         }
         let rows: Vec<(UserId, String)> = on_db!(&self.db, read, |c| {
-            let mut q = QueryBuilder::new("SELECT user_id, allow FROM chat_dm_settings WHERE user_id IN (");
+            let mut q =
+                QueryBuilder::new("SELECT user_id, allow FROM chat_dm_settings WHERE user_id IN (");
             let mut list = q.separated(", ");
             for u in users {
                 list.push_bind(*u);

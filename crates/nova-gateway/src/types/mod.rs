@@ -1,6 +1,7 @@
 //! The schema's object, input and enum types.
 
 mod account;
+mod chat;
 mod enums;
 mod feed;
 mod moderation;
@@ -11,6 +12,7 @@ mod search;
 mod user;
 
 pub(crate) use account::*;
+pub(crate) use chat::*;
 pub(crate) use enums::*;
 pub(crate) use feed::*;
 pub(crate) use moderation::*;

@@ -217,6 +217,7 @@ impl World {
             analytics: None,
             trend_labels: None,
             trust_safety: None,
+            chat: None,
             with_token: None,
         };
         let router = nova_gateway::router(domains.clone(), options);
