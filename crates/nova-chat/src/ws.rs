@@ -82,13 +82,16 @@ pub mod close {
     pub const BAD_FRAME: u16 = 1003;
 }
 
+/// One user's connected devices: connection id and its "you were replaced" signal.
+type Devices = HashMap<DeviceId, (u64, Arc<Notify>)>;
+
 /// The live-connection hub of one process: options and who is connected.
 pub struct Live {
     api: Arc<dyn ChatApi>,
     auth: Arc<dyn Authenticator>,
     options: LiveOptions,
     next: AtomicU64,
-    connected: Mutex<HashMap<UserId, HashMap<DeviceId, (u64, Arc<Notify>)>>>,
+    connected: Mutex<HashMap<UserId, Devices>>,
 }
 
 impl Live {
