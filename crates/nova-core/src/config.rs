@@ -174,6 +174,21 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "SEARCH_SERVICE_URL",
+        "gRPC URL of search-service (read by graphql-gateway); default http://search-service:9087",
+        None,
+    ),
+    var(
+        "TRUST_SAFETY_SERVICE_URL",
+        "gRPC URL of trust-safety-service (read by content-service and graphql-gateway); default http://trust-safety-service:9095",
+        None,
+    ),
+    var(
+        "CHAT_SERVICE_URL",
+        "gRPC URL of realtime-chat-service; default http://realtime-chat-service:9086",
+        None,
+    ),
+    var(
         "NOTIFICATION_SERVICE_URL",
         "gRPC URL of notification-service (read by graphql-gateway); default http://notification-service:9088",
         None,

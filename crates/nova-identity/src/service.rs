@@ -497,14 +497,7 @@ impl IdentityService {
         until: Option<Timestamp>,
     ) -> Result<u64> {
         self.store.set_suspension(user, action, until).await?;
-        let ids: Vec<SessionId> = self
-            .store
-            .active_sessions(user)
-            .await?
-            .iter()
-            .map(|s| s.id)
-            .collect();
-        self.end_sessions(user, &ids, "account_suspended").await
+        self.end_all_sessions(user, "account_suspended").await
     }
 
     /// Lifts the suspension of `user` by `action` (reversed or appealed); whether it was

@@ -65,6 +65,21 @@ fn every_variable_the_code_reads_is_in_env_example() {
 }
 
 #[test]
+fn every_remote_part_variable_is_listed() {
+    // Part::remote names the variable a process reads to reach a part elsewhere; --help
+    // and .env.example only know what env_vars lists.
+    let listed: Vec<&str> = nova_app::cli::env_vars().map(|v| v.name).collect();
+    for part in nova_app::Part::ALL {
+        if let Some((var, _)) = part.remote() {
+            assert!(
+                listed.contains(&var),
+                "{part:?} reads {var}, which env_vars lacks"
+            );
+        }
+    }
+}
+
+#[test]
 fn every_other_variable_is_marked_reserved_or_infra() {
     let code = code_vars();
     for (name, (_, comment)) in parse(ENV_EXAMPLE) {
