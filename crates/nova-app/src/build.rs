@@ -9,6 +9,7 @@ use axum::Router;
 use nova_analytics::grpc::{AnalyticsGrpcClient, AnalyticsGrpcServer};
 use nova_analytics::{AnalyticsApi, AnalyticsEvents, AnalyticsService};
 use nova_auth::{Authenticator, JWKS_REFRESH_INTERVAL, JwksAuthenticator, KvRevocations};
+use nova_chat::grpc::{ChatGrpcClient, ChatGrpcServer};
 use nova_chat::store::SqlChatStore;
 use nova_chat::{ChatApi, ChatService};
 use nova_content::ContentApi;
@@ -320,9 +321,9 @@ impl Builder<'_> {
             Part::Analytics => {
                 d.analytics = Some(Arc::new(AnalyticsGrpcClient::from_channel(channel)));
             }
-            // Nothing built elsewhere calls chat yet (its GraphQL is still to come), so no
-            // chat gRPC client exists; the key directory has one (nova-e2ee's).
-            Part::Chat => {}
+            // The key directory stays with chat: its clients (the E2EE SDK) call
+            // realtime-chat-service themselves, with nova-e2ee's own gRPC client.
+            Part::Chat => d.chat = Some(Arc::new(ChatGrpcClient::from_channel(channel))),
             Part::Gateway => {}
         }
     }
@@ -737,11 +738,14 @@ impl Builder<'_> {
                     have(&self.domains.keys, part)?,
                     self.auth(),
                 );
-                self.http(nova_chat::http::router(chat, auth.clone()));
+                self.http(nova_chat::http::router(chat.clone(), auth.clone()));
                 self.http(nova_e2ee::http::router(keys.clone(), auth.clone()));
                 self.grpc(Box::new(move |s| {
-                    let auth = Arc::new(crate::chat::KeyDirectoryAuth(auth));
-                    s.add_grpc_service(KeyDirectoryGrpcServer::new(keys, auth).into_service())
+                    let key_auth = Arc::new(crate::chat::KeyDirectoryAuth(auth.clone()));
+                    s.add_grpc_service(ChatGrpcServer::new(chat, auth).into_service())
+                        .add_grpc_service(
+                            KeyDirectoryGrpcServer::new(keys, key_auth).into_service(),
+                        )
                 }));
             }
             Part::Gateway => {
@@ -804,6 +808,7 @@ impl Builder<'_> {
             let notification = NotificationGrpcClient::from_channel(channel(Part::Notification)?);
             let trust_safety = TrustSafetyGrpcClient::from_channel(channel(Part::TrustSafety)?);
             let analytics = AnalyticsGrpcClient::from_channel(channel(Part::Analytics)?);
+            let chat = ChatGrpcClient::from_channel(channel(Part::Chat)?);
             domains.with_token = Some(Arc::new(
                 move |base: &nova_gateway::Domains, token: &str| nova_gateway::Domains {
                     identity: Arc::new(identity.with_token(token)),
@@ -819,6 +824,7 @@ impl Builder<'_> {
                     )))),
                     trust_safety: Some(Arc::new(trust_safety.with_token(token))),
                     analytics: Some(Arc::new(analytics.with_token(token))),
+                    chat: Some(Arc::new(chat.with_token(token))),
                     ..base.clone()
                 },
             ));

@@ -107,6 +107,7 @@ impl Part {
                 Part::Notification,
                 Part::TrustSafety,
                 Part::Analytics,
+                Part::Chat,
             ],
         }
     }

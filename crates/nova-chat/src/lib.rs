@@ -24,6 +24,9 @@
 //! - **Live delivery** ([`ws`]): a WebSocket per device that resumes from the device's
 //!   cursor with no loss and no duplicates, fed by pub/sub (in-process, or Redis across
 //!   replicas).
+//! - **gRPC** ([`grpc`]): `nova.chat.v1.ChatService`, one RPC per [`ChatApi`] method and
+//!   the live stream; [`grpc::ChatGrpcClient`] is a [`ChatApi`] too, so the GraphQL
+//!   gateway and the WebSocket work the same over a remote chat service.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -54,6 +57,7 @@
 
 pub mod api;
 pub mod events;
+pub mod grpc;
 pub mod http;
 pub mod model;
 mod ports;

@@ -350,6 +350,25 @@ pub enum ReceiptKind {
     Read,
 }
 
+impl ReceiptKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+        }
+    }
+
+    /// Parses a wire name, naming `receipt` when unknown.
+    pub fn parse(value: &str) -> Result<Self> {
+        match value {
+            "delivered" => Ok(Self::Delivered),
+            "read" => Ok(Self::Read),
+            _ => Err(Error::invalid("receipt", "must be delivered or read")),
+        }
+    }
+}
+
 /// What a connected device hears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -366,6 +366,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
     ("notification-service", &["graphql-gateway"]),
     ("trust-safety-service", &["graphql-gateway"]),
     ("analytics-service", &["graphql-gateway"]),
+    ("realtime-chat-service", &["graphql-gateway"]),
 ];
 
 /// A NetworkPolicy for `s`: HTTP (REST, health, metrics, JWKS) stays open inside the

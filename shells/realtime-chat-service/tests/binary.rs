@@ -1,6 +1,7 @@
 //! The real `realtime-chat-service` binary: it starts on an empty data directory with the
-//! ports it is given, answers health and readiness, listens for gRPC (the key
-//! directory), and refuses its chat and key routes without a token.
+//! ports it is given, answers health and readiness, serves chat on gRPC
+//! (`nova.chat.v1.ChatService`, beside the key directory), and refuses its chat and key
+//! routes, REST and gRPC, without a valid token.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -31,6 +32,27 @@ fn starts_on_an_empty_data_dir_and_guards_its_routes() {
     assert!(
         TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
         "gRPC listens on NOVA_GRPC_PORT"
+    );
+    // The chat service is mounted: a bad token is UNAUTHENTICATED (a service that is not
+    // mounted would answer UNIMPLEMENTED, which the client maps to Internal).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = runtime.block_on(async {
+        use nova_chat::ChatApi;
+        let client = nova_chat::grpc::ChatGrpcClient::connect(format!("http://127.0.0.1:{grpc}"))
+            .await
+            .unwrap()
+            .with_token("not-a-token");
+        let caller =
+            nova_core::Principal::user(nova_core::UserId::new(), nova_core::SessionId::new());
+        client.dm_policy(&caller).await.unwrap_err()
+    });
+    assert_eq!(
+        err.kind(),
+        &nova_core::ErrorKind::Unauthenticated,
+        "chat gRPC: {err}"
     );
     for path in ["/api/v1/chat/conversations", "/api/v1/chat/settings/dm"] {
         let (status, body) = get(http_port, path).unwrap();
