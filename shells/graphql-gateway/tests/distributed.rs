@@ -1,5 +1,5 @@
 //! The whole loop over GraphQL against the distributed layout: identity, user, graph,
-//! social, content, feed and ranking services plus the gateway, each its own process,
+//! social, content, feed, ranking and realtime-chat services plus the gateway, each its own process,
 //! on one PostgreSQL database and Redis, talking gRPC (the k8s shape on one machine).
 //!
 //! The service binaries are the workspace's own, next to this package's binary in the
@@ -118,7 +118,8 @@ async fn the_whole_loop_across_the_services_and_the_gateway() {
     let database_url = postgres.url();
     flush_redis_db(&redis, REDIS_DB);
     tokio::task::spawn_blocking(move || {
-        let (identity, users, graph, social, content, feed, ranking, gateway) = (
+        let (identity, users, graph, social, content, feed, ranking, chat, gateway) = (
+            ports(),
             ports(),
             ports(),
             ports(),
@@ -152,12 +153,15 @@ async fn the_whole_loop_across_the_services_and_the_gateway() {
         cluster.start("content-service", content, &remote);
         cluster.start("ranking-service", ranking, &[]);
         cluster.start("feed-service", feed, &remote);
+        cluster.start("realtime-chat-service", chat, &remote);
         let mut upstreams = remote.to_vec();
         upstreams.push(("IDENTITY_SERVICE_URL", grpc(identity)));
         upstreams.push(("FEED_SERVICE_URL", grpc(feed)));
+        upstreams.push(("CHAT_SERVICE_URL", grpc(chat)));
         cluster.start("graphql-gateway", gateway, &upstreams);
 
         common::whole_loop(gateway.0, "dist");
+        chat_across_the_services(gateway.0);
         a_logout_ends_the_session_in_every_service(
             gateway.0,
             &[
@@ -177,6 +181,31 @@ async fn the_whole_loop_across_the_services_and_the_gateway() {
     .await
     .unwrap();
     drop(postgres);
+}
+
+/// Chat through the gateway: each request's chat client carries the caller's token to
+/// realtime-chat-service's gRPC, which asks social-service who may message whom.
+fn chat_across_the_services(gateway: u16) {
+    let (_, ann) = common::account(gateway, "chat_ann_dist");
+    let (bob_id, bob) = common::account(gateway, "chat_bob_dist");
+    let opened = common::ok(
+        gateway,
+        Some(&ann),
+        "mutation($u: ID!) { openDirectChat(userId: $u) { id kind } }",
+        serde_json::json!({ "u": bob_id }),
+    );
+    assert_eq!(opened["openDirectChat"]["kind"], "direct", "{opened}");
+    let id = opened["openDirectChat"]["id"].clone();
+    let listed = common::ok(
+        gateway,
+        Some(&bob),
+        "{ chatConversations { id } }",
+        serde_json::json!({}),
+    );
+    assert_eq!(
+        listed["chatConversations"],
+        serde_json::json!([{ "id": id }])
+    );
 }
 
 /// Issue 15 item 11: after a logout, the very next call with the old access token is
