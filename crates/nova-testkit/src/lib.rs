@@ -49,10 +49,19 @@ pub const POSTGRES_URL_VAR: &str = "NOVA_TEST_POSTGRES_URL";
 pub const REDIS_URL_VAR: &str = "NOVA_TEST_REDIS_URL";
 /// Environment variable naming the Kafka brokers for tests (`host:port[,...]`).
 pub const KAFKA_BROKERS_VAR: &str = "NOVA_TEST_KAFKA_BROKERS";
+/// Environment variable naming the S3-protocol server for tests (`http://host:port`,
+/// path-style; `cargo xtask test` starts moto_server).
+pub const S3_URL_VAR: &str = "NOVA_TEST_S3_URL";
 
 /// Whether we run under CI (`CI=true`), where missing backends fail instead of skipping.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The test S3 server's URL ([`S3_URL_VAR`]): `None` (skip) outside CI when unset, a
+/// panic naming the variable under `CI=true`. Tests create their own bucket in it.
+pub fn s3_url() -> Option<String> {
+    backend_url(S3_URL_VAR)
 }
 
 /// Reads a backend URL variable. Unset: `None` (skip) outside CI, a panic naming the
