@@ -18,6 +18,7 @@ pub struct Urls {
     pub clickhouse: String,
     pub falkordb: String,
     pub kafka: String,
+    pub s3: String,
 }
 
 impl Urls {
@@ -27,6 +28,7 @@ impl Urls {
         eprintln!("xtask: NOVA_TEST_CLICKHOUSE_URL={}", self.clickhouse);
         eprintln!("xtask: NOVA_TEST_FALKORDB_URL={}", self.falkordb);
         eprintln!("xtask: NOVA_TEST_KAFKA_BROKERS={}", self.kafka);
+        eprintln!("xtask: NOVA_TEST_S3_URL={}", self.s3);
     }
 }
 
@@ -175,6 +177,7 @@ pub fn up() -> Result<Urls, String> {
         clickhouse: crate::clickhouse::url()?,
         falkordb: crate::falkordb::url()?,
         kafka: crate::kafka::brokers()?,
+        s3: crate::s3::url()?,
     })
 }
 
@@ -184,6 +187,7 @@ pub fn down() -> Result<(), String> {
     stop_pidfile(&pidfile, "Redis", "redis-server")?;
     crate::falkordb::down()?;
     crate::kafka::down()?;
+    crate::s3::down()?;
     crate::clickhouse::down()
 }
 
@@ -244,5 +248,11 @@ pub fn status() {
         "Kafka",
         "127.0.0.1:19092",
         crate::kafka::status()
+    );
+    eprintln!(
+        "{:<12} {:<16} {}",
+        "S3 (moto)",
+        "127.0.0.1:9700",
+        crate::s3::status()
     );
 }

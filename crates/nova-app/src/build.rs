@@ -32,6 +32,8 @@ use nova_graph::{CachedGraphStore, GraphApi, GraphService, GraphStore, SqlGraphS
 use nova_identity::IdentityApi;
 use nova_identity::grpc::{IdentityGrpcClient, IdentityGrpcServer};
 use nova_identity::revocations::{REVOCATIONS_CONSUMER, RevocationRecorder};
+use nova_media::grpc::{MediaGrpcClient, MediaGrpcServer};
+use nova_media::{MediaApi, MediaService};
 use nova_notification::grpc::{NotificationGrpcClient, NotificationGrpcServer};
 use nova_notification::store::SqlNotificationStore;
 use nova_notification::{NotificationApi, NotificationEvents, NotificationService};
@@ -112,6 +114,9 @@ impl Settings {
         if local(Part::Feed) {
             nova_feed::setup::config(config)?;
         }
+        if local(Part::Media) {
+            nova_media::MediaSettings::from_source(&config.source).map_err(|e| e.to_string())?;
+        }
         let ranker = match local(Part::Ranking) {
             true => Some(nova_ranking::setup::ranker(config)?),
             false => None,
@@ -187,6 +192,8 @@ pub struct Domains {
     pub chat: Option<Arc<dyn ChatApi>>,
     /// The E2EE key directory (served with chat).
     pub keys: Option<Arc<dyn KeyDirectory>>,
+    /// Uploaded media.
+    pub media: Option<Arc<dyn MediaApi>>,
 }
 
 impl std::fmt::Debug for Domains {
@@ -201,6 +208,9 @@ pub struct Built {
     pub domains: Domains,
     /// The HTTP routes of the served parts.
     pub http: Router,
+    /// Routes that stream their request body under their own caps (media uploads):
+    /// mounted outside the server's body limit.
+    pub streamed: Router,
     /// Their gRPC services (mounted when the registry gives the service a gRPC port).
     pub grpc: Vec<GrpcMount>,
     /// `(consumer group, handler)` pairs to run on the event bus.
@@ -220,6 +230,8 @@ struct Builder<'a> {
     notifications: Option<Arc<NotificationService>>,
     /// The in-process analytics service (its event consumer runs where it is served).
     analytics: Option<Arc<AnalyticsService>>,
+    /// The in-process media service (uploads stream through where it is served).
+    media: Option<Arc<MediaService>>,
     auth: Option<Arc<dyn Authenticator>>,
     built: Built,
 }
@@ -251,10 +263,12 @@ impl Domains {
             labels: None,
             notifications: None,
             analytics: None,
+            media: None,
             auth: None,
             built: Built {
                 domains: Domains::default(),
                 http: Router::new(),
+                streamed: Router::new(),
                 grpc: Vec::new(),
                 consumers: Vec::new(),
             },
@@ -321,6 +335,7 @@ impl Builder<'_> {
             Part::Analytics => {
                 d.analytics = Some(Arc::new(AnalyticsGrpcClient::from_channel(channel)));
             }
+            Part::Media => d.media = Some(Arc::new(MediaGrpcClient::from_channel(channel))),
             // The key directory stays with chat: its clients (the E2EE SDK) call
             // realtime-chat-service themselves, with nova-e2ee's own gRPC client.
             Part::Chat => d.chat = Some(Arc::new(ChatGrpcClient::from_channel(channel))),
@@ -561,6 +576,18 @@ impl Builder<'_> {
                 self.domains.chat = Some(chat);
                 self.domains.keys = Some(Arc::new(keys));
             }
+            Part::Media => {
+                let infra = self.infra()?;
+                let media = Arc::new(crate::media::embedded(self.config, infra)?);
+                let stop = infra.shutdown_token();
+                // Unattached uploads go after a day: looked for hourly until shutdown.
+                let cleanup = media
+                    .clone()
+                    .spawn_cleanup(std::time::Duration::from_secs(3600), stop);
+                self.host.track(cleanup);
+                self.domains.media = Some(media.clone());
+                self.media = Some(media);
+            }
             // The gateway holds no state: it is built when mounted.
             Part::Gateway => {}
         }
@@ -609,6 +636,11 @@ impl Builder<'_> {
     fn http(&mut self, routes: Router) {
         let http = std::mem::take(&mut self.built.http);
         self.built.http = http.merge(routes);
+    }
+
+    fn streamed(&mut self, routes: Router) {
+        let streamed = std::mem::take(&mut self.built.streamed);
+        self.built.streamed = streamed.merge(routes);
     }
 
     /// gRPC services are mounted only where the registry gives the service a gRPC port
@@ -746,6 +778,17 @@ impl Builder<'_> {
                         .add_grpc_service(
                             KeyDirectoryGrpcServer::new(keys, key_auth).into_service(),
                         )
+                }));
+            }
+            Part::Media => {
+                let (service, auth) = (have(&self.media, part)?, self.auth());
+                self.http(nova_media::http::router(service.clone(), auth.clone()));
+                self.streamed(nova_media::http::upload_router(
+                    service.clone(),
+                    auth.clone(),
+                ));
+                self.grpc(Box::new(move |s| {
+                    s.add_grpc_service(MediaGrpcServer::new(service, auth).into_service())
                 }));
             }
             Part::Gateway => {

@@ -20,6 +20,7 @@ mod build;
 mod chat;
 pub mod cli;
 mod host;
+mod media;
 mod moderation;
 pub mod plan;
 mod relations;
@@ -91,7 +92,9 @@ impl App {
         for (consumer, handler) in built.consumers {
             host.consume(consumer, handler)?;
         }
-        let mut server = Server::new(spec, &config).http_routes(built.http);
+        let mut server = Server::new(spec, &config)
+            .http_routes(built.http)
+            .streamed_routes(built.streamed);
         for mount in built.grpc {
             server = mount(server);
         }

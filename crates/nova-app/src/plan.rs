@@ -31,13 +31,15 @@ pub enum Part {
     Analytics,
     /// End-to-end encrypted chat and its key directory (nova-chat, nova-e2ee).
     Chat,
+    /// Uploads, image processing, object storage, signed delivery (nova-media).
+    Media,
     /// The GraphQL API over all of the above (nova-gateway).
     Gateway,
 }
 
 impl Part {
     /// Every part, in construction order (each after the parts it [`needs`](Self::needs)).
-    pub const ALL: [Part; 14] = [
+    pub const ALL: [Part; 15] = [
         Part::Identity,
         // After identity: its routes verify tokens with identity when it runs here.
         Part::TrustSafety,
@@ -52,6 +54,7 @@ impl Part {
         Part::Notification,
         Part::Analytics,
         Part::Chat,
+        Part::Media,
         Part::Gateway,
     ];
 
@@ -70,6 +73,7 @@ impl Part {
             Part::TrustSafety => ("TRUST_SAFETY_SERVICE_URL", "trust-safety-service"),
             Part::Analytics => ("ANALYTICS_SERVICE_URL", "analytics-service"),
             Part::Chat => ("CHAT_SERVICE_URL", "realtime-chat-service"),
+            Part::Media => ("MEDIA_SERVICE_URL", "media-service"),
             Part::Ranking | Part::Trending => ("RANKING_SERVICE_URL", "ranking-service"),
             Part::Gateway => return None,
         })
@@ -85,7 +89,8 @@ impl Part {
             | Part::Graph
             | Part::Ranking
             | Part::Trending
-            | Part::Analytics => &[],
+            | Part::Analytics
+            | Part::Media => &[],
             Part::Social => &[Part::Graph, Part::Users],
             // Posts are checked before publishing and read as moderation leaves them.
             Part::Content => &[Part::Social, Part::Graph, Part::Users, Part::TrustSafety],
@@ -186,6 +191,7 @@ pub const PLANS: &[Plan] = &[
     Plan::service("trust-safety-service", &[Part::TrustSafety]),
     Plan::service("analytics-service", &[Part::Analytics]),
     Plan::service("realtime-chat-service", &[Part::Chat]),
+    Plan::service("media-service", &[Part::Media]),
     Plan {
         stateless: true,
         ..Plan::service("graphql-gateway", &[Part::Gateway])

@@ -65,11 +65,13 @@ async fn edge(State(edge): State<EdgeState>, mut request: Request, next: Next) -
 
 /// The full HTTP application: built-in endpoints, the domain's routes, and middleware
 /// (outermost first): request id, tracing span, request id propagation, metrics, panic
-/// catcher, body limit, client address and edge rate limits.
+/// catcher, body limit, client address and edge rate limits. The body limit applies to
+/// every route but the `streamed` ones (uploads that cap their own streams).
 pub(crate) fn app(
     state: Arc<HttpState>,
     edge_state: EdgeState,
     domain: Router,
+    streamed: Router,
     body_limit: usize,
 ) -> Router {
     let service = state.service;
@@ -79,6 +81,8 @@ pub(crate) fn app(
         .route(METRICS_PATH, get(metrics_text))
         .with_state(state)
         .merge(domain)
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .merge(streamed)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -106,8 +110,7 @@ pub(crate) fn app(
                 .layer(axum::middleware::from_fn_with_state(service, track_http))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(DefaultBodyLimit::max(body_limit))
-                .layer(axum::middleware::from_fn_with_state(edge_state, edge))
-                .layer(RequestBodyLimitLayer::new(body_limit)),
+                .layer(axum::middleware::from_fn_with_state(edge_state, edge)),
         )
 }
 

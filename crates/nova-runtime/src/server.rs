@@ -67,6 +67,7 @@ pub struct Server {
     spec: ServiceSpec,
     config: NovaConfig,
     http: Router,
+    streamed: Router,
     grpc: RoutesBuilder,
     grpc_names: Vec<String>,
     descriptor_sets: Vec<&'static [u8]>,
@@ -90,6 +91,7 @@ impl Server {
             spec: *spec,
             config: config.clone(),
             http: Router::new(),
+            streamed: Router::new(),
             grpc: RoutesBuilder::default(),
             grpc_names: Vec::new(),
             descriptor_sets: Vec::new(),
@@ -126,6 +128,14 @@ impl Server {
     /// Merges the domain's HTTP routes (they get the shared middleware too).
     pub fn http_routes(mut self, router: Router) -> Self {
         self.http = self.http.merge(router);
+        self
+    }
+
+    /// Merges routes that read their request body as a stream and enforce their own,
+    /// larger caps (media uploads): the server's body limit does not apply to them; the
+    /// rest of the middleware does.
+    pub fn streamed_routes(mut self, router: Router) -> Self {
+        self.streamed = self.streamed.merge(router);
         self
     }
 
@@ -207,6 +217,7 @@ impl Server {
             self.http_state(),
             self.edge_state(),
             self.http.clone(),
+            self.streamed.clone(),
             self.body_limit,
         )
     }
@@ -316,6 +327,7 @@ impl BoundServer {
             state.clone(),
             server.edge_state(),
             server.http,
+            server.streamed,
             server.body_limit,
         );
 
