@@ -37,6 +37,7 @@ pub fn embedded(config: &NovaConfig, infra: &Infra) -> Result<MediaService, Stri
         .map_err(|e| format!("media: {}", e.message()))?,
     };
     tracing::info!(storage = ?storage, "media storage");
+    nova_media::describe_metrics();
     Ok(MediaService::new(
         Arc::new(SqlMediaStore::new(infra.db.clone())),
         storage,

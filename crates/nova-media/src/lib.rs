@@ -80,5 +80,6 @@ pub use model::{
     SizeCaps, VARIANT_SIZES, Variant,
 };
 pub use service::{
-    CONCURRENT_DECODES, MediaService, UNATTACHED_TTL, UPLOAD_QUOTA, original_key, variant_key,
+    CONCURRENT_DECODES, MediaService, UNATTACHED_TTL, UPLOAD_QUOTA, describe_metrics, original_key,
+    variant_key,
 };

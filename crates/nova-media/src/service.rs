@@ -31,6 +31,32 @@ pub const UNATTACHED_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Images decoded at once (each may take up to the decoder's memory limit).
 pub const CONCURRENT_DECODES: usize = 2;
 
+/// Describes the media metrics for `/metrics` (call once per process).
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "nova_media_uploads_total",
+        "Uploads stored, by kind and resulting state"
+    );
+    metrics::describe_counter!(
+        "nova_media_bytes_uploaded_total",
+        metrics::Unit::Bytes,
+        "Bytes of stored uploads, by kind"
+    );
+    metrics::describe_counter!(
+        "nova_media_refused_total",
+        "Images refused by the checks or the decoder (4xx)"
+    );
+    metrics::describe_counter!(
+        "nova_media_failures_total",
+        "Uploads that ended failed (storage errors)"
+    );
+    metrics::describe_histogram!(
+        "nova_media_processing_seconds",
+        metrics::Unit::Seconds,
+        "Time to check, decode and render one image"
+    );
+}
+
 /// The object key of a variant.
 pub fn variant_key(id: MediaId, name: &str, format: &str) -> String {
     format!("v/{id}/{name}.{format}")

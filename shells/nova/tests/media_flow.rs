@@ -2,7 +2,7 @@
 //! with GPS EXIF is uploaded (as a stream, over the server's 1 MiB body limit for other
 //! routes), its variants are fetched through their signed URLs with no GPS bytes left,
 //! a tampered link gets 403; hostile files get a 4xx naming why, while the process's
-//! peak memory stays under 256 MiB.
+//! peak memory stays under 256 MiB; `/metrics` has the media metrics.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -213,6 +213,23 @@ async fn upload_serve_and_refuse_against_the_binary() {
         assert_eq!(answer.status().as_u16(), status, "{name}");
         let text = answer.text().await.unwrap();
         assert!(text.contains(says), "{name}: {text}");
+    }
+    // The media metrics are exported.
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "nova_media_uploads_total",
+        "nova_media_bytes_uploaded_total",
+        "nova_media_refused_total",
+        "nova_media_processing_seconds",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}");
     }
     let peak = peak_rss_kib(pid);
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
