@@ -94,3 +94,87 @@ pub fn wait_for_http(port: u16, path: &str, what: &str) -> (u16, String) {
         }
     }
 }
+
+/// The command a test starts a service binary with: no inherited environment (so the
+/// developer's own variables never leak in), `data` as `NOVA_DATA_DIR`, the given HTTP
+/// and gRPC ports, error-level logs on the test's stderr, then `extra` variables.
+pub fn service_command(
+    binary: &str,
+    data: &std::path::Path,
+    http: u16,
+    grpc: u16,
+    extra: &[(&str, &str)],
+) -> std::process::Command {
+    let mut command = std::process::Command::new(binary);
+    command
+        .env_clear()
+        .env("NOVA_DATA_DIR", data)
+        .env("NOVA_HTTP_PORT", http.to_string())
+        .env("NOVA_GRPC_PORT", grpc.to_string())
+        .env("NOVA_LOG", "error")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    command
+}
+
+/// A service binary running on an empty data directory and fresh ports, killed when
+/// dropped. [`Service::start`] returns once health and readiness answer 200 and the
+/// gRPC port accepts connections.
+pub struct Service {
+    /// Its HTTP port.
+    pub http: u16,
+    /// Its gRPC port.
+    pub grpc: u16,
+    /// Its data directory (removed when dropped, after the process).
+    pub data: tempfile::TempDir,
+    _running: Running,
+}
+
+impl Service {
+    /// Starts `binary` (`env!("CARGO_BIN_EXE_<name>")`) with `extra` variables and waits
+    /// until it is up; panics naming `name` when it is not.
+    pub fn start(binary: &str, name: &str, extra: &[(&str, &str)]) -> Self {
+        let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{name}: data dir: {e}"));
+        let (http, grpc) = (free_port(), free_port());
+        let child = service_command(binary, data.path(), http, grpc, extra)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: cannot start {binary}: {e}"));
+        let running = Running(child);
+        let (status, body) = wait_for_http(http, "/api/v1/health", name);
+        assert_eq!(status, 200, "{name} health: {body}");
+        let (status, body) = get(http, "/api/v1/ready").unwrap_or_default();
+        assert_eq!(status, 200, "{name} readiness: {body}");
+        assert!(
+            TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
+            "{name}: gRPC listens on NOVA_GRPC_PORT"
+        );
+        Self {
+            http,
+            grpc,
+            data,
+            _running: running,
+        }
+    }
+
+    /// `GET path` on its HTTP port; panics when nothing answers.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        get(self.http, path).unwrap_or_else(|| panic!("no answer to GET {path}"))
+    }
+}
+
+/// Runs `binary` with `extra` variables that must stop it at start: asserts it exits
+/// with status 2 and one stderr line that starts with `name: ` and names `variable`.
+pub fn assert_refused_at_start(binary: &str, name: &str, extra: &[(&str, &str)], variable: &str) {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{name}: data dir: {e}"));
+    let output = service_command(binary, data.path(), free_port(), free_port(), extra)
+        .env_remove("NOVA_LOG")
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("{name}: cannot start {binary}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+    assert!(stderr.starts_with(&format!("{name}: ")), "{stderr}");
+    assert!(stderr.contains(variable), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}

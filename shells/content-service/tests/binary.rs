@@ -12,7 +12,9 @@ use nova_content::ContentApi;
 use nova_content::grpc::ContentGrpcClient;
 use nova_core::{ErrorKind, PostId, Principal, SessionId, SystemClock};
 use nova_identity::{KeySet, TokenConfig, TokenIssuer};
-use nova_testkit::process::{Running, free_port, get, http, wait_for_http};
+use nova_testkit::process::{
+    Running, assert_refused_at_start, free_port, get, http, wait_for_http,
+};
 
 /// Serves `jwks` at `/.well-known/jwks.json` on a thread; returns its URL.
 fn serve_jwks(jwks: String) -> String {
@@ -121,20 +123,12 @@ async fn a_post_created_over_rest_reads_back_over_grpc() {
 
 #[test]
 fn a_bad_social_service_url_stops_it_with_one_line() {
-    let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_content-service"))
-        .env_clear()
-        .env("NOVA_DATA_DIR", data.path())
-        .env("NOVA_HTTP_PORT", free_port().to_string())
-        .env("NOVA_GRPC_PORT", free_port().to_string())
-        .env("SOCIAL_SERVICE_URL", "http://bad host:9093")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.starts_with("content-service: "), "{stderr}");
-    assert!(stderr.contains("SOCIAL_SERVICE_URL"), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_refused_at_start(
+        env!("CARGO_BIN_EXE_content-service"),
+        "content-service",
+        &[("SOCIAL_SERVICE_URL", "http://bad host:9093")],
+        "SOCIAL_SERVICE_URL",
+    );
 }
 
 #[test]

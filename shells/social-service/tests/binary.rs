@@ -3,38 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nova_testkit::process::{Running, free_port, get, wait_for_http};
+use nova_testkit::process::{Running, Service, assert_refused_at_start, free_port, get};
 
 #[test]
 fn starts_on_an_empty_data_dir_and_answers_health() {
-    let data = tempfile::tempdir().unwrap();
-    let (http, grpc) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_social-service"))
-        .env_clear()
-        .env("NOVA_DATA_DIR", data.path())
-        .env("NOVA_HTTP_PORT", http.to_string())
-        .env("NOVA_GRPC_PORT", grpc.to_string())
-        .env("NOVA_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _running = Running(child);
-    let (status, body) = wait_for_http(http, "/api/v1/health", "social-service");
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = get(http, "/api/v1/ready").unwrap();
-    assert_eq!(status, 200, "{body}");
+    let service = Service::start(env!("CARGO_BIN_EXE_social-service"), "social-service", &[]);
+    let (http, data) = (service.http, &service.data);
     assert!(
         data.path().join("nova.db").exists(),
         "SQLite lives in NOVA_DATA_DIR"
-    );
-    assert!(
-        TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
-        "gRPC listens on NOVA_GRPC_PORT"
     );
     let (status, body) = get(http, "/api/v1/social/requests").unwrap();
     assert_eq!(
@@ -45,20 +25,12 @@ fn starts_on_an_empty_data_dir_and_answers_health() {
 
 #[test]
 fn a_bad_graph_service_url_stops_it_with_one_line() {
-    let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_social-service"))
-        .env_clear()
-        .env("NOVA_DATA_DIR", data.path())
-        .env("NOVA_HTTP_PORT", free_port().to_string())
-        .env("NOVA_GRPC_PORT", free_port().to_string())
-        .env("GRAPH_SERVICE_URL", "http://bad host:9091")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.starts_with("social-service: "), "{stderr}");
-    assert!(stderr.contains("GRAPH_SERVICE_URL"), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_refused_at_start(
+        env!("CARGO_BIN_EXE_social-service"),
+        "social-service",
+        &[("GRAPH_SERVICE_URL", "http://bad host:9091")],
+        "GRAPH_SERVICE_URL",
+    );
 }
 
 #[test]

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nova_testkit::process::{Running, free_port, get, http, wait_for_http};
+use nova_testkit::process::{Running, Service, free_port, get, http};
 
 /// A GET with extra header lines (each ending in `\r\n`).
 fn get_as(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
@@ -17,30 +17,11 @@ fn get_as(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
 
 #[test]
 fn starts_on_an_empty_data_dir_and_answers_health() {
-    let data = tempfile::tempdir().unwrap();
-    let (http, grpc) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_user-service"))
-        .env_clear()
-        .env("NOVA_DATA_DIR", data.path())
-        .env("NOVA_HTTP_PORT", http.to_string())
-        .env("NOVA_GRPC_PORT", grpc.to_string())
-        .env("NOVA_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _running = Running(child);
-    let (status, body) = wait_for_http(http, "/api/v1/health", "user-service");
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = get(http, "/api/v1/ready").unwrap();
-    assert_eq!(status, 200, "{body}");
+    let service = Service::start(env!("CARGO_BIN_EXE_user-service"), "user-service", &[]);
+    let (http, data) = (service.http, &service.data);
     assert!(
         data.path().join("nova.db").exists(),
         "SQLite lives in NOVA_DATA_DIR"
-    );
-    assert!(
-        TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
-        "gRPC listens on NOVA_GRPC_PORT"
     );
     let (status, body) = get(http, "/api/v1/users/not-an-id").unwrap();
     assert_eq!(status, 400, "the users routes are served: {body}");
