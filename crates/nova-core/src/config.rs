@@ -185,7 +185,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
     var(
         "CHAT_SERVICE_URL",
-        "gRPC URL of realtime-chat-service; default http://realtime-chat-service:9086",
+        "gRPC URL of realtime-chat-service (read by graphql-gateway); default http://realtime-chat-service:9086",
         None,
     ),
     var(
