@@ -104,24 +104,32 @@ async fn acknowledged_events_survive_sigterm_exactly_once() {
     let (status, body) = get(port, "/api/v1/analytics/posts/p1").unwrap();
     assert_eq!(status, 401, "insights need a caller: {body}");
 
-    // Batches stream in from another thread; SIGTERM lands in the middle.
+    // Batches stream in from another thread; SIGTERM lands in the middle. At most
+    // MAX_BATCHES, so the sends and the replay below stay inside the per-client quota
+    // (120 a minute) however fast the machine is.
+    const MAX_BATCHES: usize = 50;
     let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let sender = {
-        let stop = stop.clone();
+        let (stop, sent) = (stop.clone(), sent.clone());
         std::thread::spawn(move || {
             let mut acked = Vec::new();
             let mut b = 1;
-            while !stop.load(Ordering::SeqCst) {
+            while !stop.load(Ordering::SeqCst) && acked.len() < MAX_BATCHES {
                 match post(port, &batch(b, 100)) {
                     Some((202, _)) => acked.push(b),
                     _ => break,
                 }
+                sent.store(acked.len(), Ordering::SeqCst);
                 b += 1;
             }
             acked
         })
     };
-    std::thread::sleep(Duration::from_millis(1500));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sent.load(Ordering::SeqCst) < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let status = terminate(running);
     stop.store(true, Ordering::SeqCst);
     let acked = sender.join().unwrap();
