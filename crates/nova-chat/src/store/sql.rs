@@ -99,6 +99,22 @@ fn conversation(row: ConversationRow) -> Result<Conversation> {
 
 const BUMP_VERSION: &str = "UPDATE chat_conversations SET member_version = member_version + 1, \
      updated_us = $2 WHERE id = $1 RETURNING member_version";
+/// Bumps the member version and records `chat.members_changed` in the same transaction;
+/// evaluates to the new version. A macro, not a function: `on_db!` hands each engine its
+/// own transaction type.
+macro_rules! announce_members_changed {
+    ($tx:ident, $id:expr, $at:expr, $change:literal, $users:expr, $actor:expr, $now:expr) => {{
+        let version: i64 = sqlx::query_scalar(BUMP_VERSION)
+            .bind($id)
+            .bind($at)
+            .fetch_one(&mut *$tx)
+            .await
+            .db()?;
+        let event = events::members_changed($id, $change, $users, version, $actor, $now);
+        $tx.append_events(&[event]).await?;
+        version
+    }};
+}
 const INSERT_MEMBER: &str = "INSERT INTO chat_members (conversation_id, user_id, role, joined_us, \
      archived, keep_archived, muted_until_us, read_up_to, delivered_up_to) \
      VALUES ($1, $2, $3, $4, FALSE, FALSE, NULL, 0, 0) ON CONFLICT DO NOTHING";
@@ -320,15 +336,9 @@ impl ChatStore for SqlChatStore {
             if added.is_empty() {
                 None
             } else {
-                let version: i64 = sqlx::query_scalar(BUMP_VERSION)
-                    .bind(id)
-                    .bind(at)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .db()?;
-                let event = events::members_changed(id, "added", &added, version, actor, now);
-                tx.append_events(&[event]).await?;
-                Some(version)
+                Some(announce_members_changed!(
+                    tx, id, at, "added", &added, actor, now
+                ))
             }
         });
         Ok(version)
@@ -365,15 +375,15 @@ impl ChatStore for SqlChatStore {
                 .execute(&mut *tx)
                 .await
                 .db()?;
-                let version: i64 = sqlx::query_scalar(BUMP_VERSION)
-                    .bind(id)
-                    .bind(at)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .db()?;
-                let event = events::members_changed(id, "removed", &[user], version, actor, now);
-                tx.append_events(&[event]).await?;
-                Some(version)
+                Some(announce_members_changed!(
+                    tx,
+                    id,
+                    at,
+                    "removed",
+                    &[user],
+                    actor,
+                    now
+                ))
             } else {
                 None
             }
@@ -416,15 +426,15 @@ impl ChatStore for SqlChatStore {
             .rows_affected()
                 == 1;
             if changed {
-                let version: i64 = sqlx::query_scalar(BUMP_VERSION)
-                    .bind(id)
-                    .bind(at)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .db()?;
-                let event = events::members_changed(id, "role", &[user], version, actor, now);
-                tx.append_events(&[event]).await?;
-                Some(version)
+                Some(announce_members_changed!(
+                    tx,
+                    id,
+                    at,
+                    "role",
+                    &[user],
+                    actor,
+                    now
+                ))
             } else {
                 None
             }
