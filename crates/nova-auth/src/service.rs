@@ -58,6 +58,8 @@ pub const INTERNAL_RPCS: &[&str] = &[
     // ranking scores for whichever viewer the caller names: internal as a whole.
     "/nova.ranking.v1.RankingService/*",
     "/nova.ranking.v1.TrendingService/Ingest",
+    // content attaches the uploads of the author it authorized to the post it creates.
+    "/nova.media.v1.MediaService/Attach",
 ];
 
 /// Whether the gRPC `path` (`/package.Service/Method`) is service-only.
@@ -357,6 +359,8 @@ mod tests {
         assert!(is_internal("/nova.graph.v1.GraphService/Follow"));
         assert!(is_internal("/nova.social.v1.SocialService/CanView"));
         assert!(!is_internal("/nova.social.v1.SocialService/Follow"));
+        assert!(is_internal("/nova.media.v1.MediaService/Attach"));
+        assert!(!is_internal("/nova.media.v1.MediaService/GetMany"));
         assert!(!is_internal("/nova.user.v1.UserService/GetProfile"));
         assert!(!is_internal("/grpc.health.v1.Health/Check"));
     }

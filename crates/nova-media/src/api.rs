@@ -4,7 +4,7 @@
 //! ([`MediaService::upload`](crate::MediaService::upload), REST `POST /api/v1/media`).
 
 use async_trait::async_trait;
-use nova_core::{Principal, Result};
+use nova_core::{Principal, Result, UserId};
 
 use crate::model::{Media, MediaId, MediaUpdate};
 
@@ -21,9 +21,10 @@ pub const MAX_GET_MANY: usize = 100;
 pub trait MediaApi: Send + Sync {
     /// One upload.
     async fn get(&self, principal: &Principal, id: MediaId) -> Result<Media>;
-    /// The uploads among `ids` the caller may see (at most [`MAX_GET_MANY`] ids), in the
-    /// order asked; the others are left out.
-    async fn get_many(&self, principal: &Principal, ids: &[MediaId]) -> Result<Vec<Media>>;
+    /// The uploads among `ids` the viewer may see (at most [`MAX_GET_MANY`] ids), in the
+    /// order asked; the others are left out. Signed out (`None`), only ready ones: the
+    /// media of a public post render for everyone.
+    async fn get_many(&self, viewer: Option<&Principal>, ids: &[MediaId]) -> Result<Vec<Media>>;
     /// Changes the alt text and/or focal point of the caller's upload.
     async fn update(
         &self,
@@ -33,4 +34,15 @@ pub trait MediaApi: Send + Sync {
     ) -> Result<Media>;
     /// Deletes the caller's upload and its files.
     async fn delete(&self, principal: &Principal, id: MediaId) -> Result<()>;
+    /// Marks `owner`'s uploads `ids` as used by `target` (e.g. [`post_target`]), all or
+    /// none: `InvalidArgument` on `media_ids` when one is not `owner`'s, not ready or
+    /// already used. For the domain that already authorized `owner` (content creating
+    /// `owner`'s post); over gRPC an internal RPC, refused without a service token.
+    async fn attach(&self, owner: UserId, ids: &[MediaId], target: &str) -> Result<()>;
+}
+
+/// What a post's media are attached to: deleting the post deletes them
+/// ([`MediaCleanup`](crate::consumer::MediaCleanup)).
+pub fn post_target(post: nova_core::PostId) -> String {
+    format!("post:{post}")
 }

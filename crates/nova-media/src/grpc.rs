@@ -8,10 +8,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use nova_auth::{Authenticator, authenticate_metadata, bearer_request};
+use nova_auth::{
+    Authenticator, authenticate_metadata, authenticate_metadata_optional, bearer_request,
+};
 use nova_core::channel::ServiceChannel;
 use nova_core::error::{GrpcResult, grpc_answer};
-use nova_core::{Error, Principal, Result, Timestamp};
+use nova_core::{Error, Principal, Result, Timestamp, UserId};
 use nova_proto::nova::media::v1 as pb;
 use pb::media_service_client::MediaServiceClient;
 use pb::media_service_server::{MediaService as GrpcMediaService, MediaServiceServer};
@@ -158,7 +160,8 @@ impl GrpcMediaService for MediaGrpcServer {
     ) -> GrpcResult<pb::GetManyResponse> {
         grpc_answer(
             async {
-                let p = self.principal(request.metadata()).await?;
+                let viewer =
+                    authenticate_metadata_optional(self.auth.as_ref(), request.metadata()).await?;
                 let r = request.get_ref();
                 nova_core::error::cap("ids", r.ids.len(), MAX_GET_MANY)?;
                 let ids = r
@@ -166,7 +169,7 @@ impl GrpcMediaService for MediaGrpcServer {
                     .iter()
                     .map(|id| MediaId::parse_field(id, "ids"))
                     .collect::<Result<Vec<_>>>()?;
-                let items = self.api.get_many(&p, &ids).await?;
+                let items = self.api.get_many(viewer.as_ref(), &ids).await?;
                 Ok(pb::GetManyResponse {
                     items: items.into_iter().map(media_to_pb).collect(),
                 })
@@ -198,6 +201,26 @@ impl GrpcMediaService for MediaGrpcServer {
                 let id = MediaId::parse_field(&request.get_ref().id, "id")?;
                 self.api.delete(&p, id).await?;
                 Ok(pb::DeleteResponse {})
+            }
+            .await,
+        )
+    }
+
+    // Internal: the service gate (nova-auth's INTERNAL_RPCS) lets only Nova services
+    // through, and they act for an owner they authorized.
+    async fn attach(&self, request: Request<pb::AttachRequest>) -> GrpcResult<pb::AttachResponse> {
+        grpc_answer(
+            async {
+                let r = request.get_ref();
+                let owner = UserId::parse_field(&r.owner_id, "owner_id")?;
+                nova_core::error::cap("media_ids", r.ids.len(), MAX_GET_MANY)?;
+                let ids = r
+                    .ids
+                    .iter()
+                    .map(|id| MediaId::parse_field(id, "media_ids"))
+                    .collect::<Result<Vec<_>>>()?;
+                self.api.attach(owner, &ids, &r.target).await?;
+                Ok(pb::AttachResponse {})
             }
             .await,
         )
@@ -256,14 +279,16 @@ impl MediaApi for MediaGrpcClient {
         answer(self.inner.clone().get(request).await)
     }
 
-    async fn get_many(&self, principal: &Principal, ids: &[MediaId]) -> Result<Vec<Media>> {
+    async fn get_many(&self, viewer: Option<&Principal>, ids: &[MediaId]) -> Result<Vec<Media>> {
         nova_core::error::cap("ids", ids.len(), MAX_GET_MANY)?;
-        let request = self.authed(
-            principal,
-            pb::GetManyRequest {
-                ids: ids.iter().map(ToString::to_string).collect(),
-            },
-        )?;
+        let message = pb::GetManyRequest {
+            ids: ids.iter().map(ToString::to_string).collect(),
+        };
+        // Signed out: no token, only ready uploads come back.
+        let request = match viewer {
+            Some(p) => self.authed(p, message)?,
+            None => Request::new(message),
+        };
         let items = self
             .inner
             .clone()
@@ -294,6 +319,18 @@ impl MediaApi for MediaGrpcClient {
     async fn delete(&self, principal: &Principal, id: MediaId) -> Result<()> {
         let request = self.authed(principal, pb::DeleteRequest { id: id.to_string() })?;
         self.inner.clone().delete(request).await?;
+        Ok(())
+    }
+
+    async fn attach(&self, owner: UserId, ids: &[MediaId], target: &str) -> Result<()> {
+        nova_core::error::cap("media_ids", ids.len(), MAX_GET_MANY)?;
+        // The channel adds this service's token; no user token is involved.
+        let request = Request::new(pb::AttachRequest {
+            owner_id: owner.to_string(),
+            ids: ids.iter().map(ToString::to_string).collect(),
+            target: target.to_owned(),
+        });
+        self.inner.clone().attach(request).await?;
         Ok(())
     }
 }

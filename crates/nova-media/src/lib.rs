@@ -23,7 +23,8 @@
 //!   GETs;
 //! - **authorization** in the service: only the owner sees an upload before it is ready
 //!   and only the owner describes or deletes it; anything else answers 404 like a
-//!   missing upload; unattached uploads are deleted after 24 h.
+//!   missing upload; unattached uploads are deleted after 24 h, and a deleted post's
+//!   media or a deleted account's uploads with it ([`consumer::MediaCleanup`]).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -63,6 +64,7 @@
 
 pub mod api;
 pub mod config;
+pub mod consumer;
 pub mod grpc;
 pub mod http;
 pub mod model;
@@ -73,7 +75,7 @@ pub mod signing;
 pub mod storage;
 pub mod store;
 
-pub use api::{MAX_GET_MANY, MediaApi};
+pub use api::{MAX_GET_MANY, MediaApi, post_target};
 pub use config::{MEDIA_ENV_VARS, MediaSettings};
 pub use model::{
     FocalPoint, MAX_ALT_TEXT, MAX_PIXELS, Media, MediaId, MediaKind, MediaState, MediaUpdate,

@@ -3,10 +3,9 @@
 use nova_core::{Error, Result, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
-nova_core::define_id!(
-    /// One uploaded file (image, GIF, video or audio) and what was made from it.
-    MediaId
-);
+/// One uploaded file (image, GIF, video or audio) and what was made from it: the id the
+/// other domains (content, users, chat) hold.
+pub use nova_core::MediaId;
 
 /// Longest alt text, in characters (Unicode scalar values), as Mastodon allows.
 pub const MAX_ALT_TEXT: usize = 1_500;

@@ -399,27 +399,34 @@ impl MediaService {
         Ok(media)
     }
 
-    /// Whether `principal` may see `media`: its owner always, anyone once it is ready.
-    fn visible(principal: &Principal, media: &Media) -> bool {
-        media.owner_id == principal.user_id || media.state == MediaState::Ready
+    /// Whether `viewer` may see `media`: its owner always, anyone once it is ready.
+    fn visible(viewer: Option<&Principal>, media: &Media) -> bool {
+        media.state == MediaState::Ready || viewer.is_some_and(|p| media.owner_id == p.user_id)
     }
 
-    /// Marks `owner`'s ready, unattached uploads `ids` as used by `target` (all or none):
-    /// `InvalidArgument` on `media_ids` when one is not the owner's, not ready or
-    /// already used.
-    pub async fn attach(&self, owner: UserId, ids: &[MediaId], target: &str) -> Result<()> {
-        nova_core::error::cap("media_ids", ids.len(), MAX_GET_MANY)?;
-        if self
-            .store
-            .attach(ids, owner, target, self.clock.now())
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "media_ids",
-                "every media id must be the author's own, ready and not used elsewhere",
-            ))
+    /// Deletes the uploads attached to `target` (a deleted post's), rows and files;
+    /// answers how many went. Idempotent: a second call finds none.
+    pub async fn delete_attached_to(&self, target: &str) -> Result<usize> {
+        let gone = self.store.remove_attached_to(target).await?;
+        for media in &gone {
+            self.delete_files(media).await;
+        }
+        Ok(gone.len())
+    }
+
+    /// Deletes every upload of `owner` (a deleted account's), rows and files, in
+    /// batches; answers how many went.
+    pub async fn delete_owned_by(&self, owner: UserId) -> Result<usize> {
+        let mut removed = 0;
+        loop {
+            let batch = self.store.remove_owned_by(owner, 100).await?;
+            for media in &batch {
+                self.delete_files(media).await;
+            }
+            removed += batch.len();
+            if batch.len() < 100 {
+                return Ok(removed);
+            }
         }
     }
 
@@ -502,15 +509,15 @@ fn too_large(kind: Option<MediaKind>, cap: u64) -> Error {
 impl MediaApi for MediaService {
     async fn get(&self, principal: &Principal, id: MediaId) -> Result<Media> {
         match self.store.get(id).await? {
-            Some(m) if Self::visible(principal, &m) => self.with_urls(m).await,
+            Some(m) if Self::visible(Some(principal), &m) => self.with_urls(m).await,
             _ => Err(not_found()),
         }
     }
 
-    async fn get_many(&self, principal: &Principal, ids: &[MediaId]) -> Result<Vec<Media>> {
+    async fn get_many(&self, viewer: Option<&Principal>, ids: &[MediaId]) -> Result<Vec<Media>> {
         nova_core::error::cap("ids", ids.len(), MAX_GET_MANY)?;
         let mut found = self.store.get_many(ids).await?;
-        found.retain(|m| Self::visible(principal, m));
+        found.retain(|m| Self::visible(viewer, m));
         let mut out = Vec::with_capacity(found.len());
         for id in ids {
             if let Some(at) = found.iter().position(|m| m.id == *id) {
@@ -558,6 +565,22 @@ impl MediaApi for MediaService {
                 Ok(())
             }
             None => Err(not_found()),
+        }
+    }
+
+    async fn attach(&self, owner: UserId, ids: &[MediaId], target: &str) -> Result<()> {
+        nova_core::error::cap("media_ids", ids.len(), MAX_GET_MANY)?;
+        if self
+            .store
+            .attach(ids, owner, target, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "media_ids",
+                "every media id must be the author's own, ready and not used elsewhere",
+            ))
         }
     }
 }

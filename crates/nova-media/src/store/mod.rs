@@ -65,7 +65,8 @@ pub trait MediaStore: Send + Sync {
     /// caller's to delete); `None` when missing or someone else's.
     async fn delete(&self, id: MediaId, owner: UserId) -> Result<Option<Media>>;
     /// Marks `owner`'s unattached uploads `ids` as used by `target`, all or none;
-    /// answers whether all of them were `owner`'s, unattached and ready.
+    /// answers whether all of them were `owner`'s, ready, and unattached or already
+    /// `target`'s (so a retry succeeds).
     async fn attach(
         &self,
         ids: &[MediaId],
@@ -77,4 +78,8 @@ pub trait MediaStore: Send + Sync {
     async fn unattached_before(&self, before: Timestamp, limit: u32) -> Result<Vec<Media>>;
     /// Deletes `id` if it is still unattached; whether it did.
     async fn remove_unattached(&self, id: MediaId) -> Result<bool>;
+    /// Deletes every upload attached to `target`, answering the deleted rows.
+    async fn remove_attached_to(&self, target: &str) -> Result<Vec<Media>>;
+    /// Deletes up to `limit` uploads of `owner`, answering the deleted rows.
+    async fn remove_owned_by(&self, owner: UserId, limit: u32) -> Result<Vec<Media>>;
 }

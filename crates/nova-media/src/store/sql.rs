@@ -301,7 +301,10 @@ impl MediaStore for SqlMediaStore {
             q.push_bind(now.timestamp_micros());
             q.push(" WHERE owner_id = ");
             q.push_bind(owner);
-            q.push(" AND state = 'ready' AND attached_to = '' AND id IN (");
+            // Attaching to the same target again is a no-op (a retried request).
+            q.push(" AND state = 'ready' AND (attached_to = '' OR attached_to = ");
+            q.push_bind(target);
+            q.push(") AND id IN (");
             let mut list = q.separated(", ");
             for id in &unique {
                 list.push_bind(*id);
@@ -340,5 +343,32 @@ impl MediaStore for SqlMediaStore {
         .db()
         .map(|r| r.rows_affected()))?;
         Ok(n == 1)
+    }
+
+    async fn remove_attached_to(&self, target: &str) -> Result<Vec<Media>> {
+        if target.is_empty() {
+            return Err(Error::invalid("target", "must not be empty"));
+        }
+        let sql = format!("DELETE FROM media WHERE attached_to = $1 RETURNING {COLUMNS}");
+        let rows: Vec<Row> = on_db!(&self.db, write, |c| sqlx::query_as(&sql)
+            .bind(target)
+            .fetch_all(c)
+            .await
+            .db())?;
+        rows.into_iter().map(Row::into_media).collect()
+    }
+
+    async fn remove_owned_by(&self, owner: UserId, limit: u32) -> Result<Vec<Media>> {
+        let sql = format!(
+            "DELETE FROM media WHERE id IN \
+             (SELECT id FROM media WHERE owner_id = $1 LIMIT $2) RETURNING {COLUMNS}"
+        );
+        let rows: Vec<Row> = on_db!(&self.db, write, |c| sqlx::query_as(&sql)
+            .bind(owner)
+            .bind(i64::from(limit))
+            .fetch_all(c)
+            .await
+            .db())?;
+        rows.into_iter().map(Row::into_media).collect()
     }
 }

@@ -51,7 +51,7 @@ async fn get_get_many_update_delete_cross_the_wire() {
 
     // What content asks: mine and ready? The pending video is visible to its owner only.
     let mine = as_me
-        .get_many(&p_me, &[video.id, image.id, MediaId::new()])
+        .get_many(Some(&p_me), &[video.id, image.id, MediaId::new()])
         .await
         .unwrap();
     let states: Vec<_> = mine.iter().map(|m| (m.id, m.state)).collect();
@@ -63,15 +63,43 @@ async fn get_get_many_update_delete_cross_the_wire() {
         ]
     );
     let theirs = as_other
-        .get_many(&p_other, &[video.id, image.id])
+        .get_many(Some(&p_other), &[video.id, image.id])
         .await
         .unwrap();
     assert_eq!(
         theirs.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![image.id]
     );
+    // Signed out (no token at all): the ready ones only, as a public post shows them.
+    let public = client.get_many(None, &[video.id, image.id]).await.unwrap();
+    assert_eq!(
+        public.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![image.id]
+    );
+    // Attaching (internal: the service gate stands in front of it in a real server)
+    // keeps its all-or-none answer and the field it names.
+    let err = client
+        .attach(other, &[image.id], "post:x")
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("media_ids"));
+    let err = client.attach(me, &[video.id], "post:x").await.unwrap_err();
+    assert_eq!(err.field(), Some("media_ids"), "pending");
+    let spare = upload(&service, &p_me, &halves(20, 20, ImageFormat::Png))
+        .await
+        .unwrap();
+    client.attach(me, &[spare.id], "post:x").await.unwrap();
+    assert_eq!(
+        service
+            .get(&p_me, spare.id)
+            .await
+            .unwrap()
+            .attached_to
+            .as_deref(),
+        Some("post:x")
+    );
     let too_many: Vec<MediaId> = (0..101).map(|_| MediaId::new()).collect();
-    let err = as_me.get_many(&p_me, &too_many).await.unwrap_err();
+    let err = as_me.get_many(Some(&p_me), &too_many).await.unwrap_err();
     assert_eq!(err.field(), Some("ids"));
 
     // Update and delete: the owner only; errors keep their kind and field.

@@ -232,8 +232,9 @@ mod suite {
                 .as_deref(),
             Some("post:1")
         );
-        // Already used: not again.
+        // Already used: not again, except by the same target (a retry).
         assert!(!store.attach(&[a.id], owner, "post:2", at(2)).await.unwrap());
+        assert!(store.attach(&[a.id], owner, "post:1", at(2)).await.unwrap());
     }
 
     pub async fn unattached_uploads_are_found_oldest_first(db: nova_db::Db) {
@@ -268,6 +269,59 @@ mod suite {
         assert!(store.get(used.id).await.unwrap().is_some());
         assert!(store.get(fresh.id).await.unwrap().is_some());
     }
+
+    pub async fn a_targets_or_an_owners_uploads_are_removed_together(db: nova_db::Db) {
+        let store = SqlMediaStore::new(db);
+        let (owner, other) = (UserId::new(), UserId::new());
+        let a = ready(&store, owner, at(0)).await;
+        let b = ready(&store, owner, at(0)).await;
+        let elsewhere = ready(&store, owner, at(0)).await;
+        let theirs = ready(&store, other, at(0)).await;
+        assert!(
+            store
+                .attach(&[a.id, b.id], owner, "post:1", at(1))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .attach(&[elsewhere.id], owner, "post:2", at(1))
+                .await
+                .unwrap()
+        );
+
+        let mut gone: Vec<MediaId> = store
+            .remove_attached_to("post:1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        gone.sort();
+        let mut want = vec![a.id, b.id];
+        want.sort();
+        assert_eq!(gone, want);
+        assert!(store.get(a.id).await.unwrap().is_none());
+        assert!(
+            store.remove_attached_to("post:1").await.unwrap().is_empty(),
+            "idempotent"
+        );
+        assert!(store.get(elsewhere.id).await.unwrap().is_some());
+        assert_eq!(
+            store.remove_attached_to("").await.unwrap_err().field(),
+            Some("target")
+        );
+
+        // An owner's uploads go in batches; nobody else's.
+        let c = ready(&store, owner, at(2)).await;
+        assert_eq!(store.remove_owned_by(owner, 1).await.unwrap().len(), 1);
+        let rest = store.remove_owned_by(owner, 10).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(store.get(elsewhere.id).await.unwrap().is_none());
+        assert!(store.get(c.id).await.unwrap().is_none());
+        assert!(store.remove_owned_by(owner, 10).await.unwrap().is_empty());
+        assert!(store.get(theirs.id).await.unwrap().is_some());
+    }
 }
 
 nova_testkit::db_conformance_suite!(
@@ -277,4 +331,5 @@ nova_testkit::db_conformance_suite!(
     get_many_leaves_out_the_missing,
     attach_is_all_or_nothing,
     unattached_uploads_are_found_oldest_first,
+    a_targets_or_an_owners_uploads_are_removed_together,
 );

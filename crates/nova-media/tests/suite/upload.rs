@@ -251,7 +251,7 @@ async fn video_is_stored_pending_for_transcoding() {
     );
     assert!(
         service
-            .get_many(&user(), &[media.id])
+            .get_many(Some(&user()), &[media.id])
             .await
             .unwrap()
             .is_empty()
