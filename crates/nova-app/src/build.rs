@@ -379,7 +379,11 @@ impl Builder<'_> {
                 if self.sole_writer {
                     store = Arc::new(CachedUserStore::new(store, READ_CACHE_ENTRIES));
                 }
-                let users = UserService::new(store).with_relay(infra.relay.clone());
+                // Avatars and banners are the user's own uploads, claimed in media.
+                let media = crate::media::MediaPorts(have(&self.domains.media, Part::Media)?);
+                let users = UserService::new(store)
+                    .with_relay(infra.relay.clone())
+                    .with_media(Arc::new(media));
                 self.domains.users = Some(Arc::new(users));
             }
             Part::Graph => {
@@ -425,7 +429,11 @@ impl Builder<'_> {
                 )
                 .with_relay(infra.relay.clone())
                 .with_publish_check(ts.clone())
-                .with_moderation(ts);
+                .with_moderation(ts)
+                .with_attachments(Arc::new(crate::media::MediaPorts(have(
+                    &self.domains.media,
+                    Part::Media,
+                )?)));
                 let content = Arc::new(content);
                 // A block ends the pair's reposts, which live here (graph owns the block).
                 self.built.consumers.push((
@@ -787,6 +795,11 @@ impl Builder<'_> {
                     service.clone(),
                     auth.clone(),
                 ));
+                // A deleted post's media and a deleted account's uploads go with them.
+                self.built.consumers.push((
+                    nova_media::consumer::CONSUMER,
+                    Arc::new(nova_media::consumer::MediaCleanup::new(service.clone())),
+                ));
                 self.grpc(Box::new(move |s| {
                     s.add_grpc_service(MediaGrpcServer::new(service, auth).into_service())
                 }));
@@ -836,6 +849,7 @@ impl Builder<'_> {
             trend_labels,
             trust_safety: d.trust_safety.clone(),
             chat: d.chat.clone(),
+            media: d.media.clone(),
             with_token: None,
         };
         if self.settings.plan.stateless {
@@ -852,6 +866,7 @@ impl Builder<'_> {
             let trust_safety = TrustSafetyGrpcClient::from_channel(channel(Part::TrustSafety)?);
             let analytics = AnalyticsGrpcClient::from_channel(channel(Part::Analytics)?);
             let chat = ChatGrpcClient::from_channel(channel(Part::Chat)?);
+            let media = MediaGrpcClient::from_channel(channel(Part::Media)?);
             domains.with_token = Some(Arc::new(
                 move |base: &nova_gateway::Domains, token: &str| nova_gateway::Domains {
                     identity: Arc::new(identity.with_token(token)),
@@ -868,6 +883,7 @@ impl Builder<'_> {
                     trust_safety: Some(Arc::new(trust_safety.with_token(token))),
                     analytics: Some(Arc::new(analytics.with_token(token))),
                     chat: Some(Arc::new(chat.with_token(token))),
+                    media: Some(Arc::new(media.with_token(token))),
                     ..base.clone()
                 },
             ));

@@ -3,12 +3,16 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use nova_content::Attachments;
 use nova_core::config::NovaConfig;
+use nova_core::{MediaId, PostId, Result, UserId};
 use nova_media::signing::UrlSigner;
 use nova_media::storage::{Storage, local_dir};
 use nova_media::store::SqlMediaStore;
-use nova_media::{MediaService, MediaSettings, UPLOAD_QUOTA};
+use nova_media::{MediaApi, MediaService, MediaSettings, UPLOAD_QUOTA, post_target};
 use nova_runtime::{CURSOR_KEY_FILE, Infra};
+use nova_user::{ProfileMedia, ProfileSlot};
 
 /// The deployment secret local media URLs are signed with (a key derived from it, so a
 /// signed URL is no cursor and no cursor a signed URL): `NOVA_CURSOR_SECRET`, else the
@@ -45,4 +49,24 @@ pub fn embedded(config: &NovaConfig, infra: &Infra) -> Result<MediaService, Stri
     )
     .with_limiter(infra.kv.rate_limiter.clone(), UPLOAD_QUOTA)
     .with_url_ttl(settings.url_ttl))
+}
+
+/// Content's [`Attachments`] and the users domain's [`ProfileMedia`] answered by the
+/// media domain (in-process, or over gRPC with this service's token): a post's media
+/// become `post:<id>`'s, a profile picture `avatar:<user>`'s or `banner:<user>`'s.
+pub struct MediaPorts(pub Arc<dyn MediaApi>);
+
+#[async_trait]
+impl Attachments for MediaPorts {
+    async fn attach(&self, author: UserId, post: PostId, media: &[MediaId]) -> Result<()> {
+        self.0.attach(author, media, &post_target(post)).await
+    }
+}
+
+#[async_trait]
+impl ProfileMedia for MediaPorts {
+    async fn claim(&self, owner: UserId, media: MediaId, slot: ProfileSlot) -> Result<()> {
+        let target = format!("{}:{owner}", slot.as_str());
+        self.0.attach(owner, &[media], &target).await
+    }
 }

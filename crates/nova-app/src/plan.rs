@@ -43,6 +43,8 @@ impl Part {
         Part::Identity,
         // After identity: its routes verify tokens with identity when it runs here.
         Part::TrustSafety,
+        // Before users and content, which claim profile pictures and post media in it.
+        Part::Media,
         Part::Users,
         Part::Graph,
         Part::Social,
@@ -54,7 +56,6 @@ impl Part {
         Part::Notification,
         Part::Analytics,
         Part::Chat,
-        Part::Media,
         Part::Gateway,
     ];
 
@@ -85,15 +86,23 @@ impl Part {
         match self {
             Part::TrustSafety
             | Part::Identity
-            | Part::Users
             | Part::Graph
             | Part::Ranking
             | Part::Trending
             | Part::Analytics
             | Part::Media => &[],
+            // Avatars and banners are the user's own uploads, claimed in media.
+            Part::Users => &[Part::Media],
             Part::Social => &[Part::Graph, Part::Users],
-            // Posts are checked before publishing and read as moderation leaves them.
-            Part::Content => &[Part::Social, Part::Graph, Part::Users, Part::TrustSafety],
+            // Posts are checked before publishing and read as moderation leaves them;
+            // their media are the author's own uploads, claimed in media.
+            Part::Content => &[
+                Part::Social,
+                Part::Graph,
+                Part::Users,
+                Part::TrustSafety,
+                Part::Media,
+            ],
             Part::Feed => &[Part::Content, Part::Graph, Part::Ranking, Part::Trending],
             Part::Search => &[Part::Content, Part::Social, Part::Users],
             // Who may notify whom: social's answer (blocks, block lists, mutes, follows).
@@ -113,6 +122,7 @@ impl Part {
                 Part::TrustSafety,
                 Part::Analytics,
                 Part::Chat,
+                Part::Media,
             ],
         }
     }

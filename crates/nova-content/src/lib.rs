@@ -5,7 +5,8 @@
 //!
 //! - text up to a configurable limit (500 graphemes by default), [`facets`] (hashtags,
 //!   @mentions resolved to users, links) extracted with correct Unicode byte ranges, up to
-//!   four media attachments with alt text, language tag, content warning;
+//!   four media attachments with alt text (the author's own ready uploads, claimed
+//!   through the [`Attachments`] port), language tag, content warning;
 //! - visibility (public, followers-only, mentioned-only) and private authors, checked on
 //!   every read through the [`Audience`] port (social, graph, users): a post the viewer may
 //!   not see is `NotFound`, exactly like a post that does not exist;
@@ -32,6 +33,7 @@
 //! ```
 
 pub mod api;
+pub mod attachments;
 pub mod audience;
 mod batch;
 pub mod consumer;
@@ -45,6 +47,7 @@ mod service;
 pub mod store;
 
 pub use api::ContentApi;
+pub use attachments::Attachments;
 pub use audience::{Audience, AuthorAccess, SocialAudience};
 pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, TimelineKind, Visibility};
 pub use moderation::{Moderation, PublishCheck, Restrictions, Screening};

@@ -7,7 +7,8 @@ use chrono::SubsecRound;
 use nova_core::Page;
 use nova_core::cursor::CursorCodec;
 use nova_core::{
-    Error, ErrorKind, PostId, Principal, Result, SharedClock, SystemClock, Timestamp, UserId,
+    Error, ErrorKind, MediaId, PostId, Principal, Result, SharedClock, SystemClock, Timestamp,
+    UserId,
 };
 use nova_events::{EventEnvelope, RelayWaker};
 use nova_proto::nova::content::v1 as events;
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::api::ContentApi;
+use crate::attachments::Attachments;
 use crate::audience::{Audience, AuthorAccess};
 use crate::batch::PostWriter;
 use crate::facets::{self, FacetKind};
@@ -59,6 +61,7 @@ pub struct ContentService {
     relay: Option<RelayWaker>,
     publish_check: Option<Arc<dyn PublishCheck>>,
     moderation: Option<Arc<dyn Moderation>>,
+    attachments: Option<Arc<dyn Attachments>>,
 }
 
 impl ContentService {
@@ -78,6 +81,7 @@ impl ContentService {
             relay: None,
             publish_check: None,
             moderation: None,
+            attachments: None,
         }
     }
     /// Uses `clock`.
@@ -104,6 +108,13 @@ impl ContentService {
     /// author; removed: nobody; suspended author: only the author).
     pub fn with_moderation(mut self, moderation: Arc<dyn Moderation>) -> Self {
         self.moderation = Some(moderation);
+        self
+    }
+    /// Claims a new post's media through `attachments` (the media domain): only the
+    /// author's own ready uploads, each on one post. Without it media ids are stored as
+    /// given (tests and tools without a media domain).
+    pub fn with_attachments(mut self, attachments: Arc<dyn Attachments>) -> Self {
+        self.attachments = Some(attachments);
         self
     }
 
@@ -565,6 +576,25 @@ impl ContentApi for ContentService {
         // Held before it is stored: nobody else ever sees it until a moderator releases it.
         if let (Some(reason), Some(check)) = (&held, &self.publish_check) {
             check.hold(id, me, reason).await?;
+        }
+        if let (false, Some(attachments)) = (new.media.is_empty(), &self.attachments) {
+            let ids: Vec<MediaId> = new.media.iter().map(|m| m.media_id).collect();
+            if let Err(e) = attachments.attach(me, id, &ids).await {
+                // A concurrent retry with the same key claimed them for its post first:
+                // answer with that post, like any repeat.
+                if let Some(key) = &new.idempotency_key {
+                    if let Some(existing) = self.store.by_idempotency_key(me, key).await? {
+                        return Ok(self.views(Some(me), vec![existing]).await?.remove(0));
+                    }
+                }
+                return Err(match e.kind() {
+                    ErrorKind::InvalidArgument { .. } => Error::invalid(
+                        "media",
+                        "every media id must be your own upload, ready, and not attached elsewhere",
+                    ),
+                    _ => e,
+                });
+            }
         }
         let row = PostRow {
             id,

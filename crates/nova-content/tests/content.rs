@@ -8,10 +8,11 @@ use std::sync::Arc;
 use nova_content::facets::FacetKind;
 use nova_content::store::{SqlContentStore, TimelineKind};
 use nova_content::{
-    ContentApi, ContentConfig, ContentService, NewPost, ReplyPolicy, SocialAudience, Visibility,
+    Attachments, ContentApi, ContentConfig, ContentService, MediaAttachment, NewPost, ReplyPolicy,
+    SocialAudience, Visibility,
 };
 use nova_core::cursor::CursorCodec;
-use nova_core::{Error, ErrorKind, PostId, Principal, SystemClock, UserId};
+use nova_core::{Error, ErrorKind, MediaId, PostId, Principal, SystemClock, UserId};
 use nova_db::Db;
 use nova_events::outbox;
 use nova_graph::{GraphService, SqlGraphStore};
@@ -85,6 +86,52 @@ impl World {
 
     async fn post_with(&self, author: &Principal, new: NewPost) -> PostId {
         self.content.create_post(author, new).await.unwrap().id
+    }
+}
+
+/// A media domain in miniature: who uploaded what, and which post claimed it.
+#[derive(Default)]
+struct Uploads {
+    owned: std::sync::Mutex<std::collections::HashMap<MediaId, (UserId, Option<PostId>)>>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Uploads {
+    fn upload(&self, owner: UserId) -> MediaId {
+        let id = MediaId::new();
+        self.owned.lock().unwrap().insert(id, (owner, None));
+        id
+    }
+    fn claimed(&self, id: MediaId) -> Option<PostId> {
+        self.owned.lock().unwrap().get(&id).and_then(|(_, p)| *p)
+    }
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl Attachments for Uploads {
+    async fn attach(
+        &self,
+        author: UserId,
+        post: PostId,
+        media: &[MediaId],
+    ) -> nova_core::Result<()> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut owned = self.owned.lock().unwrap();
+        let usable = media.iter().all(|id| {
+            owned
+                .get(id)
+                .is_some_and(|(owner, used)| *owner == author && used.is_none_or(|p| p == post))
+        });
+        if !usable {
+            return Err(Error::invalid("media_ids", "not the author's"));
+        }
+        for id in media {
+            owned.insert(*id, (author, Some(post)));
+        }
+        Ok(())
     }
 }
 
@@ -670,6 +717,53 @@ mod suite {
         );
     }
 
+    /// A post's media go through the [`Attachments`] port: the author's own uploads are
+    /// claimed for the post; anyone else's are refused on `media` and nothing is stored;
+    /// a retry with the same idempotency key does not claim again.
+    pub async fn media_are_claimed_for_their_post(db: Db) {
+        let uploads = Arc::new(Uploads::default());
+        let mut w = world(db);
+        w.content = Arc::new(
+            Arc::try_unwrap(w.content)
+                .ok()
+                .unwrap()
+                .with_attachments(uploads.clone()),
+        );
+        let (ann, bob) = (w.user("pix_ann").await, w.user("pix_bob").await);
+        let picture = uploads.upload(ann.user_id);
+        let with = |key: &str| NewPost {
+            media: vec![MediaAttachment {
+                media_id: picture,
+                alt_text: "a picture".into(),
+            }],
+            idempotency_key: Some(key.into()),
+            ..text("look")
+        };
+        let refused = w.content.create_post(&bob, with("b-1")).await.unwrap_err();
+        assert_eq!(refused.field(), Some("media"), "{refused}");
+        let page = w
+            .content
+            .author_timeline(Some(&bob), bob.user_id, TimelineKind::Posts, 10, None)
+            .await
+            .unwrap();
+        assert!(page.items.is_empty(), "a refused post is not stored");
+
+        let post = w.content.create_post(&ann, with("a-1")).await.unwrap();
+        assert_eq!(post.media[0].media_id, picture);
+        assert_eq!(uploads.claimed(picture), Some(post.id));
+        let calls = uploads.calls();
+        let again = w.content.create_post(&ann, with("a-1")).await.unwrap();
+        assert_eq!(again.id, post.id);
+        assert_eq!(
+            uploads.calls(),
+            calls,
+            "a retry is answered without claiming"
+        );
+        // Used by one post, not by another.
+        let twice = w.content.create_post(&ann, with("a-2")).await.unwrap_err();
+        assert_eq!(twice.field(), Some("media"));
+    }
+
     /// Posts created at once share write transactions (group commit), yet each caller
     /// gets its own answer: one bad post in a batch fails alone, and every post that
     /// was acknowledged is stored with its `post.created` event.
@@ -794,6 +888,7 @@ nova_testkit::db_conformance_suite!(suite:
     edits_keep_history_and_deletes_leave_tombstones,
     tombstones_of_private_replies_say_nothing_about_them,
     idempotency_keys_create_once,
+    media_are_claimed_for_their_post,
     concurrent_creations_commit_together_and_fail_alone,
     pages_have_no_gaps_or_duplicates_while_posts_arrive,
 );

@@ -338,6 +338,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
             "social-service",
             "content-service",
             "feed-service",
+            "search-service",
             "graphql-gateway",
         ],
     ),
@@ -347,6 +348,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
             "social-service",
             "content-service",
             "feed-service",
+            "search-service",
             "graphql-gateway",
         ],
     ),
@@ -355,6 +357,7 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
         &[
             "content-service",
             "feed-service",
+            "search-service",
             "notification-service",
             "realtime-chat-service",
             "graphql-gateway",
@@ -362,11 +365,33 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
     ),
     ("content-service", &["social-service", "graphql-gateway"]),
     ("feed-service", &["graphql-gateway"]),
+    ("search-service", &["graphql-gateway"]),
     ("ranking-service", &["feed-service", "graphql-gateway"]),
     ("notification-service", &["graphql-gateway"]),
-    ("trust-safety-service", &["graphql-gateway"]),
+    // Content screens posts wherever it runs: content-service, and feed-service and
+    // search-service, which run content in-process.
+    (
+        "trust-safety-service",
+        &[
+            "content-service",
+            "feed-service",
+            "search-service",
+            "graphql-gateway",
+        ],
+    ),
     ("analytics-service", &["graphql-gateway"]),
     ("realtime-chat-service", &["graphql-gateway"]),
+    // Users claims profile pictures in media, content a post's media.
+    (
+        "media-service",
+        &[
+            "user-service",
+            "content-service",
+            "feed-service",
+            "search-service",
+            "graphql-gateway",
+        ],
+    ),
 ];
 
 /// A NetworkPolicy for `s`: HTTP (REST, health, metrics, JWKS) stays open inside the

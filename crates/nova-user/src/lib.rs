@@ -30,12 +30,14 @@
 pub mod api;
 pub mod grpc;
 pub mod http;
+pub mod media;
 pub mod model;
 mod service;
 pub mod store;
 pub mod validation;
 
 pub use api::UserApi;
+pub use media::{ProfileMedia, ProfileSlot};
 pub use model::{
     DeletedBy, MessagePolicy, NotificationPrefs, PrivacySettings, Profile, ProfileUpdate, Settings,
 };

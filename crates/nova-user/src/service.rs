@@ -4,12 +4,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, SubsecRound};
-use nova_core::{Error, ErrorKind, Principal, Result, SharedClock, SystemClock, Timestamp, UserId};
+use nova_core::{
+    Error, ErrorKind, MediaId, Principal, Result, SharedClock, SystemClock, Timestamp, UserId,
+};
 use nova_events::{EventEnvelope, RelayWaker};
 use nova_proto::nova::user::v1 as events;
 use prost::Message;
 
 use crate::api::UserApi;
+use crate::media::{ProfileMedia, ProfileSlot};
 use crate::model::{DeletedBy, PrivacySettings, Profile, ProfileUpdate, Settings};
 use crate::store::{ProfileFields, ProfileRow, UserStore};
 use crate::validation::{self, BIO_MAX, DISPLAY_NAME_MAX, PRONOUNS_MAX};
@@ -29,6 +32,7 @@ pub struct UserService {
     store: Arc<dyn UserStore>,
     clock: SharedClock,
     relay: Option<RelayWaker>,
+    media: Option<Arc<dyn ProfileMedia>>,
 }
 
 impl UserService {
@@ -38,7 +42,43 @@ impl UserService {
             store,
             clock: SystemClock::shared(),
             relay: None,
+            media: None,
         }
+    }
+
+    /// Checks and claims avatars and banners through `media` (the media domain): only
+    /// the user's own ready uploads. Without it media ids are stored as given (tests and
+    /// tools without a media domain).
+    pub fn with_media(mut self, media: Arc<dyn ProfileMedia>) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// Claims a newly chosen profile picture (a picture kept as it was is not asked
+    /// about again).
+    async fn claim(
+        &self,
+        owner: UserId,
+        chosen: Option<Option<MediaId>>,
+        current: Option<MediaId>,
+        slot: ProfileSlot,
+    ) -> Result<()> {
+        let (Some(media), Some(Some(id))) = (&self.media, chosen) else {
+            return Ok(());
+        };
+        if current == Some(id) {
+            return Ok(());
+        }
+        media
+            .claim(owner, id, slot)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidArgument { .. } => Error::invalid(
+                    slot.as_str(),
+                    "must be your own upload, ready, and not used elsewhere",
+                ),
+                _ => e,
+            })
     }
 
     /// Uses `clock`.
@@ -141,6 +181,7 @@ impl UserApi for UserService {
         update: ProfileUpdate,
     ) -> Result<Profile> {
         let current = self.own_profile(principal).await?;
+        let (avatar, banner) = (current.avatar, current.banner);
         let fields = ProfileFields {
             display_name: match &update.display_name {
                 Some(v) => validation::text("display_name", v, DISPLAY_NAME_MAX)?,
@@ -163,6 +204,12 @@ impl UserApi for UserService {
             },
             pinned_post: update.pinned_post.unwrap_or(current.pinned_post),
         };
+        // Claimed once every field is valid: a refused update claims nothing.
+        let me = principal.user_id;
+        self.claim(me, update.avatar, avatar, ProfileSlot::Avatar)
+            .await?;
+        self.claim(me, update.banner, banner, ProfileSlot::Banner)
+            .await?;
         let event = self.event(
             "user.profile_updated",
             principal.user_id,

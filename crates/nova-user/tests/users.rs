@@ -12,7 +12,43 @@ use nova_identity::store::{
     AccountRecord, IdentityStore, OneTimeToken, SqlIdentityStore, TokenPurpose,
 };
 use nova_user::store::{CachedUserStore, SqlUserStore, UserStore};
-use nova_user::{MessagePolicy, ProfileUpdate, Settings, UserApi, UserService};
+use nova_user::{
+    MessagePolicy, ProfileMedia, ProfileSlot, ProfileUpdate, Settings, UserApi, UserService,
+};
+
+/// A media domain in miniature: who uploaded what, and the claims made.
+#[derive(Default)]
+struct Pictures {
+    owners: std::sync::Mutex<std::collections::HashMap<MediaId, UserId>>,
+    claims: std::sync::Mutex<Vec<(MediaId, ProfileSlot)>>,
+}
+
+impl Pictures {
+    fn upload(&self, owner: UserId) -> MediaId {
+        let id = MediaId::new();
+        self.owners.lock().unwrap().insert(id, owner);
+        id
+    }
+    fn claims(&self) -> Vec<(MediaId, ProfileSlot)> {
+        self.claims.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ProfileMedia for Pictures {
+    async fn claim(
+        &self,
+        owner: UserId,
+        media: MediaId,
+        slot: ProfileSlot,
+    ) -> nova_core::Result<()> {
+        if self.owners.lock().unwrap().get(&media) != Some(&owner) {
+            return Err(nova_core::Error::invalid("media_ids", "not the owner's"));
+        }
+        self.claims.lock().unwrap().push((media, slot));
+        Ok(())
+    }
+}
 
 struct World {
     users: UserService,
@@ -178,6 +214,53 @@ mod suite {
             .unwrap();
         assert_eq!(cleared.avatar, None);
         assert_eq!(cleared.display_name, name, "untouched fields stay");
+    }
+
+    /// Avatars and banners go through the [`ProfileMedia`] port: one's own upload is
+    /// claimed (once: keeping it is not a new claim); anyone else's is refused on the
+    /// field and nothing changes.
+    pub async fn profile_pictures_are_claimed_in_media(db: Db) {
+        let w = world(db.clone());
+        let media = Arc::new(Pictures::default());
+        let users = UserService::new(Arc::new(SqlUserStore::new(db))).with_media(media.clone());
+        let (ann, bob) = (
+            w.account("pic_ann").await.unwrap(),
+            w.account("pic_bob").await.unwrap(),
+        );
+        let (mine, theirs) = (media.upload(ann.user_id), media.upload(bob.user_id));
+        let set = |avatar, banner| ProfileUpdate {
+            avatar,
+            banner,
+            bio: Some("new bio".into()),
+            ..ProfileUpdate::default()
+        };
+        let err = users
+            .update_profile(&ann, set(Some(Some(theirs)), None))
+            .await
+            .unwrap_err();
+        assert_eq!(err.field(), Some("avatar"));
+        let err = users
+            .update_profile(&ann, set(None, Some(Some(theirs))))
+            .await
+            .unwrap_err();
+        assert_eq!(err.field(), Some("banner"));
+        assert_eq!(
+            users.profile(ann.user_id).await.unwrap().bio,
+            "",
+            "nothing changed"
+        );
+
+        let updated = users
+            .update_profile(&ann, set(Some(Some(mine)), None))
+            .await
+            .unwrap();
+        assert_eq!(updated.avatar, Some(mine));
+        assert_eq!(media.claims(), vec![(mine, ProfileSlot::Avatar)]);
+        users
+            .update_profile(&ann, set(Some(Some(mine)), Some(None)))
+            .await
+            .unwrap();
+        assert_eq!(media.claims().len(), 1, "keeping a picture claims nothing");
     }
 
     pub async fn batch_lookup_keeps_order_and_hides_inactive_accounts(db: Db) {
@@ -379,6 +462,7 @@ mod suite {
 
 nova_testkit::db_conformance_suite!(suite:
     profiles_update_with_grapheme_limits_and_bad_input_changes_nothing,
+    profile_pictures_are_claimed_in_media,
     batch_lookup_keeps_order_and_hides_inactive_accounts,
     settings_default_update_and_batch_privacy,
     old_usernames_stay_reserved_for_their_owner,

@@ -186,3 +186,37 @@ fn dockerfile_template_has_the_required_shape() {
     let runtime = dockerfile.split("AS runtime").nth(1).unwrap();
     assert_eq!(runtime.matches("COPY").count(), 1);
 }
+
+#[test]
+fn every_service_may_reach_the_grpc_ports_it_calls() {
+    // The NetworkPolicies let onto a gRPC port only the callers GRPC_CALLERS lists: a
+    // service that reaches a part elsewhere (what Settings::read finds from its plan)
+    // must be among them, or the cluster refuses what the code does.
+    for plan in nova_app::PLANS.iter().filter(|p| !p.all_in_one) {
+        let here = |part: &nova_app::Part| plan.serves.contains(part) || plan.local.contains(part);
+        let mut todo: Vec<nova_app::Part> = plan.serves.iter().chain(plan.local).copied().collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(part) = todo.pop() {
+            if !seen.insert(part) {
+                continue;
+            }
+            if here(&part) {
+                todo.extend(part.needs());
+                continue;
+            }
+            let Some((_, service)) = part.remote() else {
+                continue;
+            };
+            let callers = nova_deploygen::GRPC_CALLERS
+                .iter()
+                .find(|(name, _)| *name == service)
+                .map(|(_, callers)| *callers)
+                .unwrap_or_default();
+            assert!(
+                callers.contains(&plan.service),
+                "{} calls {service} ({part:?}) but GRPC_CALLERS does not let it",
+                plan.service
+            );
+        }
+    }
+}
