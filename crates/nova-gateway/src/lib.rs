@@ -111,6 +111,8 @@ pub struct Domains {
     /// End-to-end encrypted chat: conversations, members, ciphertext pages, sends and
     /// the `chatEvents` subscription (none: those fields answer `UNAVAILABLE`).
     pub chat: Option<Arc<dyn nova_chat::ChatApi>>,
+    /// Uploads: `Post.media`, `User.avatar` and `User.banner` (none: empty and null).
+    pub media: Option<Arc<dyn nova_media::MediaApi>>,
     /// For deployments whose domain clients forward the caller's token (gRPC clients
     /// built `with_token`): the domains to use for one bearer token.
     pub with_token: Option<WithToken>,

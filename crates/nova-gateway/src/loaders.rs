@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use nova_content::{AuthorAccess, Post};
-use nova_core::{PostId, Principal, UserId};
+use nova_core::{MediaId, PostId, Principal, UserId};
 use nova_graph::{FollowCounts, Relationship};
 use nova_user::Profile;
 
@@ -31,6 +31,8 @@ pub(crate) struct Loaders {
     pub relationships: Cached<RelationshipLoader>,
     /// Follow counts a user lets others see (absent when hidden).
     pub counts: Cached<CountsLoader>,
+    /// Uploads the caller may see (ready ones, and the caller's own).
+    pub media: Cached<MediaLoader>,
     /// Who the loaders act for.
     viewer: Option<UserId>,
     /// Social's answers that came with hydrated posts, shared with the user loader.
@@ -58,6 +60,7 @@ impl Loaders {
             posts: cached(PostLoader(scope())),
             relationships: cached(RelationshipLoader(scope())),
             counts: cached(CountsLoader(scope())),
+            media: cached(MediaLoader(scope())),
             viewer: viewer.map(|v| v.user_id),
             known,
         }
@@ -202,5 +205,24 @@ impl Loader<UserId> for CountsLoader {
             .filter(|c| !hidden.contains(&c.user))
             .map(|c| (c.user, c))
             .collect())
+    }
+}
+
+/// Uploads with signed variant URLs (none where media is not served).
+pub(crate) struct MediaLoader(Scope);
+
+impl Loader<MediaId> for MediaLoader {
+    type Value = nova_media::Media;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MediaId]) -> GqlResult<HashMap<MediaId, nova_media::Media>> {
+        let Scope {
+            domains, viewer, ..
+        } = &self.0;
+        let Some(media) = &domains.media else {
+            return Ok(HashMap::new());
+        };
+        let found = media.get_many(viewer.as_ref(), keys).await.gql()?;
+        Ok(found.into_iter().map(|m| (m.id, m)).collect())
     }
 }

@@ -327,19 +327,19 @@ impl MutationRoot {
 
     /// Publishes a post (rate-limited per attempt).
     async fn create_post(&self, ctx: &Context<'_>, input: PostInput) -> GqlResult<Post> {
-        created(ctx, caller(ctx)?, input.into_new_post(None, None)).await
+        created(ctx, caller(ctx)?, input.into_new_post(None, None)?).await
     }
 
     /// Replies to a post the caller may see (rate-limited like posts).
     async fn reply(&self, ctx: &Context<'_>, to: ID, input: PostInput) -> GqlResult<Post> {
         let to = parse_id(&to, "to")?;
-        created(ctx, caller(ctx)?, input.into_new_post(Some(to), None)).await
+        created(ctx, caller(ctx)?, input.into_new_post(Some(to), None)?).await
     }
 
     /// Quotes a post the caller may see (rate-limited like posts).
     async fn quote(&self, ctx: &Context<'_>, of: ID, input: PostInput) -> GqlResult<Post> {
         let of = parse_id(&of, "of")?;
-        created(ctx, caller(ctx)?, input.into_new_post(None, Some(of))).await
+        created(ctx, caller(ctx)?, input.into_new_post(None, Some(of))?).await
     }
 
     /// Replaces a post's text (its author only).

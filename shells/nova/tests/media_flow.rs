@@ -2,7 +2,9 @@
 //! with GPS EXIF is uploaded (as a stream, over the server's 1 MiB body limit for other
 //! routes), its variants are fetched through their signed URLs with no GPS bytes left,
 //! a tampered link gets 403; hostile files get a 4xx naming why, while the process's
-//! peak memory stays under 256 MiB; `/metrics` has the media metrics.
+//! peak memory stays under 256 MiB; `/metrics` has the media metrics. Attached to a post
+//! over GraphQL, the upload is shown with the post, cannot be used by anyone else or
+//! twice, and goes (row and files) when the post is deleted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -171,6 +173,93 @@ async fn upload_serve_and_refuse_against_the_binary() {
     assert_eq!(http.get(&tampered).send().await.unwrap().status(), 403);
     let unsigned = url.split('?').next().unwrap().to_owned();
     assert_eq!(http.get(&unsigned).send().await.unwrap().status(), 403);
+
+    // On a post over GraphQL: only the author's own ready upload, and only once; the
+    // post shows it with its variants and alt text, signed out too; deleting the post
+    // deletes its media, row and files.
+    let media_id = media["id"].as_str().unwrap().to_owned();
+    let gql = move |token: Option<String>, query: &'static str, variables: Value| {
+        tokio::task::spawn_blocking(move || {
+            common::graphql(port, token.as_deref(), query, variables)
+        })
+    };
+    let (_, other) = tokio::task::spawn_blocking(move || common::account(port, "mediaother"))
+        .await
+        .unwrap();
+    const CREATE: &str = "mutation($i: PostInput!) { createPost(input: $i) { id media { id altText blurhash width variants { name url } } } }";
+    let with = |text: &str, alt: &str| serde_json::json!({ "i": { "text": text, "media": [{ "id": media_id, "altText": alt }] } });
+    let theirs = gql(Some(other.clone()), CREATE, with("not mine", ""))
+        .await
+        .unwrap();
+    let error = theirs["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(error.contains("media"), "{theirs}");
+    let created = gql(
+        Some(token.clone()),
+        CREATE,
+        with("with a picture", "a gradient"),
+    )
+    .await
+    .unwrap();
+    assert!(created.get("errors").is_none(), "{created}");
+    let post = &created["data"]["createPost"];
+    let shown = &post["media"][0];
+    assert_eq!(
+        (shown["id"].as_str(), shown["altText"].as_str()),
+        (Some(media_id.as_str()), Some("a gradient")),
+        "{post}"
+    );
+    assert_eq!(shown["blurhash"], media["blurhash"]);
+    assert_eq!(shown["variants"].as_array().unwrap().len(), 6);
+    let again = gql(
+        Some(token.clone()),
+        CREATE,
+        with("the same picture twice", ""),
+    )
+    .await
+    .unwrap();
+    assert!(
+        again["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("media"),
+        "{again}"
+    );
+    let post_id = post["id"].as_str().unwrap().to_owned();
+    const READ: &str = "query($id: ID!) { post(id: $id) { media { id variants { url } } } }";
+    let public = gql(None, READ, serde_json::json!({ "id": post_id }))
+        .await
+        .unwrap();
+    let file = public["data"]["post"]["media"][0]["variants"][0]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signed out, the post's media: {public}"))
+        .to_owned();
+    let file = format!("{base}{file}");
+    assert_eq!(http.get(&file).send().await.unwrap().status(), 200);
+    let deleted = gql(
+        Some(token.clone()),
+        "mutation($id: ID!) { deletePost(postId: $id) }",
+        serde_json::json!({ "id": post_id }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted["data"]["deletePost"], true, "{deleted}");
+    let mut gone = false;
+    for _ in 0..300 {
+        let row = http
+            .get(format!("{base}/api/v1/media/{media_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let bytes = http.get(&file).send().await.unwrap().status();
+        if row == 404 && bytes == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "a deleted post's media stay: {file}");
 
     // Hostile files: a clear 4xx each, naming why; nothing decodes them.
     let mut polyglot = {

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use nova_content::facets::FacetKind;
-use nova_content::{NewPost, Post as DomainPost};
+use nova_content::{MediaAttachment, NewPost, Post as DomainPost};
 use nova_core::{PostId, Timestamp};
 
 use super::{ReplyPolicy, User, Visibility, load_user};
@@ -105,6 +105,26 @@ impl Post {
     /// The viewer bookmarked it.
     async fn bookmarked_by_viewer(&self) -> bool {
         self.0.bookmarked_by_viewer
+    }
+    /// Attached images (up to 4) or video, in the author's order, with the alt text the
+    /// post gave each. Uploads deleted since are left out.
+    async fn media(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::Media>> {
+        if self.0.media.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<nova_core::MediaId> = self.0.media.iter().map(|m| m.media_id).collect();
+        let mut found = loaders(ctx)?.media.load_many(ids).await?;
+        Ok(self
+            .0
+            .media
+            .iter()
+            .filter_map(|a| {
+                found.remove(&a.media_id).map(|media| super::Media {
+                    media,
+                    alt_text: Some(a.alt_text.clone()),
+                })
+            })
+            .collect())
     }
     /// The author.
     async fn author(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
@@ -264,14 +284,32 @@ pub(crate) struct PostInput {
     pub language: Option<String>,
     /// Makes retries safe: the same key returns the same post.
     pub idempotency_key: Option<String>,
+    /// Up to 4 images or 1 video: the caller's own ready uploads, each used once.
+    #[graphql(default)]
+    pub media: Vec<super::MediaInput>,
 }
 
 impl PostInput {
-    /// The domain's `NewPost`, replying to or quoting what is given.
-    pub fn into_new_post(self, reply_to: Option<PostId>, quote_of: Option<PostId>) -> NewPost {
-        NewPost {
+    /// The domain's `NewPost`, replying to or quoting what is given (`InvalidArgument`
+    /// on `media` for an id that is not one).
+    pub fn into_new_post(
+        self,
+        reply_to: Option<PostId>,
+        quote_of: Option<PostId>,
+    ) -> GqlResult<NewPost> {
+        let media = self
+            .media
+            .into_iter()
+            .map(|m| {
+                Ok(MediaAttachment {
+                    media_id: super::parse_id(&m.id, "media")?,
+                    alt_text: m.alt_text,
+                })
+            })
+            .collect::<GqlResult<Vec<_>>>()?;
+        Ok(NewPost {
             text: self.text,
-            media: Vec::new(),
+            media,
             language: self.language,
             visibility: self.visibility.into(),
             content_warning: self.content_warning,
@@ -280,6 +318,6 @@ impl PostInput {
             reply_policy: self.reply_policy.into(),
             quotes_allowed: self.quotes_allowed,
             idempotency_key: self.idempotency_key,
-        }
+        })
     }
 }

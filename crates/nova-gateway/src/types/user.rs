@@ -62,6 +62,14 @@ impl User {
     async fn banner_id(&self) -> Option<ID> {
         self.0.banner.map(|m| ID(m.to_string()))
     }
+    /// The avatar with its variant URLs (null when unset, or where media is not served).
+    async fn avatar(&self, ctx: &Context<'_>) -> GqlResult<Option<super::Media>> {
+        load_media(ctx, self.0.avatar).await
+    }
+    /// The banner with its variant URLs (null when unset, or where media is not served).
+    async fn banner(&self, ctx: &Context<'_>) -> GqlResult<Option<super::Media>> {
+        load_media(ctx, self.0.banner).await
+    }
     /// Whether followers need approval.
     async fn private_account(&self) -> bool {
         self.0.private_account
@@ -235,4 +243,18 @@ async fn user_connection(
         edges,
         page_info: window.page_info,
     })
+}
+
+async fn load_media(
+    ctx: &Context<'_>,
+    id: Option<nova_core::MediaId>,
+) -> GqlResult<Option<super::Media>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(loaders(ctx)?
+        .media
+        .load_one(id)
+        .await?
+        .map(super::Media::new))
 }

@@ -218,6 +218,7 @@ impl World {
             trend_labels: None,
             trust_safety: None,
             chat: None,
+            media: None,
             with_token: None,
         };
         let router = nova_gateway::router(domains.clone(), options);
