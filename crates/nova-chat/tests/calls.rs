@@ -609,7 +609,7 @@ mod suite {
         .await;
         assert_eq!(
             w.chat.location_shares(&bob, c.id).await.unwrap(),
-            [share.clone()]
+            vec![share.clone()]
         );
         let coordinates = b"geo:52.520008,13.404954";
         w.chat

@@ -670,7 +670,7 @@ async fn grpc_carries_calls_signaling_and_location_shares() {
         .unwrap();
     assert_eq!(
         as_bob.location_shares(&bob, direct.id).await.unwrap(),
-        [share.clone()]
+        vec![share.clone()]
     );
     let mut session =
         vodozemac::megolm::GroupSession::new(vodozemac::megolm::SessionConfig::version_1());
