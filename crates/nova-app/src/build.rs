@@ -117,6 +117,9 @@ impl Settings {
         if local(Part::Media) {
             nova_media::MediaSettings::from_source(&config.source).map_err(|e| e.to_string())?;
         }
+        if local(Part::Chat) {
+            nova_chat::CallSettings::from_source(&config.source).map_err(|e| e.to_string())?;
+        }
         let ranker = match local(Part::Ranking) {
             true => Some(nova_ranking::setup::ranker(config)?),
             false => None,
@@ -556,15 +559,34 @@ impl Builder<'_> {
                 let infra = self.infra()?;
                 let social = have(&self.domains.social, Part::Social)?;
                 let (db, kv) = (infra.db.clone(), infra.kv.clone());
+                let calls = nova_chat::CallSettings::from_source(&self.config.source)
+                    .map_err(|e| e.to_string())?;
                 let chat = ChatService::new(
                     Arc::new(SqlChatStore::new(db.clone())),
                     Arc::new(crate::chat::SocialReach(social.clone())),
                 )
                 .with_pubsub(kv.pubsub.clone())
-                .with_limiter(kv.rate_limiter.clone());
+                .with_limiter(kv.rate_limiter.clone())
+                .with_calls(calls);
                 let chat = Arc::new(chat);
-                // Undelivered envelopes expire: purge them hourly until shutdown.
+                let (sweeper, sweep_stop) = (chat.clone(), infra.shutdown_token());
                 let (purger, stop) = (chat.clone(), infra.shutdown_token());
+                // Calls nobody answered in time end as missed: swept every 2 s (every
+                // replica sweeps; a call's version makes the ending happen once).
+                self.host.track(tokio::spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+                    loop {
+                        tokio::select! {
+                            _ = sweep_stop.cancelled() => return,
+                            _ = every.tick() => {
+                                if let Err(e) = sweeper.expire_calls().await {
+                                    tracing::warn!(error = %e, "chat: ending unanswered calls failed");
+                                }
+                            }
+                        }
+                    }
+                }));
+                // Undelivered envelopes expire: purge them hourly until shutdown.
                 self.host.track(tokio::spawn(async move {
                     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
                     loop {

@@ -6,8 +6,9 @@ use nova_core::{Principal, Result, Timestamp, UserId};
 use nova_e2ee::DeviceId;
 
 use crate::model::{
-    Conversation, ConversationId, Delivery, DmPolicy, HistoryItem, LiveEvent, Members, NewMessage,
-    Role, Sent,
+    Call, CallId, Conversation, ConversationId, Delivery, DmPolicy, HistoryItem, LiveEvent,
+    LocationShare, LocationShareId, LocationUpdate, Members, NewMessage, Role, Sent, SignalKind,
+    TurnCredentials,
 };
 
 /// End-to-end encrypted conversations.
@@ -16,7 +17,7 @@ use crate::model::{
 /// `NotFound` exactly like a missing one, and so does a user the caller may not message
 /// (blocked either way, or their DM setting refuses the caller).
 #[async_trait]
-pub trait ChatApi: Send + Sync {
+pub trait ChatApi: CallApi + Send + Sync {
     /// The direct conversation with `other` (created on first use; one per pair).
     async fn open_direct(&self, principal: &Principal, other: UserId) -> Result<Conversation>;
     /// A new group of the caller (owner) and `members`, titled `title`.
@@ -143,4 +144,81 @@ pub trait ChatApi: Send + Sync {
         principal: &Principal,
         device: &DeviceId,
     ) -> Result<BoxStream<'static, LiveEvent>>;
+}
+
+/// Calls and live location sharing in conversations (part of every [`ChatApi`]).
+///
+/// Only members start or answer a call, and a call or share the caller may not see
+/// answers `NotFound` like a missing one. A blocked pair can neither call nor share in
+/// their direct conversation; in groups, nobody who blocked the caller (or whom the
+/// caller blocked) is rung, signaled or sent locations.
+#[async_trait]
+pub trait CallApi: Send + Sync {
+    /// Rings the conversation's other members from the caller's `device` (the caller is
+    /// joined). Members already in another call are `busy`; when everybody rung is, the
+    /// call ends at once (`busy`). `Conflict` when the conversation has a call already, or
+    /// the caller is in another one.
+    async fn start_call(
+        &self,
+        principal: &Principal,
+        conversation: ConversationId,
+        device: &DeviceId,
+        video: bool,
+    ) -> Result<Call>;
+    /// A call the caller was rung for or started.
+    async fn call(&self, principal: &Principal, id: CallId) -> Result<Call>;
+    /// Joins the call from `device` (signaling for the caller goes there). `Conflict` when
+    /// it ended, is full, or the caller is in another call.
+    async fn accept_call(
+        &self,
+        principal: &Principal,
+        id: CallId,
+        device: &DeviceId,
+    ) -> Result<Call>;
+    /// Declines a call that rings for the caller.
+    async fn decline_call(&self, principal: &Principal, id: CallId) -> Result<Call>;
+    /// Leaves the call (declines it while it rings). The call ends when fewer than two
+    /// remain; a caller hanging up before anyone answered cancels it.
+    async fn hang_up(&self, principal: &Principal, id: CallId) -> Result<Call>;
+    /// Relays an SDP offer/answer or ICE candidate to the device `to` joined with; the
+    /// payload is opaque (at most [`MAX_SIGNAL_BYTES`](crate::model::MAX_SIGNAL_BYTES)).
+    async fn signal(
+        &self,
+        principal: &Principal,
+        id: CallId,
+        to: UserId,
+        kind: SignalKind,
+        payload: String,
+    ) -> Result<()>;
+    /// Short-lived TURN credentials for the caller (coturn REST API).
+    async fn turn_credentials(&self, principal: &Principal) -> Result<TurnCredentials>;
+    /// Starts sharing the caller's live location to a conversation for `duration_secs`
+    /// (900, 3600 or 28800).
+    async fn start_location_share(
+        &self,
+        principal: &Principal,
+        conversation: ConversationId,
+        duration_secs: u32,
+    ) -> Result<LocationShare>;
+    /// The conversation's shares still running.
+    async fn location_shares(
+        &self,
+        principal: &Principal,
+        conversation: ConversationId,
+    ) -> Result<Vec<LocationShare>>;
+    /// Stops one of the caller's shares (stopping an ended one answers it as it is).
+    async fn stop_location_share(
+        &self,
+        principal: &Principal,
+        id: LocationShareId,
+    ) -> Result<LocationShare>;
+    /// Relays an encrypted location update of a running share to its recipients' devices
+    /// (never stored). One per 5 s per share (`RateLimited`); after the share ended,
+    /// `Conflict` and nothing is relayed.
+    async fn update_location(
+        &self,
+        principal: &Principal,
+        id: LocationShareId,
+        update: LocationUpdate,
+    ) -> Result<()>;
 }

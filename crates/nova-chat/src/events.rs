@@ -3,11 +3,16 @@
 
 use nova_core::{Timestamp, UserId};
 use nova_events::EventEnvelope;
-use nova_events::types::{CHAT_CONVERSATION_CREATED, CHAT_MEMBERS_CHANGED, CHAT_MESSAGE_SENT};
+use nova_events::types::{
+    CHAT_CALL_ENDED, CHAT_CALL_STARTED, CHAT_CONVERSATION_CREATED, CHAT_LOCATION_SHARE_STARTED,
+    CHAT_MEMBERS_CHANGED, CHAT_MESSAGE_SENT,
+};
 use nova_proto::nova::chat::v1 as pb;
 use prost::Message;
 
-use crate::model::{ConversationId, ConversationKind, MessageKind};
+use crate::model::{
+    Call, ConversationId, ConversationKind, LocationShare, MessageKind, ParticipantState,
+};
 
 fn ids(users: &[UserId]) -> Vec<String> {
     users.iter().map(ToString::to_string).collect()
@@ -85,6 +90,83 @@ pub(crate) fn message_sent(facts: &SentFacts<'_>, at: Timestamp) -> EventEnvelop
         CHAT_MESSAGE_SENT,
         facts.conversation.to_string(),
         at,
+        payload.encode_to_vec(),
+    )
+}
+
+fn with_state(call: &Call, state: ParticipantState) -> Vec<String> {
+    call.participants
+        .iter()
+        .filter(|p| p.state == state)
+        .map(|p| p.user_id.to_string())
+        .collect()
+}
+
+/// `chat.call_started` (the callee ids are the people rung; busy ones apart).
+pub(crate) fn call_started(call: &Call) -> EventEnvelope {
+    let callee_ids = with_state(call, ParticipantState::Ringing);
+    let payload = pb::CallStarted {
+        call_id: call.id.to_string(),
+        conversation_id: call.conversation_id.to_string(),
+        caller_id: call.started_by.to_string(),
+        video: call.video,
+        callee_ids,
+        busy_ids: with_state(call, ParticipantState::Busy),
+    };
+    EventEnvelope::new(
+        CHAT_CALL_STARTED,
+        call.conversation_id.to_string(),
+        call.created_at,
+        payload.encode_to_vec(),
+    )
+}
+
+/// `chat.call_ended`.
+pub(crate) fn call_ended(call: &Call) -> EventEnvelope {
+    let at = call.ended_at.unwrap_or(call.created_at);
+    let duration_ms = call
+        .answered_at
+        .map_or(0, |answered| (at - answered).num_milliseconds().max(0));
+    let payload = pb::CallEnded {
+        call_id: call.id.to_string(),
+        conversation_id: call.conversation_id.to_string(),
+        caller_id: call.started_by.to_string(),
+        video: call.video,
+        reason: call
+            .end_reason
+            .map(|r| r.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        joined_ids: call
+            .participants
+            .iter()
+            .filter(|p| p.joined_at.is_some())
+            .map(|p| p.user_id.to_string())
+            .collect(),
+        missed_ids: with_state(call, ParticipantState::Missed),
+        duration_ms,
+    };
+    EventEnvelope::new(
+        CHAT_CALL_ENDED,
+        call.conversation_id.to_string(),
+        at,
+        payload.encode_to_vec(),
+    )
+}
+
+/// `chat.location_share_started`.
+pub(crate) fn location_share_started(share: &LocationShare) -> EventEnvelope {
+    let duration = (share.expires_at - share.started_at).num_seconds();
+    let payload = pb::LocationShareStarted {
+        share_id: share.id.to_string(),
+        conversation_id: share.conversation_id.to_string(),
+        user_id: share.user_id.to_string(),
+        duration_secs: u32::try_from(duration).unwrap_or(0),
+    };
+    EventEnvelope::new(
+        CHAT_LOCATION_SHARE_STARTED,
+        share.conversation_id.to_string(),
+        share.started_at,
         payload.encode_to_vec(),
     )
 }

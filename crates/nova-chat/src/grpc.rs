@@ -316,6 +316,122 @@ impl GrpcChatService for ChatGrpcServer {
         .await
     }
 
+    async fn start_call(&self, request: Request<pb::StartCallRequest>) -> GrpcResult<pb::Call> {
+        self.call(request, |p, r| async move {
+            let id = convert::conversation_id(&r.conversation_id)?;
+            let device = convert::device(&r.device_id, "device_id")?;
+            let call = self.api.start_call(&p, id, &device, r.video).await?;
+            Ok(convert::call(call))
+        })
+        .await
+    }
+
+    async fn get_call(&self, request: Request<pb::GetCallRequest>) -> GrpcResult<pb::Call> {
+        self.call(request, |p, r| async move {
+            let id = convert::call_id(&r.call_id)?;
+            Ok(convert::call(self.api.call(&p, id).await?))
+        })
+        .await
+    }
+
+    async fn accept_call(&self, request: Request<pb::AcceptCallRequest>) -> GrpcResult<pb::Call> {
+        self.call(request, |p, r| async move {
+            let id = convert::call_id(&r.call_id)?;
+            let device = convert::device(&r.device_id, "device_id")?;
+            Ok(convert::call(self.api.accept_call(&p, id, &device).await?))
+        })
+        .await
+    }
+
+    async fn decline_call(&self, request: Request<pb::DeclineCallRequest>) -> GrpcResult<pb::Call> {
+        self.call(request, |p, r| async move {
+            let id = convert::call_id(&r.call_id)?;
+            Ok(convert::call(self.api.decline_call(&p, id).await?))
+        })
+        .await
+    }
+
+    async fn hang_up(&self, request: Request<pb::HangUpRequest>) -> GrpcResult<pb::Call> {
+        self.call(request, |p, r| async move {
+            let id = convert::call_id(&r.call_id)?;
+            Ok(convert::call(self.api.hang_up(&p, id).await?))
+        })
+        .await
+    }
+
+    async fn signal(&self, request: Request<pb::SignalRequest>) -> GrpcResult<pb::SignalResponse> {
+        self.call(request, |p, r| async move {
+            let id = convert::call_id(&r.call_id)?;
+            let to = convert::user(&r.to_user_id, "to_user_id")?;
+            let kind = convert::signal_kind(&r.kind)?;
+            self.api.signal(&p, id, to, kind, r.payload).await?;
+            Ok(pb::SignalResponse {})
+        })
+        .await
+    }
+
+    async fn turn_credentials(
+        &self,
+        request: Request<pb::TurnCredentialsRequest>,
+    ) -> GrpcResult<pb::TurnCredentialsResponse> {
+        self.call(request, |p, _| async move {
+            Ok(convert::turn(self.api.turn_credentials(&p).await?))
+        })
+        .await
+    }
+
+    async fn start_location_share(
+        &self,
+        request: Request<pb::StartLocationShareRequest>,
+    ) -> GrpcResult<pb::LocationShare> {
+        self.call(request, |p, r| async move {
+            let id = convert::conversation_id(&r.conversation_id)?;
+            let share = self
+                .api
+                .start_location_share(&p, id, r.duration_secs)
+                .await?;
+            Ok(convert::share(share))
+        })
+        .await
+    }
+
+    async fn list_location_shares(
+        &self,
+        request: Request<pb::ListLocationSharesRequest>,
+    ) -> GrpcResult<pb::ListLocationSharesResponse> {
+        self.call(request, |p, r| async move {
+            let id = convert::conversation_id(&r.conversation_id)?;
+            let items = self.api.location_shares(&p, id).await?;
+            Ok(pb::ListLocationSharesResponse {
+                items: items.into_iter().map(convert::share).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn stop_location_share(
+        &self,
+        request: Request<pb::StopLocationShareRequest>,
+    ) -> GrpcResult<pb::LocationShare> {
+        self.call(request, |p, r| async move {
+            let id = convert::share_id(&r.share_id)?;
+            Ok(convert::share(self.api.stop_location_share(&p, id).await?))
+        })
+        .await
+    }
+
+    async fn update_location(
+        &self,
+        request: Request<pb::UpdateLocationRequest>,
+    ) -> GrpcResult<pb::UpdateLocationResponse> {
+        self.call(request, |p, r| async move {
+            let (id, update) = convert::update_request_from(r)?;
+            self.api.update_location(&p, id, update).await?;
+            Ok(pb::UpdateLocationResponse {})
+        })
+        .await
+    }
+
     type SubscribeStream = LiveStream;
 
     async fn subscribe(

@@ -18,9 +18,22 @@
 //! | GET, PUT | `/api/v1/chat/settings/dm` | `{"allow": "everyone" \| "following" \| "nobody"}` |
 //! | GET | `/api/v1/chat/devices/{device_id}/inbox` | `?after&limit` |
 //! | POST | `/api/v1/chat/devices/{device_id}/ack` | `{"up_to"}` |
+//! | POST | `/api/v1/chat/calls` | `{"conversation_id", "device_id", "video"}`: rings; 201 |
+//! | GET | `/api/v1/chat/calls/{id}` | the call |
+//! | POST | `/api/v1/chat/calls/{id}/accept` | `{"device_id"}` |
+//! | POST | `/api/v1/chat/calls/{id}/decline`, `/hangup` | |
+//! | POST | `/api/v1/chat/calls/{id}/signal` | `{"to_user_id", "kind": "offer" \| "answer" \| "ice", "payload"}`; 204 |
+//! | GET | `/api/v1/chat/turn` | TURN credentials: `{"urls", "username", "credential", "ttl_secs", "expires_at"}` |
+//! | POST, GET | `/api/v1/chat/conversations/{id}/location-shares` | POST `{"duration_secs": 900 \| 3600 \| 28800}`; GET the running ones |
+//! | DELETE | `/api/v1/chat/location-shares/{id}` | stops it |
+//! | POST | `/api/v1/chat/location-shares/{id}/updates` | `{"sender_device", "envelopes"}` (ciphertext, relayed, never stored); 204 |
 //!
 //! Bad input is a 400 naming the field, an oversize ciphertext a 413, a flood a 429; a
-//! conversation the caller is not in, or a user they may not message, is a 404.
+//! conversation the caller is not in, or a user they may not message, is a 404 (so is a
+//! call or share the caller is not part of). An ended call or share is a 409, a second
+//! location update within 5 s a 429.
+
+mod calls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,7 +84,7 @@ pub fn router_with(
 ) -> Router {
     let live = Arc::new(Live::new(api.clone(), auth.clone(), options));
     let c = "/api/v1/chat/conversations/{id}";
-    Router::new()
+    let router = Router::new()
         .route("/api/v1/chat/conversations", post(create).get(list))
         .route(c, get(one).patch(update))
         .route(&format!("{c}/members"), get(members).post(invite))
@@ -84,8 +97,8 @@ pub fn router_with(
         .route("/api/v1/chat/settings/dm", get(dm).put(set_dm))
         .route("/api/v1/chat/devices/{device_id}/inbox", get(inbox))
         .route("/api/v1/chat/devices/{device_id}/ack", post(ack))
-        .route("/api/v1/chat/ws", get(ws::upgrade))
-        .with_state(AppState { api, auth, live })
+        .route("/api/v1/chat/ws", get(ws::upgrade));
+    calls::routes(router).with_state(AppState { api, auth, live })
 }
 
 impl FromRef<AppState> for Arc<Live> {

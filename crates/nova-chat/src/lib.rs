@@ -24,6 +24,12 @@
 //! - **Live delivery** ([`ws`]): a WebSocket per device that resumes from the device's
 //!   cursor with no loss and no duplicates, fed by pub/sub (in-process, or Redis across
 //!   replicas).
+//! - **Calls and location sharing** ([`CallApi`]): ring, accept, decline, busy, hang up
+//!   and a server-side ring timeout ([`ChatService::expire_calls`]); SDP and ICE relayed
+//!   live between the participants' devices, never stored; TURN credentials per coturn's
+//!   REST API ([`CallSettings`]); live location shares of 15 min, 1 h or 8 h whose
+//!   updates are E2EE ciphertext relayed live (1 per 5 s) and refused after the share
+//!   ends. Call events (`chat.call_started`, `chat.call_ended`) go to the outbox.
 //! - **gRPC** ([`grpc`]): `nova.chat.v1.ChatService`, one RPC per [`ChatApi`] method and
 //!   the live stream; [`grpc::ChatGrpcClient`] is a [`ChatApi`] too, so the GraphQL
 //!   gateway and the WebSocket work the same over a remote chat service.
@@ -56,6 +62,7 @@
 //! ```
 
 pub mod api;
+pub mod config;
 pub mod events;
 pub mod grpc;
 pub mod http;
@@ -65,10 +72,13 @@ mod service;
 pub mod store;
 pub mod ws;
 
-pub use api::ChatApi;
+pub use api::{CallApi, ChatApi};
+pub use config::{CHAT_ENV_VARS, CallSettings};
 pub use model::{
-    Conversation, ConversationId, ConversationKind, Delivery, DmPolicy, Envelope, HistoryItem,
-    LiveEvent, Member, Members, MessageKind, NewMessage, ReceiptKind, Role, Sent,
+    Call, CallId, CallParticipant, CallStatus, Conversation, ConversationId, ConversationKind,
+    Delivery, DmPolicy, EndReason, Envelope, HistoryItem, LiveEvent, LocationDelivery,
+    LocationShare, LocationShareId, LocationUpdate, Member, Members, MessageKind, NewMessage,
+    ParticipantState, ReceiptKind, Role, Sent, Signal, SignalKind, TurnCredentials,
 };
 pub use ports::{ChatRelations, Reach};
 pub use service::{ChatLimits, ChatService, channel};

@@ -5,6 +5,15 @@ use nova_core::{Error, Result, Timestamp, UserId};
 use nova_e2ee::{Algorithm, DeviceAddress, DeviceId, EncryptedMessage};
 use serde::{Deserialize, Serialize};
 
+mod calls;
+
+pub use calls::{
+    Call, CallId, CallParticipant, CallStatus, EndReason, LOCATION_SHARE_DURATIONS,
+    LocationDelivery, LocationShare, LocationShareId, LocationUpdate,
+    MAX_LOCATION_CIPHERTEXT_BYTES, MAX_LOCATION_ENVELOPES, MAX_SIGNAL_BYTES, ParticipantState,
+    Signal, SignalKind, TurnCredentials,
+};
+
 nova_core::define_id!(
     /// One conversation (direct or group).
     ConversationId
@@ -400,6 +409,20 @@ pub enum LiveEvent {
         /// The new member version.
         version: i64,
     },
+    /// A call rang, was answered, changed or ended (also how a callee is rung).
+    Call {
+        /// The call as it is now.
+        call: Call,
+    },
+    /// SDP or ICE from another participant's device, for this device.
+    Signal(Signal),
+    /// A location share started or stopped.
+    LocationShare {
+        /// The share as it is now.
+        share: LocationShare,
+    },
+    /// An encrypted location update for this device (relayed, never stored).
+    Location(LocationDelivery),
 }
 
 /// Base64 (standard, padded) for byte fields in JSON.

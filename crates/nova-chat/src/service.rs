@@ -1,6 +1,8 @@
 //! [`ChatService`]: the rules of chat (membership, roles, who may message whom, message
 //! validation, send limits) over the [`ChatStore`], the [`ChatRelations`] port, a rate
-//! limiter and pub/sub for live delivery.
+//! limiter and pub/sub for live delivery. Calls and location sharing: `service/calls.rs`.
+
+mod calls;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use nova_kv::{InProcessPubSub, InProcessRateLimiter, PubSub, Quota, RateLimiter}
 use serde::{Deserialize, Serialize};
 
 use crate::api::ChatApi;
+use crate::config::CallSettings;
 use crate::model::{
     Conversation, ConversationId, ConversationKind, Delivery, DmPolicy, HistoryItem, LiveEvent,
     MAX_CIPHERTEXT_BYTES, MAX_ENVELOPES, MAX_GROUP_MEMBERS, MAX_IDEMPOTENCY_KEY, MAX_INBOX_PAGE,
@@ -66,6 +69,7 @@ pub struct ChatService {
     limiter: Arc<dyn RateLimiter>,
     clock: SharedClock,
     limits: ChatLimits,
+    calls: CallSettings,
 }
 
 fn not_found() -> Error {
@@ -97,7 +101,14 @@ impl ChatService {
             limiter: Arc::new(InProcessRateLimiter::new(SystemClock::shared())),
             clock: SystemClock::shared(),
             limits: ChatLimits::default(),
+            calls: CallSettings::default(),
         }
+    }
+
+    /// Replaces the call and location-sharing settings (ring timeout, call size, TURN).
+    pub fn with_calls(mut self, settings: CallSettings) -> Self {
+        self.calls = settings;
+        self
     }
 
     /// Publishes live events on `pubsub` (Redis across replicas).

@@ -9,7 +9,15 @@
 //!    the device's contiguous `seq`; a gap (a lagging pub/sub, another replica) is filled
 //!    from the store, and a `seq` already sent is skipped: no loss, no duplicates.
 //! 3. The client sends `{"type":"ack","up_to":N}` (entries leave its queue),
-//!    `{"type":"typing","conversation_id":"…"}` and `{"type":"ping"}`.
+//!    `{"type":"typing","conversation_id":"…"}` and `{"type":"ping"}`; during a call,
+//!    `{"type":"signal","call_id","to_user_id","kind":"offer"|"answer"|"ice","payload"}`
+//!    (relayed to the device the other participant joined with, as a `signal` event);
+//!    while sharing its location, `{"type":"location","share_id","envelopes":[…]}`
+//!    (ciphertext relayed to the recipients' devices as `location` events, never stored).
+//!    Calls themselves (`call` events: ringing, answered, ended) and shares
+//!    (`location_share`) arrive as events too. A refused frame is answered
+//!    `{"type":"error","field","message","status"}` (`status` as the REST answer would be:
+//!    404, 409, 413, 429, ...).
 //!
 //! Limits ([`LiveOptions`]): a bounded queue per connection (a client too slow to drain
 //! it is closed with 1013 and resumes from its cursor), heartbeats and an idle timeout,
@@ -34,7 +42,10 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use crate::api::ChatApi;
-use crate::model::{ConversationId, LiveEvent, MAX_INBOX_PAGE};
+use crate::model::{
+    CallId, ConversationId, Envelope, LiveEvent, LocationShareId, LocationUpdate, MAX_INBOX_PAGE,
+    SignalKind,
+};
 
 /// Limits of live connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +169,16 @@ enum ClientFrame {
     },
     Typing {
         conversation_id: String,
+    },
+    Signal {
+        call_id: String,
+        to_user_id: String,
+        kind: String,
+        payload: String,
+    },
+    Location {
+        share_id: String,
+        envelopes: Vec<Envelope>,
     },
     Ping,
 }
@@ -397,9 +418,40 @@ async fn handle(
                 Err(e) => Err(e),
             }
         }
+        ClientFrame::Signal {
+            call_id,
+            to_user_id,
+            kind,
+            payload,
+        } => match (
+            CallId::parse_field(&call_id, "call_id"),
+            UserId::parse_field(&to_user_id, "to_user_id"),
+            SignalKind::parse(&kind),
+        ) {
+            (Ok(id), Ok(to), Ok(kind)) => api.signal(principal, id, to, kind, payload).await,
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+        },
+        ClientFrame::Location {
+            share_id,
+            envelopes,
+        } => match LocationShareId::parse_field(&share_id, "share_id") {
+            Ok(id) => {
+                let update = LocationUpdate {
+                    sender_device: device.clone(),
+                    envelopes,
+                };
+                api.update_location(principal, id, update).await
+            }
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = outcome {
-        let body = json!({ "type": "error", "field": e.field(), "message": e.message() });
+        let body = json!({
+            "type": "error",
+            "field": e.field(),
+            "message": e.message(),
+            "status": e.kind().http_status(),
+        });
         if !send_json(socket, &body).await {
             return Some((0, ""));
         }

@@ -594,3 +594,124 @@ async fn grpc_round_trips_groups_settings_and_archiving() {
     assert_eq!(as_ann.dm_policy(&ann).await.unwrap(), DmPolicy::Nobody);
     assert_eq!(s.chat.dm_policy(&ann).await.unwrap(), DmPolicy::Nobody);
 }
+
+/// Calls and location shares cross the wire: the same calls as in-process, call and
+/// signal events on the live stream, bad fields named, strangers NOT_FOUND, TURN
+/// UNAVAILABLE when no secret is set.
+#[tokio::test]
+async fn grpc_carries_calls_signaling_and_location_shares() {
+    use nova_chat::{CallApi, CallStatus, LocationUpdate, SignalKind};
+    let s = Setup::new().await;
+    let ((ann, as_ann), (bob, as_bob)) = (s.user("ann").await, s.user("bob").await);
+    let (cat, as_cat) = s.user("cat").await;
+    let (ann_phone, bob_phone) = (
+        DeviceId::new("ann-phone").unwrap(),
+        DeviceId::new("bob-phone").unwrap(),
+    );
+    let direct = as_ann.open_direct(&ann, bob.user_id).await.unwrap();
+    let mut bob_live = as_bob.subscribe(&bob, &bob_phone).await.unwrap();
+
+    let call = as_ann
+        .start_call(&ann, direct.id, &ann_phone, true)
+        .await
+        .unwrap();
+    assert_eq!(call, s.chat.call(&ann, call.id).await.unwrap());
+    let LiveEvent::Call { call: rung } = next(&mut bob_live).await else {
+        panic!("the call rings first");
+    };
+    assert_eq!((rung.id, rung.status), (call.id, CallStatus::Ringing));
+    let accepted = as_bob.accept_call(&bob, call.id, &bob_phone).await.unwrap();
+    assert_eq!(accepted.status, CallStatus::Active);
+    as_ann
+        .signal(&ann, call.id, bob.user_id, SignalKind::Offer, "sdp".into())
+        .await
+        .unwrap();
+    loop {
+        match next(&mut bob_live).await {
+            LiveEvent::Signal(sig) => {
+                assert_eq!((sig.kind, sig.payload.as_str()), (SignalKind::Offer, "sdp"));
+                assert_eq!(sig.from.device_id, ann_phone);
+                break;
+            }
+            LiveEvent::Call { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Strangers and bad fields.
+    let err = as_cat.call(&cat, call.id).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::NotFound);
+    let err = s
+        .raw()
+        .get_call(with_token(
+            ann.user_id,
+            pb::GetCallRequest {
+                call_id: "nope".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(err.metadata().get("nova-field").unwrap(), "call_id");
+    let err = as_ann.turn_credentials(&ann).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unavailable);
+    let ended = as_bob.hang_up(&bob, call.id).await.unwrap();
+    assert_eq!(ended.status, CallStatus::Ended);
+    assert_eq!(ended, s.chat.call(&ann, call.id).await.unwrap());
+
+    // Location shares.
+    let err = as_ann
+        .start_location_share(&ann, direct.id, 61)
+        .await
+        .unwrap_err();
+    assert_eq!(field(&err), Some("duration_secs"));
+    let share = as_ann
+        .start_location_share(&ann, direct.id, 900)
+        .await
+        .unwrap();
+    assert_eq!(
+        as_bob.location_shares(&bob, direct.id).await.unwrap(),
+        vec![share.clone()]
+    );
+    let mut session =
+        vodozemac::megolm::GroupSession::new(vodozemac::megolm::SessionConfig::version_1());
+    let update = LocationUpdate {
+        sender_device: ann_phone.clone(),
+        envelopes: vec![Envelope {
+            algorithm: Algorithm::Megolm,
+            session_id: session.session_id(),
+            ciphertext: session.encrypt(b"geo:1,2").to_bytes(),
+            recipients: vec![nova_e2ee::DeviceAddress::new(
+                bob.user_id,
+                bob_phone.clone(),
+            )],
+        }],
+    };
+    as_ann
+        .update_location(&ann, share.id, update.clone())
+        .await
+        .unwrap();
+    loop {
+        match next(&mut bob_live).await {
+            LiveEvent::Location(d) => {
+                assert_eq!(d.ciphertext, update.envelopes[0].ciphertext);
+                break;
+            }
+            LiveEvent::Call { .. } | LiveEvent::LocationShare { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let err = as_ann
+        .update_location(&ann, share.id, update.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::RateLimited);
+    let stopped = as_ann.stop_location_share(&ann, share.id).await.unwrap();
+    assert!(stopped.stopped_at.is_some());
+    assert!(
+        as_bob
+            .location_shares(&bob, direct.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

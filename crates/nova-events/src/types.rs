@@ -67,3 +67,9 @@ pub const CHAT_CONVERSATION_CREATED: &str = "chat.conversation_created";
 pub const CHAT_MEMBERS_CHANGED: &str = "chat.members_changed";
 /// An end-to-end encrypted message was stored; metadata only (`nova.chat.v1.MessageSent`).
 pub const CHAT_MESSAGE_SENT: &str = "chat.message_sent";
+/// A call rang in a chat conversation (`nova.chat.v1.CallStarted`).
+pub const CHAT_CALL_STARTED: &str = "chat.call_started";
+/// A chat call ended: completed, missed, declined, busy or cancelled (`nova.chat.v1.CallEnded`).
+pub const CHAT_CALL_ENDED: &str = "chat.call_ended";
+/// A live location share began; the session only (`nova.chat.v1.LocationShareStarted`).
+pub const CHAT_LOCATION_SHARE_STARTED: &str = "chat.location_share_started";

@@ -57,6 +57,8 @@ impl SubscriptionRoot {
         let device = nova_e2ee::DeviceId::new(device_id).gql()?;
         let chat = crate::types::chat_api(call)?;
         let events = chat.subscribe(viewer, &device).await.gql()?;
-        Ok(events.map(crate::types::ChatEvent::from).boxed())
+        Ok(events
+            .filter_map(|e| futures::future::ready(crate::types::ChatEvent::from_live(e)))
+            .boxed())
     }
 }

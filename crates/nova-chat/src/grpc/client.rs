@@ -1,5 +1,7 @@
 //! [`ChatGrpcClient`]: [`ChatApi`] over a remote `nova.chat.v1.ChatService`.
 
+mod calls;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

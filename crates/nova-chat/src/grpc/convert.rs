@@ -10,6 +10,13 @@ use nova_e2ee::{Algorithm, DeviceAddress, DeviceId};
 use nova_proto::nova::chat::v1 as pb;
 use nova_proto::nova::e2ee::v1 as e2ee;
 
+mod calls;
+
+pub(crate) use calls::{
+    call, call_from, call_id, share, share_from, share_id, signal_kind, turn, turn_from,
+    update_request, update_request_from,
+};
+
 use crate::model::{
     Conversation, ConversationId, ConversationKind, Delivery, Envelope, HistoryEnvelope,
     HistoryItem, LiveEvent, MAX_ENVELOPES, Member, Members, MessageKind, NewMessage, ReceiptKind,
@@ -351,6 +358,10 @@ pub(crate) fn live_event(e: LiveEvent) -> pb::LiveEvent {
             conversation_id: conversation_id.to_string(),
             version,
         }),
+        LiveEvent::Call { call } => Event::Call(calls::call(call)),
+        LiveEvent::Signal(s) => Event::Signal(calls::signal(s)),
+        LiveEvent::LocationShare { share } => Event::LocationShare(calls::share(share)),
+        LiveEvent::Location(d) => Event::Location(calls::location(d)),
     };
     pb::LiveEvent { event: Some(event) }
 }
@@ -374,6 +385,14 @@ pub(crate) fn live_event_from(e: pb::LiveEvent) -> Result<LiveEvent> {
                 conversation_id: conversation_id(&m.conversation_id)?,
                 version: m.version,
             },
+            Event::Call(c) => LiveEvent::Call {
+                call: calls::call_from(c)?,
+            },
+            Event::Signal(s) => LiveEvent::Signal(calls::signal_from(s)?),
+            Event::LocationShare(s) => LiveEvent::LocationShare {
+                share: calls::share_from(s)?,
+            },
+            Event::Location(d) => LiveEvent::Location(calls::location_from(d)?),
         },
     )
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL and SQLite through [`nova_db::on_db!`]). The conformance suite in
 //! `tests/chat.rs` runs on both.
 
+mod calls;
 mod sql;
 
 use async_trait::async_trait;
@@ -11,8 +12,8 @@ use nova_e2ee::DeviceAddress;
 pub use sql::SqlChatStore;
 
 use crate::model::{
-    Conversation, ConversationId, ConversationKind, Delivery, DmPolicy, HistoryItem, Members,
-    NewMessage, Role, Sent,
+    Call, CallId, Conversation, ConversationId, ConversationKind, Delivery, DmPolicy, HistoryItem,
+    LocationShare, LocationShareId, Members, NewMessage, Role, Sent,
 };
 
 /// A conversation to create.
@@ -46,7 +47,7 @@ pub type Version = Option<i64>;
 
 /// Chat storage. Every method is one transaction.
 #[async_trait]
-pub trait ChatStore: Send + Sync {
+pub trait ChatStore: CallStore + Send + Sync {
     /// Creates a conversation with its members (and its outbox event); a direct one whose
     /// pair already has a conversation is not created again. Answers the conversation's
     /// id and whether it was created.
@@ -169,4 +170,40 @@ pub trait ChatStore: Send + Sync {
     /// Deletes queue entries that expired before `now` (and messages nobody can fetch any
     /// more are kept for history); answers how many.
     async fn purge_expired(&self, now: Timestamp) -> Result<u64>;
+}
+
+/// Calls (seed migration 110) and location shares (111). Every method is one
+/// transaction. The rules (who may ring, accept, what ends a call) are the service's; the
+/// store keeps the state and guards it with a version.
+#[async_trait]
+pub trait CallStore: Send + Sync {
+    /// Stores a new call and its participants, with `chat.call_started` (and
+    /// `chat.call_ended` when it was born ended: everybody rung was busy). `Conflict` when
+    /// the conversation already has a call that has not ended.
+    async fn insert_call(&self, call: &Call) -> Result<()>;
+    /// The call, participants included; `None` when missing.
+    async fn call(&self, id: CallId) -> Result<Option<Call>>;
+    /// The conversation's call that has not ended, if any.
+    async fn open_call(&self, conversation: ConversationId) -> Result<Option<Call>>;
+    /// Writes `call` (status, times, every participant) when the stored version is still
+    /// `expected`; `false` (nothing written) when another change came first. Writes
+    /// `chat.call_ended` when the call ends with this change.
+    async fn update_call(&self, call: &Call, expected: i64) -> Result<bool>;
+    /// Those of `users` joined in a call that has not ended, other than `except`.
+    async fn busy(&self, users: &[UserId], except: Option<CallId>) -> Result<Vec<UserId>>;
+    /// Calls not ended whose ring timeout passed at `now` with someone still ringing (at
+    /// most `limit`).
+    async fn due_calls(&self, now: Timestamp, limit: u32) -> Result<Vec<CallId>>;
+    /// Stores a new location share, with `chat.location_share_started`.
+    async fn insert_share(&self, share: &LocationShare) -> Result<()>;
+    /// The share; `None` when missing.
+    async fn share(&self, id: LocationShareId) -> Result<Option<LocationShare>>;
+    /// The conversation's shares still running at `now`, oldest first.
+    async fn active_shares(
+        &self,
+        conversation: ConversationId,
+        now: Timestamp,
+    ) -> Result<Vec<LocationShare>>;
+    /// Stops the share at `now` if it is still running; `false` when it was not.
+    async fn stop_share(&self, id: LocationShareId, now: Timestamp) -> Result<bool>;
 }

@@ -26,7 +26,7 @@ use crate::model::{
 /// The chat store.
 #[derive(Debug, Clone)]
 pub struct SqlChatStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlChatStore {
@@ -36,20 +36,20 @@ impl SqlChatStore {
     }
 }
 
-fn time(us: i64) -> Result<Timestamp> {
+pub(super) fn time(us: i64) -> Result<Timestamp> {
     DateTime::from_timestamp_micros(us)
         .ok_or_else(|| Error::internal(format!("chat time {us} out of range")))
 }
 
-fn us(t: Timestamp) -> i64 {
+pub(super) fn us(t: Timestamp) -> i64 {
     t.timestamp_micros()
 }
 
-fn stored<T>(value: Result<T>, what: &str) -> Result<T> {
+pub(super) fn stored<T>(value: Result<T>, what: &str) -> Result<T> {
     value.map_err(|_| Error::internal(format!("stored {what} unreadable")))
 }
 
-fn device_id(value: String) -> Result<DeviceId> {
+pub(super) fn device_id(value: String) -> Result<DeviceId> {
     stored(DeviceId::new(value), "device id")
 }
 

@@ -311,9 +311,11 @@ impl ChatEvent {
     }
 }
 
-impl From<LiveEvent> for ChatEvent {
-    fn from(e: LiveEvent) -> Self {
-        match e {
+impl ChatEvent {
+    /// The GraphQL form of a live event; `None` for calls, signaling and location
+    /// sharing, which clients follow over the chat WebSocket.
+    pub(crate) fn from_live(e: LiveEvent) -> Option<Self> {
+        Some(match e {
             LiveEvent::Delivery(d) => Self {
                 seq: Some(d.seq),
                 message_id: Some(d.message_id),
@@ -357,6 +359,10 @@ impl From<LiveEvent> for ChatEvent {
                 member_version: Some(version),
                 ..Self::empty("members", conversation_id)
             },
-        }
+            LiveEvent::Call { .. }
+            | LiveEvent::Signal(_)
+            | LiveEvent::LocationShare { .. }
+            | LiveEvent::Location(_) => return None,
+        })
     }
 }
