@@ -1,8 +1,8 @@
 //! Passkeys (issue 26) against the real `nova` binary over HTTP, with
 //! webauthn-authenticator-rs's software authenticators as the browser and authenticator:
 //! register, sign in with a username and without one, a replayed assertion, a wrong
-//! origin and a wrong RP id, a cloned authenticator; and production refusing to start
-//! without the relying party. (The last-sign-in-method rule and the budgets are covered
+//! origin and a wrong RP id, a cloned authenticator; the same ceremonies through GraphQL;
+//! and production refusing to start without the relying party. (The last-sign-in-method rule and the budgets are covered
 //! in-process in `crates/nova-identity/tests/passkeys.rs`, where a passwordless account
 //! can be made.)
 
@@ -205,4 +205,91 @@ fn production_refuses_to_start_without_the_relying_party() {
     assert_refused_at_start(NOVA, "nova", &with_rp, "WEBAUTHN_ORIGINS");
     with_rp.push(("WEBAUTHN_ORIGINS", "https://evil.test"));
     assert_refused_at_start(NOVA, "nova", &with_rp, "WEBAUTHN_ORIGINS");
+}
+
+/// One GraphQL call that must succeed: its `data`.
+fn graphql(port: u16, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let body = json!({"query": query, "variables": variables});
+    let (status, answer) = call(port, "POST", "/graphql", token, &body);
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("errors").is_none(), "{query}: {answer}");
+    answer["data"].clone()
+}
+
+#[test]
+fn passkeys_over_graphql() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _nova = Running(
+        service_command(NOVA, data.path(), port, free_port(), &[])
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_http(port, "/api/v1/health", "nova");
+    let token = password_user(port, "gwen");
+    let mut device = SoftPasskey::new(true);
+    let origin = Url::parse(ORIGIN).unwrap();
+
+    let start = graphql(
+        port,
+        Some(&token),
+        "mutation { passkeyRegisterStart { ceremony options expiresAt } }",
+        json!({}),
+    )["passkeyRegisterStart"]
+        .clone();
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = device
+        .perform_register(origin.clone(), options.public_key, 60_000)
+        .unwrap();
+    let passkey = graphql(
+        port,
+        Some(&token),
+        "mutation($c: String!, $k: JSON!) { passkeyRegisterFinish(ceremony: $c, credential: $k, name: \"Phone\") { id name } }",
+        json!({"c": start["ceremony"], "k": credential}),
+    )["passkeyRegisterFinish"]
+        .clone();
+    assert_eq!(passkey["name"], "Phone");
+
+    let start = graphql(
+        port,
+        None,
+        "mutation { passkeyLoginStart(username: \"gwen\") { ceremony options } }",
+        json!({}),
+    )["passkeyLoginStart"]
+        .clone();
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = device
+        .perform_auth(origin, options.public_key, 60_000)
+        .unwrap();
+    let tokens = graphql(
+        port,
+        None,
+        "mutation($c: String!, $k: JSON!) { passkeyLoginFinish(ceremony: $c, credential: $k) { accessToken } }",
+        json!({"c": start["ceremony"], "k": assertion}),
+    )["passkeyLoginFinish"]
+        .clone();
+    let access = tokens["accessToken"].as_str().unwrap();
+    let listed = graphql(
+        port,
+        Some(access),
+        "{ viewer { passkeys { id name signCount lastUsedAt } } }",
+        json!({}),
+    );
+    assert_eq!(listed["viewer"]["passkeys"][0]["signCount"], 1, "{listed}");
+    let renamed = graphql(
+        port,
+        Some(access),
+        "mutation($id: ID!) { renamePasskey(id: $id, name: \"Old phone\") { name } }",
+        json!({"id": passkey["id"]}),
+    );
+    assert_eq!(renamed["renamePasskey"]["name"], "Old phone");
+    let deleted = graphql(
+        port,
+        Some(&token),
+        "mutation($id: ID!) { deletePasskey(id: $id, endSessions: true) }",
+        json!({"id": passkey["id"]}),
+    );
+    assert_eq!(deleted["deletePasskey"], 1, "the passkey's session ended");
 }
