@@ -2,8 +2,8 @@
 //!
 //! One SQL adapter ([`SqlIdentityStore`]) serves PostgreSQL and SQLite: the queries are
 //! the same text on both (`$n` placeholders, CITEXT / `COLLATE NOCASE` in the schema), and
-//! [`nova_db::on_db!`] type-checks each against its own driver. The conformance suite in
-//! `tests/store.rs` runs on both engines.
+//! [`nova_db::on_db!`] type-checks each against its own driver. The conformance suites in
+//! `tests/store.rs` and `tests/passkey_store.rs` run on both engines.
 
 mod passkeys;
 mod sql;
