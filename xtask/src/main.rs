@@ -101,6 +101,7 @@ fn has_nextest() -> bool {
 
 fn test(extra: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
+    build_libraries()?;
     kafka::stop_owned()?;
     let urls = services::up()?;
     urls.print();
@@ -137,6 +138,20 @@ fn test(extra: &[String]) -> Result<(), String> {
     }
     eprintln!("xtask: all tests passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// C libraries the workspace links: OpenSSL (under webauthn-rs, nova-identity's passkeys),
+/// found through pkg-config. A fresh Debian machine has neither: install them once.
+fn build_libraries() -> Result<(), String> {
+    let found = Command::new("pkg-config")
+        .args(["--exists", "openssl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Ok(());
+    }
+    eprintln!("xtask: OpenSSL headers not found; installing libssl-dev and pkg-config once");
+    services::apt_install(&["libssl-dev", "pkg-config"])
 }
 
 fn cargo_install(krate: &str) -> Command {

@@ -150,7 +150,7 @@ pub(crate) struct Shape {
     pub aliases: u64,
     /// Fields at the top of the selection set.
     pub top_fields: u64,
-    /// Top-level `login` / `loginTwoFactor` fields of mutations.
+    /// Top-level `login` / `loginTwoFactor` / `passkeyLoginFinish` fields of mutations.
     pub logins: u64,
     /// Top-level `register` fields of mutations.
     pub registrations: u64,
@@ -195,7 +195,7 @@ impl<'d> Measure<'d> {
                     shape.top_fields += 1;
                     shape.aliases += u64::from(field.alias.is_some());
                     match field.name.node.as_str() {
-                        "login" | "loginTwoFactor" => shape.logins += 1,
+                        "login" | "loginTwoFactor" | "passkeyLoginFinish" => shape.logins += 1,
                         "register" => shape.registrations += 1,
                         "createPost" | "reply" | "quote" => shape.posts += 1,
                         _ => {}

@@ -7,8 +7,9 @@ use nova_identity::model::{LoginRequest, RegisterRequest};
 use crate::context::{RequestCtx, caller};
 use crate::error::{GqlResult, IntoGql};
 use crate::types::{
-    Account, FollowOutcome, LoginResult, NotificationFolder, NotificationPolicy, Post, PostInput,
-    ProfileInput, Settings, TokenPair, TotpEnrollment, User, notification_api, parse_id,
+    Account, FollowOutcome, LoginResult, NotificationFolder, NotificationPolicy, Passkey,
+    PasskeyChallenge, Post, PostInput, ProfileInput, Settings, TokenPair, TotpEnrollment, User,
+    notification_api, parse_id,
 };
 
 /// The root of writes.
@@ -138,6 +139,104 @@ impl MutationRoot {
         call.domains
             .identity
             .logout_everywhere(call.require()?)
+            .await
+            .gql()
+    }
+
+    /// Starts registering a passkey for the caller: WebAuthn creation options and a
+    /// ceremony bound to the caller's session.
+    async fn passkey_register_start(&self, ctx: &Context<'_>) -> GqlResult<PasskeyChallenge> {
+        let call = caller(ctx)?;
+        let start = call
+            .domains
+            .identity
+            .passkey_register_start(call.require()?)
+            .await
+            .gql()?;
+        Ok(start.into())
+    }
+
+    /// Finishes a passkey registration with the `PublicKeyCredential` JSON of
+    /// `navigator.credentials.create()`; `name` defaults to "Passkey".
+    async fn passkey_register_finish(
+        &self,
+        ctx: &Context<'_>,
+        ceremony: String,
+        credential: async_graphql::Json<serde_json::Value>,
+        name: Option<String>,
+    ) -> GqlResult<Passkey> {
+        let call = caller(ctx)?;
+        let name = name.unwrap_or_else(|| "Passkey".to_owned());
+        let passkey = call
+            .domains
+            .identity
+            .passkey_register_finish(call.require()?, &ceremony, &credential.0, &name)
+            .await
+            .gql()?;
+        Ok(passkey.into())
+    }
+
+    /// Starts a passkey sign-in: with `username` its passkeys are offered; without one
+    /// any discoverable passkey may answer.
+    async fn passkey_login_start(
+        &self,
+        ctx: &Context<'_>,
+        username: Option<String>,
+    ) -> GqlResult<PasskeyChallenge> {
+        let call = caller(ctx)?;
+        let start = call
+            .domains
+            .identity
+            .passkey_login_start(username.as_deref(), &call.request_context())
+            .await
+            .gql()?;
+        Ok(start.into())
+    }
+
+    /// Finishes a passkey sign-in with the assertion JSON of `navigator.credentials.get()`
+    /// (rate-limited per attempt like `login`): tokens, with no second-factor step.
+    async fn passkey_login_finish(
+        &self,
+        ctx: &Context<'_>,
+        ceremony: String,
+        credential: async_graphql::Json<serde_json::Value>,
+    ) -> GqlResult<TokenPair> {
+        let call = caller(ctx)?;
+        let tokens = call
+            .domains
+            .identity
+            .passkey_login_finish(&ceremony, &credential.0, &call.request_context())
+            .await
+            .gql()?;
+        Ok(tokens.into())
+    }
+
+    /// Renames one of the caller's passkeys.
+    async fn rename_passkey(&self, ctx: &Context<'_>, id: ID, name: String) -> GqlResult<Passkey> {
+        let call = caller(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let passkey = call
+            .domains
+            .identity
+            .rename_passkey(call.require()?, id, &name)
+            .await
+            .gql()?;
+        Ok(passkey.into())
+    }
+
+    /// Deletes one of the caller's passkeys (never an account's last way to sign in);
+    /// with `endSessions`, the sessions it opened end too. How many ended.
+    async fn delete_passkey(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        end_sessions: Option<bool>,
+    ) -> GqlResult<u64> {
+        let call = caller(ctx)?;
+        let id = parse_id(&id, "id")?;
+        call.domains
+            .identity
+            .delete_passkey(call.require()?, id, end_sessions.unwrap_or(false))
             .await
             .gql()
     }

@@ -5,9 +5,18 @@ use async_trait::async_trait;
 use nova_core::{Principal, Result, SessionId, UserId};
 
 use crate::model::{
-    Account, LoginOutcome, LoginRequest, OAuthStart, RegisterRequest, RequestContext, SessionInfo,
-    TokenPair, TotpEnrollment,
+    Account, LoginOutcome, LoginRequest, OAuthStart, PasskeyChallenge, PasskeyId, PasskeyInfo,
+    RegisterRequest, RequestContext, SessionInfo, TokenPair, TotpEnrollment,
 };
+
+/// The answer of the passkey methods' default bodies: an implementation that does not
+/// serve passkeys (a test double, a decorator that predates them).
+fn passkeys_unavailable<T>() -> Result<T> {
+    Err(nova_core::Error::new(
+        nova_core::ErrorKind::Unavailable,
+        "passkeys are not served by this identity implementation",
+    ))
+}
 
 /// Accounts, logins, sessions, tokens and second factors.
 ///
@@ -121,4 +130,75 @@ pub trait IdentityApi: Send + Sync {
         code: &str,
         state: &str,
     ) -> Result<()>;
+
+    /// Starts registering a passkey for the caller: WebAuthn creation options and a
+    /// ceremony bound to the caller's session (single use, 5 minutes).
+    async fn passkey_register_start(&self, principal: &Principal) -> Result<PasskeyChallenge> {
+        let _ = principal;
+        passkeys_unavailable()
+    }
+    /// Finishes it with the authenticator's `credential` (the `PublicKeyCredential` JSON
+    /// of `navigator.credentials.create()`) and stores the passkey as `name`. A bad
+    /// ceremony or credential is `InvalidArgument` naming `ceremony` or `credential`.
+    async fn passkey_register_finish(
+        &self,
+        principal: &Principal,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        name: &str,
+    ) -> Result<PasskeyInfo> {
+        let _ = (principal, ceremony, credential, name);
+        passkeys_unavailable()
+    }
+    /// Starts a passkey sign-in: for `username` (or email) the account's passkeys are
+    /// offered; without one, any discoverable passkey may answer (usernameless).
+    async fn passkey_login_start(
+        &self,
+        username: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<PasskeyChallenge> {
+        let _ = (username, ctx);
+        passkeys_unavailable()
+    }
+    /// Finishes a passkey sign-in with the assertion (`navigator.credentials.get()`
+    /// JSON): a session like a password login's, with no second-factor step (a passkey
+    /// verifies the user itself). Failures are one `Unauthenticated` and count against
+    /// the same per-account and per-address budgets as passwords; a replayed assertion
+    /// or a signature counter that went backwards is refused.
+    async fn passkey_login_finish(
+        &self,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        ctx: &RequestContext,
+    ) -> Result<TokenPair> {
+        let _ = (ceremony, credential, ctx);
+        passkeys_unavailable()
+    }
+    /// The caller's passkeys, oldest first.
+    async fn passkeys(&self, principal: &Principal) -> Result<Vec<PasskeyInfo>> {
+        let _ = principal;
+        passkeys_unavailable()
+    }
+    /// Renames one of the caller's passkeys (someone else's is `NotFound`).
+    async fn rename_passkey(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        name: &str,
+    ) -> Result<PasskeyInfo> {
+        let _ = (principal, id, name);
+        passkeys_unavailable()
+    }
+    /// Deletes one of the caller's passkeys; with `end_sessions`, the sessions it opened
+    /// end too (how many is the answer). The last way to sign in of an account without
+    /// a password or linked provider is never deleted (`Conflict`).
+    async fn delete_passkey(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        end_sessions: bool,
+    ) -> Result<u64> {
+        let _ = (principal, id, end_sessions);
+        passkeys_unavailable()
+    }
 }

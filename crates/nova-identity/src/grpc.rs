@@ -44,7 +44,7 @@ use tonic::metadata::MetadataMap;
 pub use client::IdentityGrpcClient;
 
 use crate::api::IdentityApi;
-use crate::model::{LoginRequest, RegisterRequest};
+use crate::model::{LoginRequest, PasskeyId, RegisterRequest};
 
 pub use nova_auth::SESSION_ID_METADATA;
 
@@ -348,6 +348,103 @@ impl GrpcIdentityService for IdentityGrpcServer {
             Ok(convert::login_outcome(outcome))
         };
         grpc_answer(result.await)
+    }
+
+    async fn passkey_register_start(
+        &self,
+        request: Request<pb::PasskeyRegisterStartRequest>,
+    ) -> GrpcResult<pb::PasskeyChallenge> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            self.api.passkey_register_start(&p).await
+        };
+        grpc_answer(result.await.map(convert::passkey_challenge))
+    }
+
+    async fn passkey_register_finish(
+        &self,
+        request: Request<pb::PasskeyRegisterFinishRequest>,
+    ) -> GrpcResult<pb::Passkey> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let credential = convert::credential_from(&r.credential_json)?;
+            self.api
+                .passkey_register_finish(&p, &r.ceremony, &credential, &r.name)
+                .await
+        };
+        grpc_answer(result.await.map(convert::passkey))
+    }
+
+    async fn passkey_login_start(
+        &self,
+        request: Request<pb::PasskeyLoginStartRequest>,
+    ) -> GrpcResult<pb::PasskeyChallenge> {
+        let r = request.into_inner();
+        let result = async {
+            let ctx = convert::context_from(r.context)?;
+            let username = Some(r.username.as_str()).filter(|u| !u.trim().is_empty());
+            self.api.passkey_login_start(username, &ctx).await
+        };
+        grpc_answer(result.await.map(convert::passkey_challenge))
+    }
+
+    async fn passkey_login_finish(
+        &self,
+        request: Request<pb::PasskeyLoginFinishRequest>,
+    ) -> GrpcResult<pb::TokenPair> {
+        let r = request.into_inner();
+        let result = async {
+            let ctx = convert::context_from(r.context)?;
+            let credential = convert::credential_from(&r.credential_json)?;
+            self.api
+                .passkey_login_finish(&r.ceremony, &credential, &ctx)
+                .await
+        };
+        grpc_answer(result.await.map(convert::token_pair))
+    }
+
+    async fn list_passkeys(
+        &self,
+        request: Request<pb::ListPasskeysRequest>,
+    ) -> GrpcResult<pb::ListPasskeysResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            self.api.passkeys(&p).await
+        };
+        grpc_answer(result.await.map(|passkeys| pb::ListPasskeysResponse {
+            passkeys: passkeys.into_iter().map(convert::passkey).collect(),
+        }))
+    }
+
+    async fn rename_passkey(
+        &self,
+        request: Request<pb::RenamePasskeyRequest>,
+    ) -> GrpcResult<pb::Passkey> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let id = PasskeyId::parse_field(&r.id, "id")?;
+            self.api.rename_passkey(&p, id, &r.name).await
+        };
+        grpc_answer(result.await.map(convert::passkey))
+    }
+
+    async fn delete_passkey(
+        &self,
+        request: Request<pb::DeletePasskeyRequest>,
+    ) -> GrpcResult<pb::DeletePasskeyResponse> {
+        let result = async {
+            let p = self.principal(request.metadata()).await?;
+            let r = request.into_inner();
+            let id = PasskeyId::parse_field(&r.id, "id")?;
+            self.api.delete_passkey(&p, id, r.end_sessions).await
+        };
+        grpc_answer(
+            result
+                .await
+                .map(|ended_sessions| pb::DeletePasskeyResponse { ended_sessions }),
+        )
     }
 
     async fn oauth_link(

@@ -2,7 +2,9 @@
 //! [`IdentityApi`] (in-process service or gRPC client).
 //!
 //! Bad input is a 400 naming the field (malformed JSON included) and changes nothing;
-//! errors carry `{"error": {"code", "message", "field"?}}`.
+//! errors carry `{"error": {"code", "message", "field"?}}`. Passkeys: `http/passkeys.rs`.
+
+mod passkeys;
 
 use std::sync::Arc;
 
@@ -58,6 +60,7 @@ pub fn router(api: Arc<dyn IdentityApi>) -> Router {
         )
         .route("/api/v1/auth/oauth/{provider}/link", post(oauth_link))
         .route("/api/v1/admin/roles", post(set_role))
+        .merge(passkeys::routes())
         .layer(axum::middleware::map_response(retry_after_when_busy))
         .with_state(api)
 }

@@ -93,8 +93,8 @@ pub use password::{
 };
 pub use secrets::SecretBox;
 pub use service::{
-    IdentityConfig, IdentityService, IdentityServiceBuilder, ROLE_ADMIN, ROLE_MODERATOR,
-    keys_from_store,
+    IdentityConfig, IdentityService, IdentityServiceBuilder, MAX_PASSKEYS, PasskeyConfig,
+    ROLE_ADMIN, ROLE_MODERATOR, keys_from_store,
 };
 pub use token_cache::CachedVerifier;
 pub use tokens::{

@@ -150,3 +150,46 @@ pub struct OAuthStart {
     /// The state value the callback must return.
     pub state: String,
 }
+
+nova_core::define_id!(
+    /// A registered passkey (WebAuthn credential).
+    PasskeyId
+);
+
+/// A passkey ceremony in progress: hand `options` to `navigator.credentials.create()` /
+/// `.get()` (as `publicKey` options) and send the result back with `ceremony`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyChallenge {
+    /// Opaque, single use, valid for 5 minutes; the finish call names it.
+    pub ceremony: String,
+    /// WebAuthn `CredentialCreationOptions` (registration) or `CredentialRequestOptions`
+    /// (sign-in), as JSON.
+    pub options: serde_json::Value,
+    /// When the ceremony expires.
+    pub expires_at: Timestamp,
+}
+
+/// One of the caller's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    /// Its id (for rename and delete).
+    pub id: PasskeyId,
+    /// The name its owner gave it.
+    pub name: String,
+    /// The authenticator's signature counter (0 for authenticators without one).
+    pub sign_count: i64,
+    /// Whether the credential may be synced to other devices (backup eligible).
+    pub backup_eligible: bool,
+    /// Whether it is synced (backed up) now.
+    pub backed_up: bool,
+    /// How the client may reach the authenticator (`usb`, `nfc`, `ble`, `internal`,
+    /// `hybrid`), as it told us at registration.
+    pub transports: Vec<String>,
+    /// Registered.
+    pub created_at: Timestamp,
+    /// Last sign-in with it.
+    pub last_used_at: Option<Timestamp>,
+    /// The last time an assertion was refused because its signature counter went
+    /// backwards (the key may have been cloned).
+    pub clone_warning_at: Option<Timestamp>,
+}

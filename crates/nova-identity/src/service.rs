@@ -1,6 +1,9 @@
 //! [`IdentityService`]: the identity rules, over the [`IdentityStore`] port.
 
 mod flows;
+mod passkeys;
+
+pub use passkeys::{MAX_PASSKEYS, PasskeyConfig};
 
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use crate::mail::{LogMailer, Mail, Mailer};
 use crate::model::{Account, RequestContext, TokenPair};
 use crate::oauth::OAuthProviders;
 use crate::secrets::SecretBox;
-use crate::store::{AccountRecord, IdentityStore, RefreshRecord, SessionRecord};
+use crate::store::{AccountRecord, IdentityStore, PasskeyUse, RefreshRecord, SessionRecord};
 use crate::{CachedVerifier, KeySet, Passwords, TokenConfig, TokenIssuer, TokenVerifier};
 
 /// Lifetimes and grace periods.
@@ -58,6 +61,8 @@ pub struct IdentityConfig {
     /// `NOVA_ADMIN_USERNAMES`: accounts that are admins whatever their stored roles (how
     /// an operator makes the first admin), lower-cased.
     pub admin_usernames: Vec<String>,
+    /// `WEBAUTHN_RP_ID` / `WEBAUTHN_ORIGINS`: the passkey relying party.
+    pub passkeys: PasskeyConfig,
 }
 
 impl Default for IdentityConfig {
@@ -77,6 +82,7 @@ impl Default for IdentityConfig {
             limits: LoginLimits::default(),
             service_secret: None,
             admin_usernames: Vec::new(),
+            passkeys: PasskeyConfig::default(),
         }
     }
 }
@@ -398,6 +404,19 @@ impl IdentityService {
         user: UserId,
         ctx: &RequestContext,
     ) -> Result<TokenPair> {
+        self.open_session_with(user, ctx, None)
+            .await?
+            .ok_or_else(|| Error::internal("a session without a passkey is always opened"))
+    }
+
+    /// Opens a session, for a passkey sign-in together with the passkey's new counter:
+    /// `None` (nothing written) when that counter no longer moves forward.
+    pub(crate) async fn open_session_with(
+        &self,
+        user: UserId,
+        ctx: &RequestContext,
+        passkey: Option<&PasskeyUse>,
+    ) -> Result<Option<TokenPair>> {
         let now = self.now();
         if self.store.suspended(user, now).await? {
             return Err(Error::new(
@@ -424,12 +443,26 @@ impl IdentityService {
                 user_agent: session.user_agent.clone(),
             },
         );
-        self.store
-            .create_session(&session, &record, &[event])
-            .await?;
+        match passkey {
+            Some(used) => {
+                if !self
+                    .store
+                    .create_passkey_session(&session, &record, used, &[event])
+                    .await?
+                {
+                    return Ok(None);
+                }
+            }
+            None => {
+                self.store
+                    .create_session(&session, &record, &[event])
+                    .await?
+            }
+        }
         self.wake_relay();
         self.token_pair(user, session.id, refresh, record.expires_at)
             .await
+            .map(Some)
     }
 
     pub(crate) fn new_refresh(

@@ -13,7 +13,7 @@ use nova_kv::Kv;
 use crate::store::SqlIdentityStore;
 use crate::{
     HashLimits, IdentityConfig, IdentityService, KeySet, LogMailer, OAuthProviders, OidcProvider,
-    Passwords, SecretBox, SigningKey, TokenConfig, keys_from_store,
+    PasskeyConfig, Passwords, SecretBox, SigningKey, TokenConfig, keys_from_store,
 };
 
 const fn var(
@@ -98,7 +98,44 @@ pub const IDENTITY_ENV_VARS: &[EnvVar] = &[
         "comma-separated redirect URIs accepted by the OAuth start endpoint",
         None,
     ),
+    var(
+        "WEBAUTHN_RP_ID",
+        "passkey relying party id: the domain passkeys are bound to (required in production)",
+        Some(crate::PasskeyConfig::DEV_RP_ID),
+    ),
+    var(
+        "WEBAUTHN_ORIGINS",
+        "comma-separated origins passkey ceremonies may come from, on WEBAUTHN_RP_ID (required in production)",
+        Some(crate::PasskeyConfig::DEV_ORIGIN),
+    ),
 ];
+
+/// `WEBAUTHN_RP_ID` and `WEBAUTHN_ORIGINS`: in development the embedded `localhost`
+/// default; in production both must be set (passkeys are bound to the domain for good, so
+/// a silent default would register credentials no real origin can use).
+pub fn passkey_config(config: &NovaConfig) -> Result<PasskeyConfig> {
+    let src = &config.source;
+    let rp_id = read(src, "WEBAUTHN_RP_ID").filter(|v| !v.trim().is_empty());
+    let origins = read(src, "WEBAUTHN_ORIGINS").filter(|v| !v.trim().is_empty());
+    if config.is_production() {
+        for (name, value) in [("WEBAUTHN_RP_ID", &rp_id), ("WEBAUTHN_ORIGINS", &origins)] {
+            if value.is_none() {
+                return Err(Error::invalid(
+                    name,
+                    "must be set when NOVA_ENV=production (the passkey relying party)",
+                ));
+            }
+        }
+    }
+    let rp_id = rp_id.unwrap_or_else(|| PasskeyConfig::DEV_RP_ID.to_owned());
+    let origins: Vec<String> = origins
+        .unwrap_or_else(|| PasskeyConfig::DEV_ORIGIN.to_owned())
+        .split(',')
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect();
+    PasskeyConfig::new(&rp_id, &origins)
+}
 
 /// `NOVA_SERVICE_SECRET`, at least 32 characters when set.
 fn service_secret(src: &ConfigSource) -> Result<Option<String>> {
@@ -293,6 +330,7 @@ pub async fn service_from_config(
     relay: Option<RelayWaker>,
 ) -> Result<Arc<IdentityService>> {
     check_production_secrets(config)?;
+    let passkeys = passkey_config(config)?;
     let src = &config.source;
     let passwords = Passwords::owasp();
     let passwords = passwords
@@ -315,6 +353,7 @@ pub async fn service_from_config(
             tokens,
             service_secret: service_secret(src)?,
             admin_usernames: admin_usernames(src),
+            passkeys,
             ..IdentityConfig::default()
         });
     if let Some(relay) = relay {
@@ -419,6 +458,49 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.field(), Some("JWT_PRIVATE_KEY_PATH"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn passkey_settings_default_in_development_and_are_required_in_production() {
+        let dev = passkey_config(&config(&[])).unwrap();
+        assert_eq!(dev.rp_id(), "localhost");
+        assert_eq!(dev.origins()[0].as_str(), "http://localhost:8000/");
+        let real = SecretBox::new_key_config("k1");
+        let production = [
+            ("NOVA_ENV", "production"),
+            CURSOR,
+            ("IDENTITY_ENCRYPTION_KEYS", real.as_str()),
+        ];
+        let err = passkey_config(&config(&production)).unwrap_err();
+        assert_eq!(err.field(), Some("WEBAUTHN_RP_ID"));
+        let mut pairs = production.to_vec();
+        pairs.push(("WEBAUTHN_RP_ID", "example.com"));
+        let err = passkey_config(&config(&pairs)).unwrap_err();
+        assert_eq!(err.field(), Some("WEBAUTHN_ORIGINS"));
+        pairs.push((
+            "WEBAUTHN_ORIGINS",
+            "https://app.example.com, https://example.com",
+        ));
+        let ok = passkey_config(&config(&pairs)).unwrap();
+        assert_eq!(ok.rp_id(), "example.com");
+        assert_eq!(ok.origins().len(), 2);
+        // An origin off the relying party's domain is refused, naming the variable.
+        for origins in [
+            "https://evil.test",
+            "https://notexample.com",
+            "ftp://example.com",
+            "nope",
+        ] {
+            let err = passkey_config(&config(&[
+                ("WEBAUTHN_RP_ID", "example.com"),
+                ("WEBAUTHN_ORIGINS", origins),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.field(), Some("WEBAUTHN_ORIGINS"), "{origins}");
+        }
+        let err =
+            passkey_config(&config(&[("WEBAUTHN_RP_ID", "https://example.com/")])).unwrap_err();
+        assert_eq!(err.field(), Some("WEBAUTHN_RP_ID"));
     }
 
     #[test]

@@ -244,3 +244,70 @@ async fn principal_calls_need_a_valid_token() {
     let status = raw.get_account(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
 }
+
+#[tokio::test]
+async fn passkeys_register_sign_in_and_are_managed_over_grpc() {
+    use webauthn_authenticator_rs::AuthenticatorBackend;
+    use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+
+    let served = serve().await;
+    let api = &served.client;
+    register(api, "pat").await;
+    let pair = login(api, "pat").await;
+    let principal = api.verify_access_token(&pair.access_token).await.unwrap();
+    let origin = url::Url::parse("http://localhost:8000").unwrap();
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+
+    let start = api.passkey_register_start(&principal).await.unwrap();
+    let options: CreationChallengeResponse = serde_json::from_value(start.options).unwrap();
+    let credential = device
+        .perform_register(origin.clone(), options.public_key, 60_000)
+        .unwrap();
+    let credential = serde_json::to_value(&credential).unwrap();
+    let passkey = api
+        .passkey_register_finish(&principal, &start.ceremony, &credential, "Laptop")
+        .await
+        .unwrap();
+    assert_eq!(passkey.name, "Laptop");
+    // A bad credential names its field across the wire.
+    let again = api.passkey_register_start(&principal).await.unwrap();
+    let err = api
+        .passkey_register_finish(&principal, &again.ceremony, &serde_json::json!([]), "x")
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("credential"));
+
+    let start = api.passkey_login_start(Some("pat"), &ctx()).await.unwrap();
+    let options: RequestChallengeResponse = serde_json::from_value(start.options).unwrap();
+    let assertion = device
+        .perform_auth(origin, options.public_key, 60_000)
+        .unwrap();
+    let assertion = serde_json::to_value(&assertion).unwrap();
+    let signed_in = api
+        .passkey_login_finish(&start.ceremony, &assertion, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(signed_in.user_id, pair.user_id);
+    let replay = api
+        .passkey_login_finish(&start.ceremony, &assertion, &ctx())
+        .await
+        .unwrap_err();
+    assert_eq!(kind(&replay), ErrorKind::Unauthenticated);
+
+    let listed = api.passkeys(&principal).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].sign_count, 1);
+    assert!(listed[0].last_used_at.is_some());
+    let renamed = api
+        .rename_passkey(&principal, passkey.id, "Desk")
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Desk");
+    assert_eq!(
+        api.delete_passkey(&principal, passkey.id, true)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(api.passkeys(&principal).await.unwrap().is_empty());
+}

@@ -263,6 +263,12 @@ impl Viewer {
         let call = caller(ctx)?;
         Ok(call.domains.identity.account(&self.0).await.gql()?.into())
     }
+    /// The caller's passkeys, oldest first.
+    async fn passkeys(&self, ctx: &Context<'_>) -> GqlResult<Vec<Passkey>> {
+        let call = caller(ctx)?;
+        let passkeys = call.domains.identity.passkeys(&self.0).await.gql()?;
+        Ok(passkeys.into_iter().map(Passkey::from).collect())
+    }
     /// Moderation actions against the caller, with their reasons and any appeal, newest
     /// first.
     async fn strikes(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::ModerationStrike>> {
@@ -298,5 +304,66 @@ impl Viewer {
         let posts = call.domains.content.bookmarks(&self.0, first).await.gql()?;
         super::prime(ctx, posts.iter()).await?;
         Ok(posts.into_iter().map(Post).collect())
+    }
+}
+
+/// A passkey ceremony in progress (`passkeyRegisterStart`, `passkeyLoginStart`).
+#[derive(SimpleObject)]
+pub(crate) struct PasskeyChallenge {
+    /// Opaque, single use, valid for 5 minutes: pass it to the finishing mutation.
+    pub ceremony: String,
+    /// WebAuthn options (`{"publicKey": {...}}`, binary fields base64url) for
+    /// `navigator.credentials.create()` / `.get()`.
+    pub options: async_graphql::Json<serde_json::Value>,
+    /// When the ceremony expires.
+    pub expires_at: Timestamp,
+}
+
+impl From<nova_identity::model::PasskeyChallenge> for PasskeyChallenge {
+    fn from(c: nova_identity::model::PasskeyChallenge) -> Self {
+        Self {
+            ceremony: c.ceremony,
+            options: async_graphql::Json(c.options),
+            expires_at: c.expires_at,
+        }
+    }
+}
+
+/// One of the caller's passkeys.
+#[derive(SimpleObject)]
+pub(crate) struct Passkey {
+    /// Its id.
+    pub id: ID,
+    /// The name its owner gave it.
+    pub name: String,
+    /// The authenticator's signature counter (0: it keeps none).
+    pub sign_count: i64,
+    /// Whether it may be synced to other devices.
+    pub backup_eligible: bool,
+    /// Whether it is synced now.
+    pub backed_up: bool,
+    /// Transports the client reported (`usb`, `nfc`, `ble`, `internal`, `hybrid`).
+    pub transports: Vec<String>,
+    /// Registered.
+    pub created_at: Timestamp,
+    /// Last sign-in with it.
+    pub last_used_at: Option<Timestamp>,
+    /// Last refused assertion whose signature counter went backwards (a cloned key?).
+    pub clone_warning_at: Option<Timestamp>,
+}
+
+impl From<nova_identity::model::PasskeyInfo> for Passkey {
+    fn from(p: nova_identity::model::PasskeyInfo) -> Self {
+        Self {
+            id: ID(p.id.to_string()),
+            name: p.name,
+            sign_count: p.sign_count,
+            backup_eligible: p.backup_eligible,
+            backed_up: p.backed_up,
+            transports: p.transports,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+            clone_warning_at: p.clone_warning_at,
+        }
     }
 }

@@ -14,8 +14,8 @@ use tonic::metadata::AsciiMetadataValue;
 use super::{SESSION_ID_METADATA, convert};
 use crate::api::IdentityApi;
 use crate::model::{
-    Account, LoginOutcome, LoginRequest, OAuthStart, RegisterRequest, RequestContext, SessionInfo,
-    TokenPair, TotpEnrollment,
+    Account, LoginOutcome, LoginRequest, OAuthStart, PasskeyChallenge, PasskeyId, PasskeyInfo,
+    RegisterRequest, RequestContext, SessionInfo, TokenPair, TotpEnrollment,
 };
 use crate::tokens::ACCESS_TOKEN_TTL;
 
@@ -331,5 +331,94 @@ impl IdentityApi for IdentityGrpcClient {
         )?;
         self.rpc().oauth_link(request).await?;
         Ok(())
+    }
+
+    async fn passkey_register_start(&self, principal: &Principal) -> Result<PasskeyChallenge> {
+        let request = self.authed(principal, pb::PasskeyRegisterStartRequest {})?;
+        let challenge = self.rpc().passkey_register_start(request).await?;
+        convert::passkey_challenge_from(challenge.into_inner())
+    }
+
+    async fn passkey_register_finish(
+        &self,
+        principal: &Principal,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        name: &str,
+    ) -> Result<PasskeyInfo> {
+        let message = pb::PasskeyRegisterFinishRequest {
+            ceremony: ceremony.to_owned(),
+            credential_json: credential.to_string(),
+            name: name.to_owned(),
+        };
+        let request = self.authed(principal, message)?;
+        let passkey = self.rpc().passkey_register_finish(request).await?;
+        convert::passkey_from(passkey.into_inner())
+    }
+
+    async fn passkey_login_start(
+        &self,
+        username: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<PasskeyChallenge> {
+        let request = pb::PasskeyLoginStartRequest {
+            username: username.unwrap_or_default().to_owned(),
+            context: convert::context(ctx),
+        };
+        let challenge = self.rpc().passkey_login_start(request).await?;
+        convert::passkey_challenge_from(challenge.into_inner())
+    }
+
+    async fn passkey_login_finish(
+        &self,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        ctx: &RequestContext,
+    ) -> Result<TokenPair> {
+        let request = pb::PasskeyLoginFinishRequest {
+            ceremony: ceremony.to_owned(),
+            credential_json: credential.to_string(),
+            context: convert::context(ctx),
+        };
+        convert::token_pair_from(self.rpc().passkey_login_finish(request).await?.into_inner())
+    }
+
+    async fn passkeys(&self, principal: &Principal) -> Result<Vec<PasskeyInfo>> {
+        let request = self.authed(principal, pb::ListPasskeysRequest {})?;
+        let response = self.rpc().list_passkeys(request).await?.into_inner();
+        response
+            .passkeys
+            .into_iter()
+            .map(convert::passkey_from)
+            .collect()
+    }
+
+    async fn rename_passkey(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        name: &str,
+    ) -> Result<PasskeyInfo> {
+        let message = pb::RenamePasskeyRequest {
+            id: id.to_string(),
+            name: name.to_owned(),
+        };
+        let request = self.authed(principal, message)?;
+        convert::passkey_from(self.rpc().rename_passkey(request).await?.into_inner())
+    }
+
+    async fn delete_passkey(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        end_sessions: bool,
+    ) -> Result<u64> {
+        let message = pb::DeletePasskeyRequest {
+            id: id.to_string(),
+            end_sessions,
+        };
+        let request = self.authed(principal, message)?;
+        let response = self.rpc().delete_passkey(request).await?.into_inner();
+        Ok(response.ended_sessions)
     }
 }

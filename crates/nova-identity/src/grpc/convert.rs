@@ -11,7 +11,8 @@ use nova_core::{Error, Principal, Result, SessionId, Timestamp, UserId};
 use nova_proto::nova::identity::v1 as pb;
 
 use crate::model::{
-    Account, LoginOutcome, OAuthStart, RequestContext, SessionInfo, TokenPair, TotpEnrollment,
+    Account, LoginOutcome, OAuthStart, PasskeyChallenge, PasskeyInfo, RequestContext, SessionInfo,
+    TokenPair, TotpEnrollment,
 };
 
 /// A timestamp on the wire.
@@ -220,6 +221,63 @@ pub(super) fn principal_from(p: pb::Principal) -> Result<Principal> {
         // The wire form has no kind: identity only answers for user tokens here.
         kind: nova_core::PrincipalKind::User,
     })
+}
+
+/// A passkey ceremony on the wire.
+pub(super) fn passkey_challenge(c: PasskeyChallenge) -> pb::PasskeyChallenge {
+    pb::PasskeyChallenge {
+        ceremony: c.ceremony,
+        options_json: c.options.to_string(),
+        expires_at: timestamp(c.expires_at),
+    }
+}
+
+/// A passkey ceremony from a response.
+pub(super) fn passkey_challenge_from(c: pb::PasskeyChallenge) -> Result<PasskeyChallenge> {
+    Ok(PasskeyChallenge {
+        options: serde_json::from_str(&c.options_json).map_err(|_| bad_response("options_json"))?,
+        expires_at: timestamp_from(c.expires_at, "expires_at")?,
+        ceremony: c.ceremony,
+    })
+}
+
+/// A passkey on the wire.
+pub(super) fn passkey(p: PasskeyInfo) -> pb::Passkey {
+    pb::Passkey {
+        id: p.id.to_string(),
+        name: p.name,
+        sign_count: p.sign_count,
+        backup_eligible: p.backup_eligible,
+        backed_up: p.backed_up,
+        transports: p.transports,
+        created_at: timestamp(p.created_at),
+        last_used_at: p.last_used_at.and_then(timestamp),
+        clone_warning_at: p.clone_warning_at.and_then(timestamp),
+    }
+}
+
+/// A passkey from a response.
+pub(super) fn passkey_from(p: pb::Passkey) -> Result<PasskeyInfo> {
+    let optional = |t: Option<prost_types::Timestamp>, field: &str| {
+        t.map(|t| timestamp_from(Some(t), field)).transpose()
+    };
+    Ok(PasskeyInfo {
+        id: id_from(&p.id, "id")?,
+        name: p.name,
+        sign_count: p.sign_count,
+        backup_eligible: p.backup_eligible,
+        backed_up: p.backed_up,
+        transports: p.transports,
+        created_at: timestamp_from(p.created_at, "created_at")?,
+        last_used_at: optional(p.last_used_at, "last_used_at")?,
+        clone_warning_at: optional(p.clone_warning_at, "clone_warning_at")?,
+    })
+}
+
+/// A WebAuthn credential sent as JSON text; unreadable JSON is `InvalidArgument` naming
+/// `credential_json`.
+pub(super) fn credential_from(json: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(json).map_err(|_| Error::invalid("credential_json", "is not JSON"))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use super::{
 use crate::api::IdentityApi;
 use crate::limits::{rate_limited, take};
 use crate::model::{
-    Account, LoginOutcome, LoginRequest, OAuthStart, RegisterRequest, RequestContext, SessionInfo,
-    TokenPair, TotpEnrollment,
+    Account, LoginOutcome, LoginRequest, OAuthStart, PasskeyChallenge, PasskeyId, PasskeyInfo,
+    RegisterRequest, RequestContext, SessionInfo, TokenPair, TotpEnrollment,
 };
 use crate::store::{AccountRecord, OneTimeToken, TokenPurpose};
 use crate::validation;
@@ -30,7 +30,7 @@ fn factor_locked() -> Error {
     )
 }
 
-fn ip_key(prefix: &str, ctx: &RequestContext) -> String {
+pub(super) fn ip_key(prefix: &str, ctx: &RequestContext) -> String {
     match ctx.ip {
         Some(ip) => format!("{prefix}:ip:{ip}"),
         None => format!("{prefix}:ip:unknown"),
@@ -726,6 +726,60 @@ impl IdentityApi for IdentityService {
     ) -> Result<()> {
         let account = self.own_account(principal).await?;
         self.oauth_link_to(&account, provider, code, state).await
+    }
+
+    async fn passkey_register_start(&self, principal: &Principal) -> Result<PasskeyChallenge> {
+        self.begin_passkey_registration(principal).await
+    }
+
+    async fn passkey_register_finish(
+        &self,
+        principal: &Principal,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        name: &str,
+    ) -> Result<PasskeyInfo> {
+        self.finish_passkey_registration(principal, ceremony, credential, name)
+            .await
+    }
+
+    async fn passkey_login_start(
+        &self,
+        username: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<PasskeyChallenge> {
+        self.begin_passkey_login(username, ctx).await
+    }
+
+    async fn passkey_login_finish(
+        &self,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        ctx: &RequestContext,
+    ) -> Result<TokenPair> {
+        self.finish_passkey_login(ceremony, credential, ctx).await
+    }
+
+    async fn passkeys(&self, principal: &Principal) -> Result<Vec<PasskeyInfo>> {
+        self.list_passkeys(principal).await
+    }
+
+    async fn rename_passkey(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        name: &str,
+    ) -> Result<PasskeyInfo> {
+        self.rename_own_passkey(principal, id, name).await
+    }
+
+    async fn delete_passkey(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        end_sessions: bool,
+    ) -> Result<u64> {
+        self.delete_own_passkey(principal, id, end_sessions).await
     }
 }
 

@@ -2,15 +2,19 @@
 //!
 //! One SQL adapter ([`SqlIdentityStore`]) serves PostgreSQL and SQLite: the queries are
 //! the same text on both (`$n` placeholders, CITEXT / `COLLATE NOCASE` in the schema), and
-//! [`nova_db::on_db!`] type-checks each against its own driver. The conformance suite in
-//! `tests/store.rs` runs on both engines.
+//! [`nova_db::on_db!`] type-checks each against its own driver. The conformance suites in
+//! `tests/store.rs` and `tests/passkey_store.rs` run on both engines.
 
+mod passkeys;
 mod sql;
 
 use async_trait::async_trait;
 use nova_core::{Result, SessionId, Timestamp, UserId};
 use nova_events::EventEnvelope;
 
+pub use passkeys::{
+    CeremonyKind, CeremonyRecord, PasskeyRecord, PasskeyRemoval, PasskeyStore, PasskeyUse,
+};
 pub use sql::SqlIdentityStore;
 
 /// An account row.
@@ -148,9 +152,10 @@ pub struct OAuthIdentity {
 }
 
 /// Identity storage. Every method is one transaction; methods taking `events` write
-/// them to the outbox in that transaction.
+/// them to the outbox in that transaction. Passkeys and their ceremonies are the
+/// [`PasskeyStore`] part.
 #[async_trait]
-pub trait IdentityStore: Send + Sync {
+pub trait IdentityStore: PasskeyStore + Send + Sync {
     /// Inserts an account with its verification token. `Conflict` naming `email` or
     /// `username` when taken.
     async fn create_account(

@@ -20,7 +20,7 @@ const REFRESH_COLUMNS: &str =
 /// The identity store over a [`Db`].
 #[derive(Debug, Clone)]
 pub struct SqlIdentityStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlIdentityStore {
