@@ -582,10 +582,10 @@ impl ContentApi for ContentService {
             if let Err(e) = attachments.attach(me, id, &ids).await {
                 // A concurrent retry with the same key claimed them for its post first:
                 // answer with that post, like any repeat.
-                if let Some(key) = &new.idempotency_key {
-                    if let Some(existing) = self.store.by_idempotency_key(me, key).await? {
-                        return Ok(self.views(Some(me), vec![existing]).await?.remove(0));
-                    }
+                if let Some(key) = &new.idempotency_key
+                    && let Some(existing) = self.store.by_idempotency_key(me, key).await?
+                {
+                    return Ok(self.views(Some(me), vec![existing]).await?.remove(0));
                 }
                 return Err(match e.kind() {
                     ErrorKind::InvalidArgument { .. } => Error::invalid(
