@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::api::ChatApi;
 use crate::config::CallSettings;
 use crate::model::{
-    Conversation, ConversationId, ConversationKind, Delivery, DmPolicy, HistoryItem, LiveEvent,
-    MAX_CIPHERTEXT_BYTES, MAX_ENVELOPES, MAX_GROUP_MEMBERS, MAX_IDEMPOTENCY_KEY, MAX_INBOX_PAGE,
-    MAX_PAGE, MAX_TITLE_CHARS, Members, NewMessage, ReceiptKind, Role, Sent,
+    Conversation, ConversationId, ConversationKind, Delivery, DmPolicy, Envelope, HistoryItem,
+    LiveEvent, MAX_CIPHERTEXT_BYTES, MAX_ENVELOPES, MAX_GROUP_MEMBERS, MAX_IDEMPOTENCY_KEY,
+    MAX_INBOX_PAGE, MAX_PAGE, MAX_TITLE_CHARS, Members, NewMessage, ReceiptKind, Role, Sent,
 };
 use crate::ports::{ChatRelations, Reach};
 use crate::store::{ChatStore, NewConversation};
@@ -245,36 +245,53 @@ impl ChatService {
                 format!("must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters"),
             ));
         }
-        if message.envelopes.is_empty() || message.envelopes.len() > MAX_ENVELOPES {
-            return Err(Error::invalid(
-                "envelopes",
-                format!("must hold 1-{MAX_ENVELOPES} envelopes"),
+        validate_envelopes(
+            &message.sender_device,
+            &message.envelopes,
+            MAX_ENVELOPES,
+            MAX_CIPHERTEXT_BYTES,
+        )
+    }
+}
+
+/// Checks envelopes from `sender_device`: 1 to `max` of them (400 on `envelopes`), each
+/// ciphertext at most `max_bytes` (413, checked first: an oversize ciphertext is a 413
+/// whatever else is wrong), each well formed for nova-e2ee (400 naming
+/// `envelopes[i].<field>`).
+pub(crate) fn validate_envelopes(
+    sender_device: &DeviceId,
+    envelopes: &[Envelope],
+    max: usize,
+    max_bytes: usize,
+) -> Result<()> {
+    if envelopes.is_empty() || envelopes.len() > max {
+        return Err(Error::invalid(
+            "envelopes",
+            format!("must hold 1-{max} envelopes"),
+        ));
+    }
+    for (i, env) in envelopes.iter().enumerate() {
+        if env.ciphertext.len() > max_bytes {
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!("envelopes[{i}].ciphertext: at most {max_bytes} bytes"),
             ));
         }
-        // Size first: an oversize ciphertext is a 413 whatever else is wrong.
-        for (i, env) in message.envelopes.iter().enumerate() {
-            if env.ciphertext.len() > MAX_CIPHERTEXT_BYTES {
-                return Err(Error::new(
-                    ErrorKind::PayloadTooLarge,
-                    format!("envelopes[{i}].ciphertext: at most {MAX_CIPHERTEXT_BYTES} bytes"),
-                ));
-            }
-        }
-        for (i, env) in message.envelopes.iter().enumerate() {
-            let shape = OutgoingMessage {
-                sender_device: message.sender_device.clone(),
-                algorithm: env.algorithm,
-                session_id: env.session_id.clone(),
-                ciphertext: env.ciphertext.clone(),
-                recipients: env.recipients.clone(),
-            };
-            nova_e2ee::validate::validate_message(&shape).map_err(|e| {
-                let field = e.field().unwrap_or("envelope").to_owned();
-                Error::invalid(format!("envelopes[{i}].{field}"), e.message())
-            })?;
-        }
-        Ok(())
     }
+    for (i, env) in envelopes.iter().enumerate() {
+        let shape = OutgoingMessage {
+            sender_device: sender_device.clone(),
+            algorithm: env.algorithm,
+            session_id: env.session_id.clone(),
+            ciphertext: env.ciphertext.clone(),
+            recipients: env.recipients.clone(),
+        };
+        nova_e2ee::validate::validate_message(&shape).map_err(|e| {
+            let field = e.field().unwrap_or("envelope").to_owned();
+            Error::invalid(format!("envelopes[{i}].{field}"), e.message())
+        })?;
+    }
+    Ok(())
 }
 
 #[async_trait]

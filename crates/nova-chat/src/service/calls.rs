@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{Duration, SubsecRound};
 use nova_core::{Error, ErrorKind, Principal, Result, Timestamp, UserId};
-use nova_e2ee::{DeviceAddress, DeviceId, OutgoingMessage};
+use nova_e2ee::{DeviceAddress, DeviceId};
 
 use super::{ChatService, Wire, not_found};
 use crate::api::CallApi;
@@ -235,36 +235,12 @@ impl ChatService {
     }
 
     fn validate_location(update: &LocationUpdate) -> Result<()> {
-        if update.envelopes.is_empty() || update.envelopes.len() > MAX_LOCATION_ENVELOPES {
-            return Err(Error::invalid(
-                "envelopes",
-                format!("must hold 1-{MAX_LOCATION_ENVELOPES} envelopes"),
-            ));
-        }
-        for (i, env) in update.envelopes.iter().enumerate() {
-            if env.ciphertext.len() > MAX_LOCATION_CIPHERTEXT_BYTES {
-                return Err(Error::new(
-                    ErrorKind::PayloadTooLarge,
-                    format!(
-                        "envelopes[{i}].ciphertext: at most {MAX_LOCATION_CIPHERTEXT_BYTES} bytes"
-                    ),
-                ));
-            }
-        }
-        for (i, env) in update.envelopes.iter().enumerate() {
-            let shape = OutgoingMessage {
-                sender_device: update.sender_device.clone(),
-                algorithm: env.algorithm,
-                session_id: env.session_id.clone(),
-                ciphertext: env.ciphertext.clone(),
-                recipients: env.recipients.clone(),
-            };
-            nova_e2ee::validate::validate_message(&shape).map_err(|e| {
-                let field = e.field().unwrap_or("envelope").to_owned();
-                Error::invalid(format!("envelopes[{i}].{field}"), e.message())
-            })?;
-        }
-        Ok(())
+        super::validate_envelopes(
+            &update.sender_device,
+            &update.envelopes,
+            MAX_LOCATION_ENVELOPES,
+            MAX_LOCATION_CIPHERTEXT_BYTES,
+        )
     }
 
     /// The caller's own share (`NotFound` for anyone else's).
