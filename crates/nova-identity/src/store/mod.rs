@@ -5,6 +5,39 @@
 //! [`nova_db::on_db!`] type-checks each against its own driver. The conformance suites in
 //! `tests/store.rs` and `tests/passkey_store.rs` run on both engines.
 
+/// Inserts a session and its first refresh token in the transaction `$tx` of an
+/// [`on_db!`](nova_db::on_db) arm: `$passkey` is the passkey that opened it, `None` for
+/// every other sign-in. One text for both paths, so the two cannot drift.
+macro_rules! insert_session {
+    ($tx:expr, $session:expr, $refresh:expr, $passkey:expr) => {{
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, user_agent, ip, created_at, last_seen_at, \
+             passkey_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind($session.id)
+        .bind($session.user_id)
+        .bind(&$session.user_agent)
+        .bind(&$session.ip)
+        .bind($session.created_at)
+        .bind($session.last_seen_at)
+        .bind($passkey)
+        .execute(&mut *$tx)
+        .await
+        .db()?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&$refresh.token_hash)
+        .bind($refresh.session_id)
+        .bind($refresh.issued_at)
+        .bind($refresh.expires_at)
+        .execute(&mut *$tx)
+        .await
+        .db()?;
+    }};
+}
+
 mod passkeys;
 mod sql;
 

@@ -355,31 +355,7 @@ impl PasskeyStore for SqlIdentityStore {
             .db()?
             .rows_affected();
             if updated == 1 {
-                sqlx::query(
-                    "INSERT INTO sessions (id, user_id, user_agent, ip, created_at, last_seen_at, \
-                     passkey_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(session.id)
-                .bind(session.user_id)
-                .bind(&session.user_agent)
-                .bind(&session.ip)
-                .bind(session.created_at)
-                .bind(session.last_seen_at)
-                .bind(used.id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&refresh.token_hash)
-                .bind(refresh.session_id)
-                .bind(refresh.issued_at)
-                .bind(refresh.expires_at)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+                insert_session!(tx, session, refresh, Some(used.id));
                 tx.append_events(events).await?;
             }
             updated == 1
