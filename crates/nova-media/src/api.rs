@@ -36,7 +36,8 @@ pub trait MediaApi: Send + Sync {
     async fn delete(&self, principal: &Principal, id: MediaId) -> Result<()>;
     /// Marks `owner`'s uploads `ids` as used by `target` (e.g. [`post_target`]), all or
     /// none: `InvalidArgument` on `media_ids` when one is not `owner`'s, not ready or
-    /// already used. For the domain that already authorized `owner` (content creating
+    /// already used elsewhere. `target` then holds exactly `ids`: uploads it held before
+    /// are deleted, rows and files (a replaced avatar). For the domain that already authorized `owner` (content creating
     /// `owner`'s post); over gRPC an internal RPC, refused without a service token.
     async fn attach(&self, owner: UserId, ids: &[MediaId], target: &str) -> Result<()>;
 }

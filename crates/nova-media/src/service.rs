@@ -575,6 +575,10 @@ impl MediaApi for MediaService {
             .attach(ids, owner, target, self.clock.now())
             .await?
         {
+            // What the target held before and no longer does (a replaced avatar) goes.
+            for media in self.store.remove_replaced(target, ids).await? {
+                self.delete_files(&media).await;
+            }
             Ok(())
         } else {
             Err(Error::invalid(

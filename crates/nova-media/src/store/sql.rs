@@ -358,6 +358,28 @@ impl MediaStore for SqlMediaStore {
         rows.into_iter().map(Row::into_media).collect()
     }
 
+    async fn remove_replaced(&self, target: &str, keep: &[MediaId]) -> Result<Vec<Media>> {
+        if target.is_empty() {
+            return Err(Error::invalid("target", "must not be empty"));
+        }
+        let rows: Vec<Row> = on_db!(&self.db, write, |c| {
+            let mut q = QueryBuilder::new("DELETE FROM media WHERE attached_to = ");
+            q.push_bind(target);
+            if !keep.is_empty() {
+                q.push(" AND id NOT IN (");
+                let mut list = q.separated(", ");
+                for id in keep {
+                    list.push_bind(*id);
+                }
+                list.push_unseparated(")");
+            }
+            q.push(" RETURNING ");
+            q.push(COLUMNS);
+            q.build_query_as().fetch_all(c).await.db()
+        })?;
+        rows.into_iter().map(Row::into_media).collect()
+    }
+
     async fn remove_owned_by(&self, owner: UserId, limit: u32) -> Result<Vec<Media>> {
         let sql = format!(
             "DELETE FROM media WHERE id IN \

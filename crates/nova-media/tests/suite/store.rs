@@ -312,11 +312,44 @@ mod suite {
             Some("target")
         );
 
+        // What a target held besides the uploads to keep (a replaced avatar).
+        let old = ready(&store, owner, at(2)).await;
+        let new = ready(&store, owner, at(3)).await;
+        assert!(
+            store
+                .attach(&[old.id], owner, "avatar:1", at(3))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .attach(&[new.id], owner, "avatar:1", at(4))
+                .await
+                .unwrap()
+        );
+        let replaced = store.remove_replaced("avatar:1", &[new.id]).await.unwrap();
+        assert_eq!(
+            replaced.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![old.id]
+        );
+        assert!(store.get(new.id).await.unwrap().is_some());
+        assert!(
+            store
+                .remove_replaced("avatar:1", &[new.id])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
         // An owner's uploads go in batches; nobody else's.
         let c = ready(&store, owner, at(2)).await;
         assert_eq!(store.remove_owned_by(owner, 1).await.unwrap().len(), 1);
         let rest = store.remove_owned_by(owner, 10).await.unwrap();
-        assert_eq!(rest.len(), 1);
+        assert_eq!(
+            rest.len(),
+            2,
+            "the other two of elsewhere, c and the new avatar"
+        );
         assert!(store.get(elsewhere.id).await.unwrap().is_none());
         assert!(store.get(c.id).await.unwrap().is_none());
         assert!(store.remove_owned_by(owner, 10).await.unwrap().is_empty());

@@ -512,6 +512,42 @@ async fn unattached_uploads_are_deleted_after_a_day_with_their_files() {
     assert_eq!(left.len(), 6);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_avatar_goes_with_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path()).await;
+    let me = user();
+    let png = halves(64, 64, ImageFormat::Png);
+    let first = upload(&service, &me, &png).await.unwrap();
+    let second = upload(&service, &me, &png).await.unwrap();
+    let target = format!("avatar:{}", me.user_id);
+    service
+        .attach(me.user_id, &[first.id], &target)
+        .await
+        .unwrap();
+    // Claimed again (a retry): kept.
+    service
+        .attach(me.user_id, &[first.id], &target)
+        .await
+        .unwrap();
+    assert_eq!(service.get(&me, first.id).await.unwrap().id, first.id);
+
+    service
+        .attach(me.user_id, &[second.id], &target)
+        .await
+        .unwrap();
+    assert_eq!(
+        service.get(&me, first.id).await.unwrap_err().http_status(),
+        404
+    );
+    let left = service.storage().list("").await.unwrap();
+    assert!(
+        left.iter().all(|k| k.contains(&second.id.to_string())),
+        "{left:?}"
+    );
+    assert_eq!(left.len(), 6);
+}
+
 #[test]
 fn the_exif_fixture_is_what_exif_readers_expect() {
     // The orientation is where the decoder looks for it.
