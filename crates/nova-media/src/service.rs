@@ -407,7 +407,7 @@ impl MediaService {
     /// Deletes the uploads attached to `target` (a deleted post's), rows and files;
     /// answers how many went. Idempotent: a second call finds none.
     pub async fn delete_attached_to(&self, target: &str) -> Result<usize> {
-        let gone = self.store.remove_attached_to(target).await?;
+        let gone = self.store.remove_attached(target, &[]).await?;
         for media in &gone {
             self.delete_files(media).await;
         }
@@ -576,7 +576,7 @@ impl MediaApi for MediaService {
             .await?
         {
             // What the target held before and no longer does (a replaced avatar) goes.
-            for media in self.store.remove_replaced(target, ids).await? {
+            for media in self.store.remove_attached(target, ids).await? {
                 self.delete_files(&media).await;
             }
             Ok(())

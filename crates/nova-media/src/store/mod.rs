@@ -78,11 +78,9 @@ pub trait MediaStore: Send + Sync {
     async fn unattached_before(&self, before: Timestamp, limit: u32) -> Result<Vec<Media>>;
     /// Deletes `id` if it is still unattached; whether it did.
     async fn remove_unattached(&self, id: MediaId) -> Result<bool>;
-    /// Deletes every upload attached to `target`, answering the deleted rows.
-    async fn remove_attached_to(&self, target: &str) -> Result<Vec<Media>>;
-    /// Deletes the uploads attached to `target` other than `keep` (what a new avatar
-    /// replaced), answering the deleted rows.
-    async fn remove_replaced(&self, target: &str, keep: &[MediaId]) -> Result<Vec<Media>>;
+    /// Deletes the uploads attached to `target` other than `keep`, answering the deleted
+    /// rows: every one of a deleted post's (`keep` empty), or what a new avatar replaced.
+    async fn remove_attached(&self, target: &str, keep: &[MediaId]) -> Result<Vec<Media>>;
     /// Deletes up to `limit` uploads of `owner`, answering the deleted rows.
     async fn remove_owned_by(&self, owner: UserId, limit: u32) -> Result<Vec<Media>>;
 }

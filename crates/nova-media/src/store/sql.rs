@@ -345,20 +345,7 @@ impl MediaStore for SqlMediaStore {
         Ok(n == 1)
     }
 
-    async fn remove_attached_to(&self, target: &str) -> Result<Vec<Media>> {
-        if target.is_empty() {
-            return Err(Error::invalid("target", "must not be empty"));
-        }
-        let sql = format!("DELETE FROM media WHERE attached_to = $1 RETURNING {COLUMNS}");
-        let rows: Vec<Row> = on_db!(&self.db, write, |c| sqlx::query_as(&sql)
-            .bind(target)
-            .fetch_all(c)
-            .await
-            .db())?;
-        rows.into_iter().map(Row::into_media).collect()
-    }
-
-    async fn remove_replaced(&self, target: &str, keep: &[MediaId]) -> Result<Vec<Media>> {
+    async fn remove_attached(&self, target: &str, keep: &[MediaId]) -> Result<Vec<Media>> {
         if target.is_empty() {
             return Err(Error::invalid("target", "must not be empty"));
         }

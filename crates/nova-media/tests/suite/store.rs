@@ -291,7 +291,7 @@ mod suite {
         );
 
         let mut gone: Vec<MediaId> = store
-            .remove_attached_to("post:1")
+            .remove_attached("post:1", &[])
             .await
             .unwrap()
             .into_iter()
@@ -303,12 +303,16 @@ mod suite {
         assert_eq!(gone, want);
         assert!(store.get(a.id).await.unwrap().is_none());
         assert!(
-            store.remove_attached_to("post:1").await.unwrap().is_empty(),
+            store
+                .remove_attached("post:1", &[])
+                .await
+                .unwrap()
+                .is_empty(),
             "idempotent"
         );
         assert!(store.get(elsewhere.id).await.unwrap().is_some());
         assert_eq!(
-            store.remove_attached_to("").await.unwrap_err().field(),
+            store.remove_attached("", &[]).await.unwrap_err().field(),
             Some("target")
         );
 
@@ -327,7 +331,7 @@ mod suite {
                 .await
                 .unwrap()
         );
-        let replaced = store.remove_replaced("avatar:1", &[new.id]).await.unwrap();
+        let replaced = store.remove_attached("avatar:1", &[new.id]).await.unwrap();
         assert_eq!(
             replaced.iter().map(|m| m.id).collect::<Vec<_>>(),
             vec![old.id]
@@ -335,7 +339,7 @@ mod suite {
         assert!(store.get(new.id).await.unwrap().is_some());
         assert!(
             store
-                .remove_replaced("avatar:1", &[new.id])
+                .remove_attached("avatar:1", &[new.id])
                 .await
                 .unwrap()
                 .is_empty()
