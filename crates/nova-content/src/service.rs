@@ -581,11 +581,12 @@ impl ContentApi for ContentService {
             let ids: Vec<MediaId> = new.media.iter().map(|m| m.media_id).collect();
             if let Err(e) = attachments.attach(me, id, &ids).await {
                 // A concurrent retry with the same key claimed them for its post first:
-                // answer with that post, like any repeat.
+                // answer like a repeat (the same path as a lost insert race below, so a
+                // different body under that key is still a conflict).
                 if let Some(key) = &new.idempotency_key
-                    && let Some(existing) = self.store.by_idempotency_key(me, key).await?
+                    && self.store.by_idempotency_key(me, key).await?.is_some()
                 {
-                    return Ok(self.views(Some(me), vec![existing]).await?.remove(0));
+                    return self.create_post(principal, new).await;
                 }
                 return Err(match e.kind() {
                     ErrorKind::InvalidArgument { .. } => Error::invalid(
