@@ -105,8 +105,12 @@ fn test(extra: &[String]) -> Result<(), String> {
     kafka::stop_owned()?;
     let urls = services::up()?;
     urls.print();
+    let chromedriver = browser()?;
+    graphql_core()?;
+    eprintln!("xtask: NOVA_TEST_CHROMEDRIVER={chromedriver}");
     let with_env = |mut cmd: Command| {
-        cmd.env("NOVA_TEST_POSTGRES_URL", &urls.postgres)
+        cmd.env("NOVA_TEST_CHROMEDRIVER", &chromedriver)
+            .env("NOVA_TEST_POSTGRES_URL", &urls.postgres)
             .env("NOVA_TEST_REDIS_URL", &urls.redis)
             .env("NOVA_TEST_CLICKHOUSE_URL", &urls.clickhouse)
             .env("NOVA_TEST_FALKORDB_URL", &urls.falkordb)
@@ -152,6 +156,43 @@ fn build_libraries() -> Result<(), String> {
     }
     eprintln!("xtask: OpenSSL headers not found; installing libssl-dev and pkg-config once");
     services::apt_install(&["libssl-dev", "pkg-config"])
+}
+
+/// Headless Chromium and its WebDriver server, for the GraphiQL browser test: Debian's
+/// `chromium` and `chromium-driver`, installed once. Returns chromedriver's path.
+fn browser() -> Result<String, String> {
+    if !(services::installed("chromium") && services::installed("chromedriver")) {
+        eprintln!("xtask: chromium or chromedriver not found; installing them once");
+        services::apt_install(&["chromium", "chromium-driver"])?;
+    }
+    let found = Command::new("sh")
+        .args(["-c", "command -v chromedriver"])
+        .output()
+        .map_err(|e| format!("cannot look for chromedriver: {e}"))?;
+    Ok(String::from_utf8_lossy(&found.stdout).trim().to_owned())
+}
+
+/// graphql-core (PyPI), which rebuilds the schema from live introspection in the
+/// introspection test, as code generators do.
+fn graphql_core() -> Result<(), String> {
+    let import = || {
+        Command::new("python3")
+            .args(["-c", "import graphql"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if import() {
+        return Ok(());
+    }
+    eprintln!("xtask: graphql-core not found; installing it with pip");
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--quiet", "graphql-core==3.2.*"]);
+    run(pip)?;
+    if import() {
+        Ok(())
+    } else {
+        Err("pip installed graphql-core but python3 cannot import it".to_owned())
+    }
 }
 
 fn cargo_install(krate: &str) -> Command {

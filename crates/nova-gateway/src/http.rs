@@ -1,10 +1,11 @@
 //! The gateway's HTTP surface: `POST /graphql` (single or batched JSON), WebSocket
 //! subscriptions at `/graphql/ws` (`graphql-transport-ws` and the older `graphql-ws`),
-//! and GraphiQL at `GET /` and `GET /graphql` outside production.
+//! and GraphiQL at `GET /` and `GET /graphql` outside production (its assets served from
+//! the binary under `/graphiql/assets/`).
 
 use std::sync::Arc;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols};
 use async_graphql::{BatchRequest, Data, ServerError};
 use async_graphql_axum::GraphQLResponse;
 use axum::Router;
@@ -12,7 +13,7 @@ use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use nova_auth::bearer_token;
 use nova_core::client::ClientAddr;
@@ -20,6 +21,7 @@ use nova_core::{Error, ErrorKind};
 
 use crate::context::RequestCtx;
 use crate::error::{query_rejected, server_error};
+use crate::graphiql;
 use crate::ws::ConnectionCounts;
 use crate::{Domains, GatewayOptions, NovaSchema};
 
@@ -59,27 +61,19 @@ pub fn router(domains: Domains, options: GatewayOptions) -> Router {
     let graphql = if production {
         post(graphql)
     } else {
-        post(graphql).get(graphiql)
+        post(graphql).get(graphiql::page)
     };
     let mut router = Router::new()
         .route("/graphql", graphql)
         .route("/graphql/ws", get(subscriptions));
     if !production {
-        router = router.route("/", get(graphiql));
+        router = router
+            .route("/", get(graphiql::page))
+            .merge(graphiql::asset_routes());
     }
     router
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Nova GraphQL")
-            .finish(),
-    )
 }
 
 /// A GraphQL error body with an HTTP status (for requests refused before execution).

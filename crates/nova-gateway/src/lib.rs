@@ -32,6 +32,7 @@
 
 mod context;
 mod error;
+mod graphiql;
 mod guard;
 mod http;
 pub mod introspection;
@@ -149,7 +150,9 @@ pub(crate) fn schema_with_depth(
     builder.finish()
 }
 
-/// The schema's SDL (what `cargo xtask schema` writes to `schema.graphql`).
+/// The schema's SDL (what `cargo xtask schema` writes to `schema.graphql`), with the
+/// `@specifiedBy` URLs live introspection reports, so a client schema rebuilt from
+/// introspection equals the committed one.
 pub fn schema_sdl() -> String {
     Schema::build(
         query::QueryRoot,
@@ -157,5 +160,5 @@ pub fn schema_sdl() -> String {
         subscription::SubscriptionRoot,
     )
     .finish()
-    .sdl()
+    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
