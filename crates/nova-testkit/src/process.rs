@@ -10,26 +10,49 @@ use std::time::Duration;
 ///
 /// Taken below the kernel's ephemeral range (32768 and up): a port from `bind(":0")`
 /// could be handed to another test's `bind(":0")` before the binary binds it (seen in
-/// CI: a gRPC client reached another test's HTTP server and got a 404). Each test
-/// process walks its own stride of 40 ports, so concurrent test binaries rarely meet,
-/// and a port is only returned after a bind on it succeeded.
+/// CI: a gRPC client reached another test's HTTP server and got a 404). Between the
+/// probe and the binary's own bind, another test process could pick the same port
+/// (seen in CI too, when two processes' pids started them at the same place), so each
+/// port handed out is reserved machine-wide by an advisory lock on
+/// `$TMPDIR/nova-test-ports/<port>`, held until this test process exits.
 pub fn free_port() -> u16 {
+    use std::fs::{File, OpenOptions};
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    const STRIDE: u32 = 40;
-    let base = 10_000 + (std::process::id() % 500) * STRIDE;
-    for _ in 0..STRIDE {
-        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % STRIDE;
-        if let Ok(port) = u16::try_from(port)
-            && TcpListener::bind(("127.0.0.1", port)).is_ok()
-        {
-            return port;
+    static RESERVED: Mutex<Vec<File>> = Mutex::new(Vec::new());
+    const FIRST: u32 = 10_000;
+    const SPAN: u32 = 20_000;
+    let dir = std::env::temp_dir().join("nova-test-ports");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    // Processes start at different places, so they rarely even try the same port.
+    let start = (std::process::id() % 500) * 40;
+    for _ in 0..SPAN {
+        let port = FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        let Ok(lock) = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(port.to_string()))
+        else {
+            continue;
+        };
+        // Held by another test process, or taken by something else: try the next one.
+        if lock.try_lock().is_err() || TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
         }
+        RESERVED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(lock);
+        return port;
     }
-    match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(addr) => addr.port(),
-        Err(e) => panic!("no free local port: {e}"),
-    }
+    panic!("no free local port between {FIRST} and {}", FIRST + SPAN)
 }
 
 /// One HTTP/1.1 request to `127.0.0.1:port`; `headers` are extra `Name: value\r\n`
