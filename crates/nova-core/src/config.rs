@@ -139,6 +139,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "EVENT_RETENTION_HOURS",
+        "hours a published event (and a consumer's processed-mark) is kept once every consumer is past it; the safety window for redeliveries",
+        Some("168"),
+    ),
+    var(
         "TRENDING_SNAPSHOT_INTERVAL_SECS",
         "seconds between trending snapshots to SQL (one more is written on shutdown)",
         Some("60"),
@@ -466,6 +471,8 @@ pub struct NovaConfig {
     pub redis_url: Option<String>,
     /// `KAFKA_BROKERS`.
     pub kafka_brokers: Option<Vec<String>>,
+    /// `EVENT_RETENTION_HOURS`.
+    pub event_retention: std::time::Duration,
     /// The raw source, for crates that read their own variables.
     pub source: ConfigSource,
     /// The service this process runs (set by `nova_runtime::shell::main`): the name its
@@ -569,6 +576,15 @@ impl NovaConfig {
                 .unwrap_or(10),
             redis_url,
             kafka_brokers,
+            event_retention: std::time::Duration::from_secs(
+                3600 * src
+                    .get_with(
+                        "EVENT_RETENTION_HOURS",
+                        "a number of hours from 1 to 87600",
+                        |s| s.parse::<u64>().ok().filter(|h| (1..=87_600).contains(h)),
+                    )?
+                    .unwrap_or(168),
+            ),
             source: src.clone(),
             service: None,
         })

@@ -52,6 +52,7 @@ pub mod idempotency;
 pub mod kafka;
 mod log_bus;
 pub mod outbox;
+mod prune;
 mod relay;
 pub mod types;
 
@@ -60,6 +61,7 @@ pub use envelope::{DomainEvent, EventEnvelope};
 #[cfg(feature = "kafka")]
 pub use kafka::{KafkaBus, KafkaOptions};
 pub use log_bus::{ConsumerOptions, OutboxLogBus};
-pub use outbox::{AppendEvents, DeadLetter, LogEntry, OutboxStore};
+pub use outbox::{AppendEvents, DeadLetter, LogEntry, OutboxStore, PruneHorizon, Pruned};
+pub use prune::Pruner;
 pub use relay::{Relay, RelayOptions, RelayWaker};
 pub use tokio_util::sync::CancellationToken;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use nova_core::Error;
 use nova_db::Db;
 use nova_events::{
-    ConsumerOptions, EventBus, EventEnvelope, EventHandler, OutboxLogBus, OutboxStore, Relay,
-    RelayOptions, handler_fn, idempotency, outbox,
+    ConsumerOptions, EventBus, EventEnvelope, EventHandler, OutboxLogBus, OutboxStore, Pruned,
+    Pruner, Relay, RelayOptions, handler_fn, idempotency, outbox,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -399,6 +399,97 @@ mod suite {
         ids.dedup();
         assert_eq!(ids.len(), 300);
     }
+
+    pub async fn pruning_keeps_what_a_consumer_still_needs(db: Db) {
+        let store = outbox::store(&db);
+        let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+        let events: Vec<_> = (0..10).map(event).collect();
+        store.append(&events).await.unwrap();
+        let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+        store.append_to_log(&ids, two_hours_ago).await.unwrap();
+        for id in &ids {
+            store
+                .try_mark_processed("fast", *id, two_hours_ago)
+                .await
+                .unwrap();
+        }
+        // Retention 1 h: everything above is past the safety window.
+        let pruner = Pruner::new(store.clone(), Duration::from_secs(3600), true);
+
+        // No consumer has committed yet: nothing may go from the log. Processed-marks
+        // only need to outlive the redelivery window.
+        let pruned = pruner.prune_once().await.unwrap();
+        assert_eq!(
+            pruned,
+            Pruned {
+                events: 0,
+                processed: 10
+            }
+        );
+        assert_eq!(store.read_log(0, 100).await.unwrap().len(), 10);
+
+        // The slowest consumer decides: positions up to 4 go, 5.. stay for it.
+        store
+            .commit_offset("fast", 10, two_hours_ago)
+            .await
+            .unwrap();
+        store.commit_offset("slow", 4, two_hours_ago).await.unwrap();
+        let pruned = pruner.prune_once().await.unwrap();
+        assert_eq!(
+            pruned,
+            Pruned {
+                events: 4,
+                processed: 0
+            }
+        );
+        let left: Vec<i64> = store
+            .read_log(0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(left, (5..=10).collect::<Vec<_>>());
+        assert!(!store.is_processed("fast", ids[0]).await.unwrap());
+
+        // Positions keep counting after pruning; what is younger than the window stays
+        // even when every consumer is past it.
+        let fresh = event(11);
+        store.append(std::slice::from_ref(&fresh)).await.unwrap();
+        store
+            .append_to_log(&[fresh.id], chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(store.log_head().await.unwrap(), 11);
+        store
+            .commit_offset("slow", 11, chrono::Utc::now())
+            .await
+            .unwrap();
+        store
+            .commit_offset("fast", 11, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(pruner.prune_once().await.unwrap().events, 6);
+        let left = store.read_log(0, 100).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!((left[0].position, left[0].event.id), (11, fresh.id));
+    }
+
+    pub async fn pruning_behind_an_external_bus_keeps_only_the_unpublished(db: Db) {
+        let store = outbox::store(&db);
+        let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+        let events: Vec<_> = (0..6).map(event).collect();
+        store.append(&events).await.unwrap();
+        let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+        store
+            .mark_published(&ids[..4], two_hours_ago)
+            .await
+            .unwrap();
+        let pruner = Pruner::new(store.clone(), Duration::from_secs(3600), false);
+        assert_eq!(pruner.prune_once().await.unwrap().events, 4);
+        // The relay still finds what it has not handed to the broker.
+        assert_eq!(store.fetch_unpublished(10).await.unwrap(), events[4..]);
+    }
 }
 
 nova_testkit::db_conformance_suite!(suite:
@@ -412,4 +503,6 @@ nova_testkit::db_conformance_suite!(suite:
     poison_event_is_dead_lettered_and_later_events_flow,
     killed_relay_and_consumer_lose_nothing_and_apply_once,
     concurrent_relays_keep_the_log_gap_free,
+    pruning_keeps_what_a_consumer_still_needs,
+    pruning_behind_an_external_bus_keeps_only_the_unpublished,
 );

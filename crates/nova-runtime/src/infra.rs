@@ -24,7 +24,7 @@ use nova_core::config::NovaConfig;
 use nova_core::cursor::CursorCodec;
 use nova_db::{Db, DbOptions};
 use nova_events::{
-    CancellationToken, EventBus, EventHandler, OutboxLogBus, Relay, RelayWaker, outbox,
+    CancellationToken, EventBus, EventHandler, OutboxLogBus, Pruner, Relay, RelayWaker, outbox,
 };
 use nova_kv::Kv;
 use tokio::task::JoinHandle;
@@ -70,7 +70,8 @@ impl std::fmt::Debug for Infra {
 impl Infra {
     /// Opens and migrates the database, connects the key-value store and starts the
     /// outbox relay (onto the embedded event log, or Kafka when `KAFKA_BROKERS` is set and
-    /// the `kafka` feature is built in) and the pool metrics of `service`.
+    /// the `kafka` feature is built in), the event-log pruner (`EVENT_RETENTION_HOURS`)
+    /// and the pool metrics of `service`.
     /// The error is one line for the operator, naming what failed and where.
     pub async fn start(config: &NovaConfig, service: &'static str) -> Result<Self, String> {
         // The metrics recorder first: a gauge taken by a consumer or the relay before it
@@ -92,6 +93,8 @@ impl Infra {
             Some(brokers) => kafka_bus(brokers, service).await?,
             None => Arc::new(OutboxLogBus::new(store.clone()).with_service(service)),
         };
+        let log = config.kafka_brokers.is_none();
+        let pruner = Pruner::new(store.clone(), config.event_retention, log).with_service(service);
         let relay = Relay::new(store, bus.clone()).with_service(service);
         let waker = relay.waker();
         let shutdown = CancellationToken::new();
@@ -99,6 +102,7 @@ impl Infra {
             let token = shutdown.clone();
             tokio::spawn(async move { relay.run(token).await })
         };
+        let prune_task = tokio::spawn(pruner.run(shutdown.clone()));
         let pool_metrics = spawn_pool_metrics(db.clone(), service, shutdown.clone());
         Ok(Self {
             db,
@@ -110,7 +114,7 @@ impl Infra {
             redis: config.redis_url.is_some(),
             kafka: config.kafka_brokers.is_some(),
             shutdown,
-            tasks: vec![relay_task, pool_metrics],
+            tasks: vec![relay_task, prune_task, pool_metrics],
         })
     }
 

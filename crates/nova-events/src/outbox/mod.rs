@@ -38,6 +38,32 @@ pub struct DeadLetter {
     pub last_error: String,
 }
 
+/// What [`OutboxStore::prune`] may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneHorizon {
+    /// Only events published, and processed-marks recorded, before this instant: the
+    /// safety window within which a redelivery may still come.
+    pub before: Timestamp,
+    /// The outbox is the log itself (the embedded bus): an entry also stays until every
+    /// consumer has committed past it, so a lagging consumer holds pruning back. With an
+    /// external bus (Kafka) the broker keeps the log, and a published row is only the
+    /// relay's record.
+    pub log: bool,
+}
+
+/// How much [`OutboxStore::prune`] deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    /// Outbox / log rows.
+    pub events: u64,
+    /// Processed-event marks (the consumers' deduplication records).
+    pub processed: u64,
+}
+
+/// Rows deleted per statement, so pruning a large backlog never holds the (SQLite: only)
+/// writer for long.
+const PRUNE_BATCH: i64 = 5_000;
+
 /// Storage behind the outbox, the relay and the in-process log.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -118,6 +144,12 @@ pub trait OutboxStore: Send + Sync {
 
     /// A consumer's dead letters, oldest first.
     async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, Error>;
+
+    /// Deletes published events and processed-marks older than `horizon.before`; in log
+    /// mode only entries every consumer has committed past (none while no consumer has
+    /// committed). Never unpublished events, never dead letters, never the log head, so
+    /// positions keep counting up.
+    async fn prune(&self, horizon: PruneHorizon) -> Result<Pruned, Error>;
 }
 
 /// Appending to the outbox from inside a domain transaction, whatever the engine:

@@ -7,7 +7,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, Row, dead_letter, envelope, log_entry,
+    DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, PRUNE_BATCH, PruneHorizon, Pruned,
+    Row, dead_letter, envelope, log_entry,
 };
 use crate::{EventBus, EventEnvelope};
 
@@ -274,5 +275,38 @@ impl OutboxStore for PostgresOutbox {
         .await
         .db()?;
         Ok(rows.into_iter().map(dead_letter).collect())
+    }
+
+    async fn prune(&self, horizon: PruneHorizon) -> Result<Pruned, Error> {
+        let events = if horizon.log {
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+             WHERE log_position <= (SELECT MIN(position) FROM event_consumer_offsets)
+               AND published_at < $1 LIMIT $2)"
+        } else {
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+             WHERE published_at < $1 LIMIT $2)"
+        };
+        let processed = "DELETE FROM processed_events WHERE ctid IN
+             (SELECT ctid FROM processed_events WHERE processed_at < $1 LIMIT $2)";
+        let mut pruned = Pruned::default();
+        for (sql, count) in [
+            (events, &mut pruned.events),
+            (processed, &mut pruned.processed),
+        ] {
+            loop {
+                let n = sqlx::query(sql)
+                    .bind(horizon.before)
+                    .bind(PRUNE_BATCH)
+                    .execute(&self.pool)
+                    .await
+                    .db()?
+                    .rows_affected();
+                *count += n;
+                if n < PRUNE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(pruned)
     }
 }

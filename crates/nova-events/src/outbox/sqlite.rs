@@ -7,7 +7,8 @@ use nova_db::{DbResultExt, SqliteDb};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
-    DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, Row, dead_letter, envelope, log_entry,
+    DeadLetter, DeadLetterRow, LogEntry, LogRow, OutboxStore, PRUNE_BATCH, PruneHorizon, Pruned,
+    Row, dead_letter, envelope, log_entry,
 };
 use crate::EventEnvelope;
 
@@ -225,5 +226,38 @@ impl OutboxStore for SqliteOutbox {
         .await
         .db()?;
         Ok(rows.into_iter().map(dead_letter).collect())
+    }
+
+    async fn prune(&self, horizon: PruneHorizon) -> Result<Pruned, Error> {
+        let events = if horizon.log {
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+             WHERE log_position <= (SELECT MIN(position) FROM event_consumer_offsets)
+               AND published_at < ? LIMIT ?)"
+        } else {
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+             WHERE published_at < ? LIMIT ?)"
+        };
+        let processed = "DELETE FROM processed_events WHERE rowid IN
+             (SELECT rowid FROM processed_events WHERE processed_at < ? LIMIT ?)";
+        let mut pruned = Pruned::default();
+        for (sql, count) in [
+            (events, &mut pruned.events),
+            (processed, &mut pruned.processed),
+        ] {
+            loop {
+                let n = sqlx::query(sql)
+                    .bind(horizon.before)
+                    .bind(PRUNE_BATCH)
+                    .execute(&self.db.writer)
+                    .await
+                    .db()?
+                    .rows_affected();
+                *count += n;
+                if n < PRUNE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(pruned)
     }
 }
