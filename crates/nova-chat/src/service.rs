@@ -549,10 +549,11 @@ impl ChatApi for ChatService {
         message: NewMessage,
     ) -> Result<Sent> {
         principal.require_scope("write")?;
-        Self::validate_message(&message)?;
         let me = principal.user_id;
-        let conversation = self.member_of(principal, id).await?;
+        // A suspended account is refused whatever it sends.
         self.check_standing(me).await?;
+        Self::validate_message(&message)?;
+        let conversation = self.member_of(principal, id).await?;
         let members = self.store.members(id).await?.ok_or_else(not_found)?;
         let member_ids: BTreeSet<UserId> = members.members.iter().map(|m| m.user_id).collect();
         let others: Vec<UserId> = member_ids.iter().copied().filter(|u| *u != me).collect();
