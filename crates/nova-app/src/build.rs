@@ -504,7 +504,11 @@ impl Builder<'_> {
             }
             Part::Notification => {
                 let infra = self.infra()?;
-                let relations = SocialRelations(have(&self.domains.social, Part::Social)?);
+                // Who may notify whom: social's answer, and trust & safety's actions.
+                let relations = SocialRelations::new(
+                    have(&self.domains.social, Part::Social)?,
+                    have(&self.domains.trust_safety, Part::TrustSafety)?,
+                );
                 let service = NotificationService::new(
                     Arc::new(SqlNotificationStore::new(infra.db.clone())),
                     Arc::new(relations),
@@ -563,7 +567,11 @@ impl Builder<'_> {
                     .map_err(|e| e.to_string())?;
                 let chat = ChatService::new(
                     Arc::new(SqlChatStore::new(db.clone())),
-                    Arc::new(crate::chat::SocialReach(social.clone())),
+                    // Suspended accounts neither write nor are written to.
+                    Arc::new(crate::chat::SocialReach::new(
+                        social.clone(),
+                        have(&self.domains.trust_safety, Part::TrustSafety)?,
+                    )),
                 )
                 .with_pubsub(kv.pubsub.clone())
                 .with_limiter(kv.rate_limiter.clone())

@@ -1,11 +1,12 @@
 //! Content's trust & safety ports ([`PublishCheck`], [`Moderation`]) answered by the
 //! trust & safety domain: the pre-publish check and the actions in force.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use nova_content::{Moderation, PublishCheck, Restrictions, Screening};
-use nova_core::{PostId, Result, UserId};
+use nova_core::{Error, ErrorKind, PostId, Result, UserId};
 use nova_trust_safety::{
     ActionKind, CheckInput, Surface, Target, TargetKind, TrustSafetyApi, VerdictKind,
 };
@@ -21,6 +22,14 @@ pub struct TrustSafetyPorts(pub Arc<dyn TrustSafetyApi>);
 #[async_trait]
 impl PublishCheck for TrustSafetyPorts {
     async fn screen(&self, author: UserId, text: &str) -> Result<Screening> {
+        // A suspended (or deleted) account does not post, whatever token it still holds.
+        let (suspended, _) = account_actions(&*self.0, &[author]).await?;
+        if !suspended.is_empty() {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "your account is suspended",
+            ));
+        }
         let verdict = self
             .0
             .check(CheckInput {
@@ -73,8 +82,22 @@ impl Moderation for TrustSafetyPorts {
                     (TargetKind::Post, ActionKind::Remove) => {
                         out.removed.insert(PostId::from_uuid(id));
                     }
+                    (TargetKind::Post, ActionKind::Label) => {
+                        if let Some(label) = action.label {
+                            out.labels
+                                .entry(PostId::from_uuid(id))
+                                .or_default()
+                                .push(label.as_str().to_owned());
+                        }
+                    }
+                    (TargetKind::Post, ActionKind::ReduceReach) => {
+                        out.reduced.insert(PostId::from_uuid(id));
+                    }
                     (TargetKind::Account, ActionKind::Suspend | ActionKind::Delete) => {
                         out.suspended.insert(UserId::from_uuid(id));
+                    }
+                    (TargetKind::Account, ActionKind::Silence) => {
+                        out.silenced.insert(UserId::from_uuid(id));
                     }
                     _ => {}
                 }
@@ -82,4 +105,28 @@ impl Moderation for TrustSafetyPorts {
         }
         Ok(out)
     }
+}
+
+/// The accounts among `users` that are suspended or deleted, and those silenced.
+pub(crate) async fn account_actions(
+    trust_safety: &dyn TrustSafetyApi,
+    users: &[UserId],
+) -> Result<(HashSet<UserId>, HashSet<UserId>)> {
+    let (mut suspended, mut silenced) = (HashSet::new(), HashSet::new());
+    let targets: Vec<Target> = users.iter().map(|u| Target::account(*u)).collect();
+    for chunk in targets.chunks(nova_trust_safety::grpc::MAX_TARGETS) {
+        for action in trust_safety.actions_in_force(chunk).await? {
+            let user = UserId::from_uuid(action.target.id);
+            match action.kind {
+                ActionKind::Suspend | ActionKind::Delete => {
+                    suspended.insert(user);
+                }
+                ActionKind::Silence => {
+                    silenced.insert(user);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((suspended, silenced))
 }

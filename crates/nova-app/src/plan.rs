@@ -105,10 +105,12 @@ impl Part {
             ],
             Part::Feed => &[Part::Content, Part::Graph, Part::Ranking, Part::Trending],
             Part::Search => &[Part::Content, Part::Social, Part::Users],
-            // Who may notify whom: social's answer (blocks, block lists, mutes, follows).
-            Part::Notification => &[Part::Social],
-            // Who may message whom, and the key directory's block check: social's answer.
-            Part::Chat => &[Part::Social],
+            // Who may notify whom: social's answer (blocks, block lists, mutes, follows)
+            // and trust & safety's (suspended, silenced accounts; removed, hidden posts).
+            Part::Notification => &[Part::Social, Part::TrustSafety],
+            // Who may message whom, and the key directory's block check: social's answer;
+            // suspended accounts neither write nor are written to (trust & safety).
+            Part::Chat => &[Part::Social, Part::TrustSafety],
             Part::Gateway => &[
                 Part::Identity,
                 Part::Users,

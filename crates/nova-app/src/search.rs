@@ -50,9 +50,20 @@ impl Access for DomainAccess {
         ids: &[PostId],
     ) -> Result<Vec<PostId>> {
         let mut visible = Vec::with_capacity(ids.len());
+        let me = viewer.map(|v| v.user_id);
         for chunk in ids.chunks(POSTS_PER_CALL) {
             let posts = self.content.posts(viewer, chunk).await?;
-            visible.extend(posts.into_iter().filter(|p| !p.deleted).map(|p| p.id));
+            // Content leaves out what moderation hides, removes or suspends; a silenced
+            // author's posts are found by their followers only.
+            visible.extend(
+                posts
+                    .into_iter()
+                    .filter(|p| {
+                        let follows = p.access.is_some_and(|a| a.viewer_follows);
+                        !p.deleted && p.reach.discoverable(me, p.author_id, follows)
+                    })
+                    .map(|p| p.id),
+            );
         }
         Ok(visible)
     }

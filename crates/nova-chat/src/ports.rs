@@ -20,4 +20,11 @@ pub struct Reach {
 pub trait ChatRelations: Send + Sync {
     /// How each of `others` stands towards `actor`, in order.
     async fn reach(&self, actor: UserId, others: &[UserId]) -> Result<Vec<Reach>>;
+
+    /// Whether moderation lets `actor` write (start conversations, send, invite): a
+    /// suspended or deleted account may not. Yes by default.
+    async fn may_write(&self, actor: UserId) -> Result<bool> {
+        let _ = actor;
+        Ok(true)
+    }
 }

@@ -158,6 +158,17 @@ impl ChatService {
     /// `NotFound` unless `actor` may start a conversation with (or add to a group) each
     /// of `others`: the account exists, no block either way, and their DM setting lets
     /// `actor` in.
+    /// Refuses an account moderation keeps from writing (suspended or deleted).
+    async fn check_standing(&self, actor: UserId) -> Result<()> {
+        match self.relations.may_write(actor).await? {
+            true => Ok(()),
+            false => Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "your account is suspended",
+            )),
+        }
+    }
+
     async fn check_contact(&self, actor: UserId, others: &[UserId]) -> Result<()> {
         if others.is_empty() {
             return Ok(());
@@ -305,6 +316,7 @@ impl ChatApi for ChatService {
                 "cannot start a conversation with yourself",
             ));
         }
+        self.check_standing(me).await?;
         let key = direct_key(me, other);
         let reach = self.relations.reach(me, &[other]).await?;
         if !reach.first().is_some_and(|r| r.exists && r.can_interact) {
@@ -337,6 +349,7 @@ impl ChatApi for ChatService {
         principal.require_scope("write")?;
         let me = principal.user_id;
         check_title(title)?;
+        self.check_standing(me).await?;
         let others: Vec<UserId> = members
             .iter()
             .copied()
@@ -405,6 +418,7 @@ impl ChatApi for ChatService {
         nova_core::error::cap("user_ids", users.len(), self.limits.max_group_members)?;
         self.group_of(principal, id).await?;
         let me = principal.user_id;
+        self.check_standing(me).await?;
         let users: Vec<UserId> = users
             .iter()
             .copied()
@@ -535,8 +549,10 @@ impl ChatApi for ChatService {
         message: NewMessage,
     ) -> Result<Sent> {
         principal.require_scope("write")?;
-        Self::validate_message(&message)?;
         let me = principal.user_id;
+        // A suspended account is refused whatever it sends.
+        self.check_standing(me).await?;
+        Self::validate_message(&message)?;
         let conversation = self.member_of(principal, id).await?;
         let members = self.store.members(id).await?.ok_or_else(not_found)?;
         let member_ids: BTreeSet<UserId> = members.members.iter().map(|m| m.user_id).collect();

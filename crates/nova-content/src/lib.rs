@@ -50,6 +50,6 @@ pub use api::ContentApi;
 pub use attachments::Attachments;
 pub use audience::{Audience, AuthorAccess, SocialAudience};
 pub use model::{Edit, MediaAttachment, NewPost, Post, ReplyPolicy, TimelineKind, Visibility};
-pub use moderation::{Moderation, PublishCheck, Restrictions, Screening};
+pub use moderation::{Moderation, PublishCheck, Reach, Restrictions, Screening};
 pub use ports::ContentPosts;
 pub use service::{ContentConfig, ContentService};

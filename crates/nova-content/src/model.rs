@@ -115,6 +115,10 @@ pub struct Post {
     pub visibility: Visibility,
     /// Content warning.
     pub content_warning: Option<String>,
+    /// Labels moderators put on it (`sensitive`, `spoiler`, `misleading`), shown to
+    /// every reader until the label is reversed.
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// Parent post for replies.
     pub reply_to: Option<PostId>,
     /// Thread root for replies.
@@ -144,6 +148,11 @@ pub struct Post {
     /// asking the graph again. Not part of the post's JSON.
     #[serde(skip)]
     pub access: Option<crate::audience::AuthorAccess>,
+    /// How far moderation lets it travel beyond direct reads (reduced reach, silenced
+    /// author): discovery surfaces (explore, trending, search, ranked feeds) read it.
+    /// Not part of the post's JSON.
+    #[serde(skip)]
+    pub reach: crate::moderation::Reach,
     /// The viewer liked it.
     pub liked_by_viewer: bool,
     /// The viewer bookmarked it.

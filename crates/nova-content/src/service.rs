@@ -22,7 +22,7 @@ use crate::audience::{Audience, AuthorAccess};
 use crate::batch::PostWriter;
 use crate::facets::{self, FacetKind};
 use crate::model::{Edit, NewPost, Post, ReplyPolicy, Visibility};
-use crate::moderation::{Moderation, PublishCheck, Screening};
+use crate::moderation::{Moderation, PublishCheck, Restrictions, Screening};
 use crate::store::{AuthorScope, ContentStore, PostInsert, PostRow, TimelineKind};
 
 /// Most ids one batch read (`posts`, gRPC GetPosts) may carry: callers hydrate one page
@@ -172,16 +172,33 @@ impl ContentService {
             .0)
     }
 
-    /// [`Self::visible_rows`], and social's answer for their authors (to travel with
-    /// the posts).
+    /// The moderation in force on the live rows among `rows` (none without a
+    /// moderation port).
+    async fn restrictions(&self, rows: &[PostRow]) -> Result<Restrictions> {
+        let Some(moderation) = &self.moderation else {
+            return Ok(Restrictions::default());
+        };
+        let live: Vec<&PostRow> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
+        if live.is_empty() {
+            return Ok(Restrictions::default());
+        }
+        let posts: Vec<PostId> = live.iter().map(|r| r.id).collect();
+        let mut authors: Vec<UserId> = live.iter().map(|r| r.author_id).collect();
+        authors.sort();
+        authors.dedup();
+        moderation.restrictions(&posts, &authors).await
+    }
+
+    /// [`Self::visible_rows`], social's answer for their authors (to travel with the
+    /// posts) and the moderation in force on them (labels and reach for the views).
     async fn visible_rows_with_access(
         &self,
         viewer: Option<UserId>,
         ids: &[PostId],
         keep_tombstones: bool,
-    ) -> Result<(Vec<PostRow>, Vec<AuthorAccess>)> {
+    ) -> Result<(Vec<PostRow>, Vec<AuthorAccess>, Restrictions)> {
         if ids.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok((Vec::new(), Vec::new(), Restrictions::default()));
         }
         let rows = self.store.posts(ids).await?;
         let mut authors: Vec<UserId> = rows.iter().map(|r| r.author_id).collect();
@@ -205,21 +222,11 @@ impl ContentService {
                 a.is_some_and(|a| may_see(viewer, r, a, mentioned))
             })
             .collect();
-        if let Some(moderation) = &self.moderation {
-            let live: Vec<&PostRow> = visible.iter().filter(|r| r.deleted_at.is_none()).collect();
-            if !live.is_empty() {
-                let posts: Vec<PostId> = live.iter().map(|r| r.id).collect();
-                let mut authors: Vec<UserId> = live.iter().map(|r| r.author_id).collect();
-                authors.sort();
-                authors.dedup();
-                let held = moderation.restrictions(&posts, &authors).await?;
-                // A moderated post reads like a missing one, tombstones aside.
-                visible
-                    .retain(|r| r.deleted_at.is_some() || held.allows(viewer, r.id, r.author_id));
-            }
-        }
+        let held = self.restrictions(&visible).await?;
+        // A moderated post reads like a missing one, tombstones aside.
+        visible.retain(|r| r.deleted_at.is_some() || held.allows(viewer, r.id, r.author_id));
         visible.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-        Ok((visible, access))
+        Ok((visible, access, held))
     }
 
     async fn visible_row(&self, viewer: Option<UserId>, id: PostId) -> Result<PostRow> {
@@ -229,7 +236,18 @@ impl ContentService {
             .ok_or_else(Error::not_found)
     }
 
-    async fn views(&self, viewer: Option<UserId>, rows: Vec<PostRow>) -> Result<Vec<Post>> {
+    /// The posts of `rows` as `viewer` sees them, carrying the labels and reach `held`
+    /// reports (`None`: asked here).
+    async fn views(
+        &self,
+        viewer: Option<UserId>,
+        rows: Vec<PostRow>,
+        held: Option<Restrictions>,
+    ) -> Result<Vec<Post>> {
+        let held = match held {
+            Some(held) => held,
+            None => self.restrictions(&rows).await?,
+        };
         let ids: Vec<PostId> = rows.iter().map(|r| r.id).collect();
         let (liked, bookmarked) = match viewer {
             Some(v) => self.store.viewer_flags(v, &ids).await?,
@@ -237,7 +255,15 @@ impl ContentService {
         };
         Ok(rows
             .into_iter()
-            .map(|r| view(r, &liked, &bookmarked))
+            .map(|r| {
+                let (labels, reach) = (held.labels(r.id), held.reach(r.id, r.author_id));
+                let mut post = view(r, &liked, &bookmarked);
+                if !post.deleted {
+                    post.labels = labels;
+                    post.reach = reach;
+                }
+                post
+            })
             .collect())
     }
 
@@ -386,6 +412,8 @@ fn view(r: PostRow, liked: &[PostId], bookmarked: &[PostId]) -> Post {
         edited_at: r.edited_at,
         deleted: r.deleted_at.is_some(),
         access: None,
+        labels: Vec::new(),
+        reach: Default::default(),
     }
 }
 
@@ -418,6 +446,8 @@ fn tombstone(r: PostRow) -> Post {
         liked_by_viewer: false,
         bookmarked_by_viewer: false,
         access: None,
+        labels: Vec::new(),
+        reach: Default::default(),
     }
 }
 
@@ -504,7 +534,7 @@ impl ContentApi for ContentService {
                         "idempotency_key: already used for a different post",
                     ));
                 }
-                return Ok(self.views(Some(me), vec![existing]).await?.remove(0));
+                return Ok(self.views(Some(me), vec![existing], None).await?.remove(0));
             }
         }
         // Screened after the idempotency look-up: a retried request is not checked twice.
@@ -670,15 +700,16 @@ impl ContentApi for ContentService {
 
     async fn post(&self, viewer: Option<&Principal>, id: PostId) -> Result<Post> {
         let viewer = viewer.map(|p| p.user_id);
-        let row = self.visible_row(viewer, id).await?;
-        Ok(self.views(viewer, vec![row]).await?.remove(0))
+        let (rows, _, held) = self.visible_rows_with_access(viewer, &[id], false).await?;
+        let row = rows.into_iter().next().ok_or_else(Error::not_found)?;
+        Ok(self.views(viewer, vec![row], Some(held)).await?.remove(0))
     }
 
     async fn posts(&self, viewer: Option<&Principal>, ids: &[PostId]) -> Result<Vec<Post>> {
         nova_core::error::cap("post_ids", ids.len(), MAX_GET_POSTS)?;
         let viewer = viewer.map(|p| p.user_id);
-        let (rows, access) = self.visible_rows_with_access(viewer, ids, false).await?;
-        let mut posts = self.views(viewer, rows).await?;
+        let (rows, access, held) = self.visible_rows_with_access(viewer, ids, false).await?;
+        let mut posts = self.views(viewer, rows, Some(held)).await?;
         for post in &mut posts {
             post.access = access.iter().find(|a| a.author == post.author_id).copied();
         }
@@ -833,8 +864,8 @@ impl ContentApi for ContentService {
         let rows = self.store.thread(root, after, first as u32 + 1).await?;
         let more = rows.len() > first;
         let ids: Vec<PostId> = rows.iter().take(first).map(|r| r.id).collect();
-        let visible = self.visible_rows(viewer, &ids, true).await?;
-        let posts = self.views(viewer, visible).await?;
+        let (visible, _, held) = self.visible_rows_with_access(viewer, &ids, true).await?;
+        let posts = self.views(viewer, visible, Some(held)).await?;
         // The cursor follows the last row read, seen or not, so hidden replies never stall a page.
         let end_cursor = ids.last().map(|id| self.cursors.encode(id)).transpose()?;
         Ok(Page {
@@ -870,9 +901,16 @@ impl ContentApi for ContentService {
             .author_posts(author, kind, scope, viewer_id, before, first as u32 + 1)
             .await?;
         let more = rows.len() > first;
-        let posts = self
-            .views(viewer_id, rows.into_iter().take(first).collect())
-            .await?;
-        self.page(posts, first, more)
+        let mut rows: Vec<PostRow> = rows.into_iter().take(first).collect();
+        let last_read = rows.last().map(|r| r.id);
+        // Moderated posts drop out of the author's timeline as they do everywhere.
+        let held = self.restrictions(&rows).await?;
+        rows.retain(|r| r.deleted_at.is_some() || held.allows(viewer_id, r.id, r.author_id));
+        let posts = self.views(viewer_id, rows, Some(held)).await?;
+        let mut page = self.page(posts, first, more)?;
+        // The cursor follows the last row read, seen or not, so moderated posts never
+        // stall a page.
+        page.end_cursor = last_read.map(|id| self.cursors.encode(&id)).transpose()?;
+        Ok(page)
     }
 }

@@ -369,13 +369,16 @@ pub const GRPC_CALLERS: &[(&str, &[&str])] = &[
     ("ranking-service", &["feed-service", "graphql-gateway"]),
     ("notification-service", &["graphql-gateway"]),
     // Content screens posts wherever it runs: content-service, and feed-service and
-    // search-service, which run content in-process.
+    // search-service, which run content in-process; notifications and chat enforce
+    // suspensions, silences, removals and hides.
     (
         "trust-safety-service",
         &[
             "content-service",
             "feed-service",
             "search-service",
+            "notification-service",
+            "realtime-chat-service",
             "graphql-gateway",
         ],
     ),

@@ -9,8 +9,18 @@ use nova_ranking::{Candidate, PostKind, Source, Viewer};
 use nova_trending::model::{EntityKind, Scope};
 
 use crate::model::{FeedItem, FeedReason};
-use crate::service::FeedService;
+use crate::service::{FeedService, promotable};
 use crate::store::Entry;
+
+/// Moderation's reduced reach: reduced posts go below every post without it, in order
+/// otherwise; the first `limit` stay.
+fn demote(items: Vec<FeedItem>, limit: usize) -> Vec<FeedItem> {
+    let (mut items, reduced): (Vec<FeedItem>, Vec<FeedItem>) =
+        items.into_iter().partition(|i| !i.post.reach.reduced);
+    items.extend(reduced);
+    items.truncate(limit);
+    items
+}
 
 impl FeedService {
     /// Orders posts with the ranker (newest first without one); scores when ranked.
@@ -31,8 +41,7 @@ impl FeedService {
                 })
                 .collect();
             items.sort_by_key(|i| std::cmp::Reverse(i.post.id));
-            items.truncate(limit);
-            return Ok(items);
+            return Ok(demote(items, limit));
         };
         let mut authors: Vec<UserId> = posts.iter().map(|(p, _)| p.author_id).collect();
         authors.sort_unstable();
@@ -76,10 +85,13 @@ impl FeedService {
             follows: follows.iter().copied().collect(),
             ..Viewer::default()
         };
-        let ranked = ranking.rank(&ranked_viewer, &candidates, limit).await?;
+        // Every candidate is scored, so a demoted one can fall below the cut.
+        let ranked = ranking
+            .rank(&ranked_viewer, &candidates, candidates.len())
+            .await?;
         let mut by_id: HashMap<PostId, (Post, FeedReason)> =
             posts.into_iter().map(|(p, r)| (p.id, (p, r))).collect();
-        Ok(ranked
+        let items: Vec<FeedItem> = ranked
             .into_iter()
             .filter_map(|r| {
                 by_id.remove(&r.post_id).map(|(post, reason)| FeedItem {
@@ -88,7 +100,8 @@ impl FeedService {
                     score: Some(r.score),
                 })
             })
-            .collect())
+            .collect();
+        Ok(demote(items, limit))
     }
 
     /// Trending posts (ids), most engaged first.
@@ -122,7 +135,10 @@ impl FeedService {
         let entries: Vec<(Entry, FeedReason)> = posts
             .iter()
             .filter(|p| {
-                !p.deleted && p.author_id != viewer.user_id && !network.contains(&p.author_id)
+                !p.deleted
+                    && p.author_id != viewer.user_id
+                    && !network.contains(&p.author_id)
+                    && promotable(Some(viewer.user_id), p)
             })
             .map(|p| (Entry::new(p.id, p.author_id), FeedReason::Trending))
             .collect();

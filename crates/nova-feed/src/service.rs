@@ -103,6 +103,13 @@ pub const FEED_SERVICE: &str = "feed-service";
 /// The most posts content hydrates in one read.
 const MAX_POSTS_PER_READ: usize = 200;
 
+/// Whether moderation lets `post` be pushed to `viewer` as trending or explore
+/// material (not reduced; a silenced author's posts only to followers).
+pub(crate) fn promotable(viewer: Option<UserId>, post: &Post) -> bool {
+    let follows = post.access.is_some_and(|a| a.viewer_follows);
+    post.reach.promotable(viewer, post.author_id, follows)
+}
+
 pub(crate) fn hidden(rel: &Relationship) -> bool {
     rel.blocking || rel.blocked_by || (rel.muting && !rel.muting_reposts_only)
 }
@@ -510,6 +517,10 @@ impl FeedApi for FeedService {
             }
             None => posts.into_iter().filter(|p| !p.deleted).collect(),
         };
+        // Moderation: reduced posts and silenced authors' posts (to non-followers) are
+        // not explore material.
+        let me = viewer.map(|v| v.user_id);
+        let posts: Vec<Post> = posts.into_iter().filter(|p| promotable(me, p)).collect();
         let next_cursor = (end < ids.len())
             .then(|| self.cursors.encode(&ExploreCursor { o: end }))
             .transpose()?;

@@ -74,5 +74,5 @@ pub use api::NotificationApi;
 pub use model::{
     Actor, Folder, MarkRead, Notification, NotificationId, NotificationKind, Policy, Standing,
 };
-pub use ports::Relations;
+pub use ports::{Relations, Withheld};
 pub use service::{CONSUMER, DEFAULT_WINDOW, NotificationEvents, NotificationService, channel};

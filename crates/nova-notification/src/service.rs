@@ -202,6 +202,37 @@ impl NotificationService {
         }
     }
 
+    /// Drops what moderation withholds from `me` (suspended actors, removed or hidden
+    /// posts) from `items`.
+    async fn withhold(&self, me: UserId, items: &mut Vec<Notification>) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut actors: Vec<UserId> = items
+            .iter()
+            .flat_map(|n| n.actors.iter().map(|a| a.user_id))
+            .collect();
+        actors.sort();
+        actors.dedup();
+        let mut posts: Vec<String> = items
+            .iter()
+            .flat_map(|n| {
+                n.target_id
+                    .iter()
+                    .chain(n.actors.iter().filter_map(|a| a.subject_id.as_ref()))
+                    .filter(|p| !p.is_empty())
+                    .cloned()
+            })
+            .collect();
+        posts.sort();
+        posts.dedup();
+        self.relations
+            .withheld(me, &actors, &posts)
+            .await?
+            .apply(items);
+        Ok(())
+    }
+
     fn decode_cursor(&self, after: Option<&str>) -> Result<Option<Position>> {
         self.cursors.decode_opt(after)
     }
@@ -235,11 +266,13 @@ impl NotificationApi for NotificationService {
         let mut items = self.store.list(me, folder, limit + 1, after).await?;
         let has_next_page = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let end_cursor = match items.last() {
-            Some(n) => Some(
-                self.cursors
-                    .encode(&(n.updated_at.timestamp_micros(), n.id))?,
-            ),
+        // The cursor follows the last group read, shown or not.
+        let last = items.last().map(|n| (n.updated_at, n.id));
+        self.withhold(me, &mut items).await?;
+        let end_cursor = match last {
+            Some((updated_at, id)) => {
+                Some(self.cursors.encode(&(updated_at.timestamp_micros(), id))?)
+            }
             None => None,
         };
         Ok(Page {

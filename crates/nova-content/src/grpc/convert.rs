@@ -187,6 +187,9 @@ pub(super) fn post(p: Post) -> pb::Post {
         deleted: p.deleted,
         liked_by_viewer: p.liked_by_viewer,
         bookmarked_by_viewer: p.bookmarked_by_viewer,
+        labels: p.labels,
+        reduced_reach: p.reach.reduced,
+        author_silenced: p.reach.followers_only,
     }
 }
 
@@ -233,6 +236,11 @@ pub(super) fn post_from(p: pb::Post) -> Result<Post> {
         deleted: p.deleted,
         liked_by_viewer: p.liked_by_viewer,
         bookmarked_by_viewer: p.bookmarked_by_viewer,
+        labels: p.labels,
+        reach: crate::moderation::Reach {
+            reduced: p.reduced_reach,
+            followers_only: p.author_silenced,
+        },
     })
 }
 

@@ -130,9 +130,11 @@ pub(crate) async fn trending(
     let call = caller(ctx)?;
     let scope = nova_trending::Scope::parse(scope).gql()?;
     let trending = &call.domains.trending;
+    // Room for the posts moderation keeps out (see below).
+    let fetch = first * 2;
     let mut items: Vec<TrendingItem> = match window {
         None => trending
-            .trends(scope, first)
+            .trends(scope, fetch)
             .await
             .gql()?
             .into_iter()
@@ -146,7 +148,7 @@ pub(crate) async fn trending(
             })
             .collect(),
         Some(window) => trending
-            .top(scope, window, first)
+            .top(scope, window, fetch)
             .await
             .gql()?
             .into_iter()
@@ -160,6 +162,27 @@ pub(crate) async fn trending(
             })
             .collect(),
     };
+    // Posts the viewer may not read (hidden, removed, a suspended author...) and posts
+    // moderation keeps out of trending (reduced reach; a silenced author's, for
+    // non-followers) are left out.
+    let post_of = |i: &TrendingItem| {
+        (i.entity.kind == nova_trending::EntityKind::Post)
+            .then(|| PostId::from(Uuid::from_u128(i.entity.id)))
+    };
+    let ids: Vec<PostId> = items.iter().filter_map(post_of).collect();
+    if !ids.is_empty() {
+        let found = loaders(ctx)?.posts.load_many(ids).await?;
+        let me = call.principal.as_ref().map(|p| p.user_id);
+        items.retain(|i| {
+            post_of(i).is_none_or(|id| {
+                found.get(&id).is_some_and(|p| {
+                    let follows = p.access.is_some_and(|a| a.viewer_follows);
+                    !p.deleted && p.reach.promotable(me, p.author_id, follows)
+                })
+            })
+        });
+    }
+    items.truncate(first);
     if let Some(labels) = &call.domains.trend_labels {
         let keys: Vec<EntityKey> = items.iter().map(|i| i.entity).collect();
         let found = labels.labels(&keys).await.gql()?;

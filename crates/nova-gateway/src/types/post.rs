@@ -66,6 +66,11 @@ impl Post {
     async fn content_warning(&self) -> Option<&str> {
         self.0.content_warning.as_deref()
     }
+    /// Labels moderators put on the post (`sensitive`, `spoiler`, `misleading`), for
+    /// every reader; clients show them like a content warning.
+    async fn labels(&self) -> &[String] {
+        &self.0.labels
+    }
     /// Language code.
     async fn language(&self) -> Option<&str> {
         self.0.language.as_deref()
