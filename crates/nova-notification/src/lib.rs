@@ -16,8 +16,8 @@
 //! - read markers (one, up to one, all), an unread count that is one row read, cursor
 //!   pages, and a live stream over pub/sub.
 //!
-//! Channels other than in-app (Web Push, APNs, FCM, email, digests) are not here yet;
-//! they will consume the same written notifications.
+//! The [`email`] channel (SMTP with `lettre`) sends identity's verification and reset
+//! emails; Web Push, APNs, FCM and digests are not here yet.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -62,6 +62,8 @@
 //! ```
 
 pub mod api;
+pub mod delivery;
+pub mod email;
 pub mod events;
 pub mod grpc;
 pub mod http;
@@ -71,6 +73,7 @@ mod service;
 pub mod store;
 
 pub use api::NotificationApi;
+pub use email::{EMAIL_ENV_VARS, Email, SmtpMailer, SmtpSettings, SmtpTls};
 pub use model::{
     Actor, Folder, MarkRead, Notification, NotificationId, NotificationKind, Policy, Standing,
 };
