@@ -16,8 +16,10 @@
 //! - read markers (one, up to one, all), an unread count that is one row read, cursor
 //!   pages, and a live stream over pub/sub.
 //!
-//! The [`email`] channel (SMTP with `lettre`) sends identity's verification and reset
-//! emails; Web Push, APNs, FCM and digests are not here yet.
+//! [`Preferences`] say per kind which channels (in-app, push, email) carry it, and quiet
+//! hours in the user's time zone hold push and email (never in-app). The [`email`]
+//! channel (SMTP with `lettre`) sends identity's verification and reset emails; Web Push,
+//! APNs, FCM and digests are not here yet.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -69,6 +71,7 @@ pub mod grpc;
 pub mod http;
 pub mod model;
 mod ports;
+pub mod preferences;
 mod service;
 pub mod store;
 
@@ -78,4 +81,5 @@ pub use model::{
     Actor, Folder, MarkRead, Notification, NotificationId, NotificationKind, Policy, Standing,
 };
 pub use ports::Relations;
+pub use preferences::{Channels, Delivery, Preferences, QuietHours, Route};
 pub use service::{CONSUMER, DEFAULT_WINDOW, NotificationEvents, NotificationService, channel};
