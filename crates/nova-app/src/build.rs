@@ -351,11 +351,14 @@ impl Builder<'_> {
         match part {
             Part::Identity => {
                 let infra = self.infra()?;
+                let mailer = crate::mail::identity_mailer(&self.config.source)
+                    .map_err(|e| format!("identity: {e}"))?;
                 let identity = nova_identity::setup::service_from_config(
                     self.config,
                     &infra.db,
                     &infra.kv,
                     Some(infra.relay.clone()),
+                    mailer,
                 )
                 .await
                 .map_err(|e| format!("identity: {e}"))?;

@@ -15,7 +15,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("NOVA_GI
 /// variables aside: they come from [`nova_runtime::SERVICES`]). The one list behind
 /// `--help` and the check that `deploy/.env.example` names them all.
 pub fn env_vars() -> impl Iterator<Item = &'static EnvVar> {
-    let domains: [&'static [EnvVar]; 7] = [
+    let domains: [&'static [EnvVar]; 8] = [
         ENV_VARS,
         nova_media::MEDIA_ENV_VARS,
         nova_chat::CHAT_ENV_VARS,
@@ -23,6 +23,7 @@ pub fn env_vars() -> impl Iterator<Item = &'static EnvVar> {
         nova_social::SOCIAL_ENV_VARS,
         nova_feed::FEED_ENV_VARS,
         nova_gateway::GATEWAY_ENV_VARS,
+        nova_notification::EMAIL_ENV_VARS,
     ];
     domains.into_iter().flatten()
 }

@@ -20,6 +20,7 @@ mod build;
 mod chat;
 pub mod cli;
 mod host;
+mod mail;
 mod media;
 mod moderation;
 pub mod plan;

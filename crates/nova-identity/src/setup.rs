@@ -12,7 +12,7 @@ use nova_kv::Kv;
 
 use crate::store::SqlIdentityStore;
 use crate::{
-    HashLimits, IdentityConfig, IdentityService, KeySet, LogMailer, OAuthProviders, OidcProvider,
+    HashLimits, IdentityConfig, IdentityService, KeySet, Mailer, OAuthProviders, OidcProvider,
     PasskeyConfig, Passwords, SecretBox, SigningKey, TokenConfig, keys_from_store,
 };
 
@@ -322,12 +322,14 @@ pub fn hash_limits(src: &ConfigSource, m_cost_kib: u32) -> Result<HashLimits> {
 }
 
 /// The identity service for a process: keys, encryption, providers and limits from
-/// `config`, storage on `db`, rate limits on `kv`, events waking `relay`.
+/// `config`, storage on `db`, rate limits on `kv`, events waking `relay`, email through
+/// `mailer` (the composition root's choice: SMTP or the log).
 pub async fn service_from_config(
     config: &NovaConfig,
     db: &Db,
     kv: &Kv,
     relay: Option<RelayWaker>,
+    mailer: Arc<dyn Mailer>,
 ) -> Result<Arc<IdentityService>> {
     check_production_secrets(config)?;
     let passkeys = passkey_config(config)?;
@@ -345,7 +347,7 @@ pub async fn service_from_config(
     );
     let mut builder = IdentityService::builder(Arc::new(store), Arc::new(keys))
         .rate_limiter(kv.rate_limiter.clone())
-        .mailer(Arc::new(LogMailer))
+        .mailer(mailer)
         .passwords(passwords)
         .secrets(secrets)
         .oauth(providers(src)?)

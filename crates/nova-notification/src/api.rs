@@ -5,6 +5,7 @@ use futures::stream::BoxStream;
 use nova_core::{Page, Principal, Result};
 
 use crate::model::{Folder, MarkRead, Notification, Policy};
+use crate::preferences::Preferences;
 
 /// The caller's grouped in-app notifications.
 ///
@@ -34,6 +35,15 @@ pub trait NotificationApi: Send + Sync {
     async fn policy(&self, principal: &Principal) -> Result<Policy>;
     /// Replaces the caller's filtering policy (it applies to what arrives from now on).
     async fn set_policy(&self, principal: &Principal, policy: Policy) -> Result<Policy>;
+    /// The caller's channel preferences (per kind: in-app, push, email) and quiet hours.
+    async fn preferences(&self, principal: &Principal) -> Result<Preferences>;
+    /// Replaces the caller's channel preferences; a bad field is a 400 naming it and
+    /// changes nothing.
+    async fn set_preferences(
+        &self,
+        principal: &Principal,
+        preferences: Preferences,
+    ) -> Result<Preferences>;
     /// The caller's notifications as they are written (a group that gains an actor comes
     /// again, updated), from now on.
     async fn subscribe(&self, principal: &Principal) -> Result<BoxStream<'static, Notification>>;

@@ -28,6 +28,51 @@ use crate::api::NotificationApi;
 use crate::model::{
     Actor, Folder, MarkRead, Notification, NotificationId, NotificationKind, Policy,
 };
+use crate::preferences::{Channels, Preferences, QuietHours};
+
+fn preferences_to_pb(p: Preferences) -> pb::Preferences {
+    pb::Preferences {
+        kinds: p
+            .kinds
+            .into_iter()
+            .map(|(kind, c)| pb::KindChannels {
+                kind: kind.as_str().to_owned(),
+                in_app: c.in_app,
+                push: c.push,
+                email: c.email,
+            })
+            .collect(),
+        quiet_hours: p.quiet_hours.map(|q| pb::QuietHours {
+            start: q.start,
+            end: q.end,
+            time_zone: q.time_zone,
+        }),
+    }
+}
+
+fn preferences_from_pb(p: pb::Preferences) -> Result<Preferences> {
+    let mut kinds = std::collections::BTreeMap::new();
+    for k in p.kinds {
+        let kind = NotificationKind::parse(&k.kind)
+            .map_err(|_| Error::invalid("kinds", format!("unknown kind `{}`", k.kind)))?;
+        kinds.insert(
+            kind,
+            Channels {
+                in_app: k.in_app,
+                push: k.push,
+                email: k.email,
+            },
+        );
+    }
+    Ok(Preferences {
+        kinds,
+        quiet_hours: p.quiet_hours.map(|q| QuietHours {
+            start: q.start,
+            end: q.end,
+            time_zone: q.time_zone,
+        }),
+    })
+}
 
 fn timestamp(t: Timestamp) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -232,6 +277,35 @@ impl GrpcNotificationService for NotificationGrpcServer {
         )
     }
 
+    async fn get_preferences(
+        &self,
+        request: Request<pb::GetPreferencesRequest>,
+    ) -> GrpcResult<pb::Preferences> {
+        grpc_answer(
+            async {
+                let p = self.principal(request.metadata()).await?;
+                Ok(preferences_to_pb(self.api.preferences(&p).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn set_preferences(
+        &self,
+        request: Request<pb::Preferences>,
+    ) -> GrpcResult<pb::Preferences> {
+        grpc_answer(
+            async {
+                let p = self.principal(request.metadata()).await?;
+                let wanted = preferences_from_pb(request.into_inner())?;
+                Ok(preferences_to_pb(
+                    self.api.set_preferences(&p, wanted).await?,
+                ))
+            }
+            .await,
+        )
+    }
+
     type SubscribeStream = NotificationStream;
 
     async fn subscribe(
@@ -385,6 +459,32 @@ impl NotificationApi for NotificationGrpcClient {
         Ok(Policy {
             filter_not_following: p.filter_not_following,
         })
+    }
+
+    async fn preferences(&self, principal: &Principal) -> Result<Preferences> {
+        let request = self.authed(principal, pb::GetPreferencesRequest {})?;
+        let p = self
+            .inner
+            .clone()
+            .get_preferences(request)
+            .await?
+            .into_inner();
+        preferences_from_pb(p)
+    }
+
+    async fn set_preferences(
+        &self,
+        principal: &Principal,
+        preferences: Preferences,
+    ) -> Result<Preferences> {
+        let request = self.authed(principal, preferences_to_pb(preferences))?;
+        let p = self
+            .inner
+            .clone()
+            .set_preferences(request)
+            .await?
+            .into_inner();
+        preferences_from_pb(p)
     }
 
     async fn subscribe(&self, principal: &Principal) -> Result<BoxStream<'static, Notification>> {

@@ -8,6 +8,7 @@
 //! | GET | `/api/v1/notifications/unread-count` | `?folder`; `{"unread"}` |
 //! | POST | `/api/v1/notifications/read` | one of `{"id"}`, `{"up_to"}` (that one and every older one in its folder), `{"all": true, "folder"?}`; `{"marked"}` |
 //! | GET, PUT | `/api/v1/notifications/policy` | `{"filter_not_following"}` |
+//! | GET, PUT | `/api/v1/notifications/preferences` | `{"kinds": {"like": {"in_app", "push", "email"}, ...}, "quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "Europe/Berlin"} \| null}` |
 //!
 //! Bad input is a 400 naming the field; someone else's notification is a 404 like a
 //! missing one.
@@ -25,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::api::NotificationApi;
 use crate::model::{Folder, MarkRead, Notification, NotificationId, Policy};
+use crate::preferences::Preferences;
 
 #[derive(Clone)]
 struct AppState {
@@ -49,6 +51,10 @@ pub fn router(api: Arc<dyn NotificationApi>, auth: Arc<dyn Authenticator>) -> Ro
         .route("/api/v1/notifications/unread-count", get(unread_count))
         .route("/api/v1/notifications/read", post(mark_read))
         .route("/api/v1/notifications/policy", get(policy).put(set_policy))
+        .route(
+            "/api/v1/notifications/preferences",
+            get(preferences).put(set_preferences),
+        )
         .with_state(AppState { api, auth })
 }
 
@@ -134,4 +140,16 @@ async fn set_policy(
     Body(b): Body<Policy>,
 ) -> ApiResult<Json<Policy>> {
     Ok(Json(s.api.set_policy(&p, b).await?))
+}
+
+async fn preferences(s: S, Authenticated(p): Authenticated) -> ApiResult<Json<Preferences>> {
+    Ok(Json(s.api.preferences(&p).await?))
+}
+
+async fn set_preferences(
+    s: S,
+    Authenticated(p): Authenticated,
+    Body(b): Body<Preferences>,
+) -> ApiResult<Json<Preferences>> {
+    Ok(Json(s.api.set_preferences(&p, b).await?))
 }

@@ -16,8 +16,10 @@
 //! - read markers (one, up to one, all), an unread count that is one row read, cursor
 //!   pages, and a live stream over pub/sub.
 //!
-//! Channels other than in-app (Web Push, APNs, FCM, email, digests) are not here yet;
-//! they will consume the same written notifications.
+//! [`Preferences`] say per kind which channels (in-app, push, email) carry it, and quiet
+//! hours in the user's time zone hold push and email (never in-app). The [`email`]
+//! channel (SMTP with `lettre`) sends identity's verification and reset emails; Web Push,
+//! APNs, FCM and digests are not here yet.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -62,17 +64,22 @@
 //! ```
 
 pub mod api;
+pub mod delivery;
+pub mod email;
 pub mod events;
 pub mod grpc;
 pub mod http;
 pub mod model;
 mod ports;
+pub mod preferences;
 mod service;
 pub mod store;
 
 pub use api::NotificationApi;
+pub use email::{EMAIL_ENV_VARS, Email, SmtpMailer, SmtpSettings, SmtpTls};
 pub use model::{
     Actor, Folder, MarkRead, Notification, NotificationId, NotificationKind, Policy, Standing,
 };
 pub use ports::{Relations, Withheld};
+pub use preferences::{Channels, Delivery, Preferences, QuietHours, Route};
 pub use service::{CONSUMER, DEFAULT_WINDOW, NotificationEvents, NotificationService, channel};

@@ -17,7 +17,7 @@ pub const DEFAULT_PAGE: u32 = 20;
 pub const LATEST_ACTORS: usize = 3;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     /// Someone liked the recipient's post.

@@ -16,9 +16,11 @@ use nova_kv::PubSub;
 use crate::api::NotificationApi;
 use crate::events::{Draft, drafts};
 use crate::model::{
-    DEFAULT_PAGE, Folder, MAX_PAGE, MarkRead, Notification, NotificationId, Policy, Standing,
+    DEFAULT_PAGE, Folder, MAX_PAGE, MarkRead, Notification, NotificationId, NotificationKind,
+    Policy, Standing,
 };
 use crate::ports::Relations;
+use crate::preferences::{Preferences, Route};
 use crate::store::{Activity, Change, EventChanges, NotificationStore, Position, Touched};
 
 /// The consumer (group) name of the notification event handler; its processed event ids
@@ -120,13 +122,18 @@ impl NotificationService {
             .copied()
             .zip(self.store.policies(&recipients).await?)
             .collect();
+        let preferences: BTreeMap<UserId, Preferences> = recipients
+            .iter()
+            .copied()
+            .zip(self.store.preferences(&recipients).await?)
+            .collect();
         let batch: Vec<EventChanges> = drafted
             .into_iter()
             .map(|(event_id, ds)| EventChanges {
                 event_id,
                 changes: ds
                     .into_iter()
-                    .filter_map(|d| self.change(d, &standing, &policies))
+                    .filter_map(|d| self.change(d, &standing, &policies, &preferences))
                     .collect(),
             })
             .collect();
@@ -145,6 +152,7 @@ impl NotificationService {
         draft: Draft,
         standing: &BTreeMap<(UserId, UserId), Standing>,
         policies: &BTreeMap<UserId, Policy>,
+        preferences: &BTreeMap<UserId, Preferences>,
     ) -> Option<Change> {
         Some(match draft {
             Draft::Add {
@@ -157,6 +165,13 @@ impl NotificationService {
             } => {
                 let s = standing.get(&(recipient, actor))?;
                 if !s.allows(kind) {
+                    return None;
+                }
+                // In-app off for this kind: no group (push and email are routed apart).
+                if !preferences
+                    .get(&recipient)
+                    .is_none_or(|p| p.channels(kind).in_app)
+                {
                     return None;
                 }
                 let policy = policies.get(&recipient).copied().unwrap_or_default();
@@ -231,6 +246,14 @@ impl NotificationService {
             .await?
             .apply(items);
         Ok(())
+    }
+
+    /// Where and when a notification of `kind` for `recipient` goes now: the in-app
+    /// list (never held), push and email (off, now, or held until quiet hours end).
+    pub async fn route(&self, recipient: UserId, kind: NotificationKind) -> Result<Route> {
+        let prefs = self.store.preferences(&[recipient]).await?;
+        let prefs = prefs.into_iter().next().unwrap_or_default();
+        Ok(prefs.route(kind, self.clock.now()))
     }
 
     fn decode_cursor(&self, after: Option<&str>) -> Result<Option<Position>> {
@@ -321,6 +344,25 @@ impl NotificationApi for NotificationService {
         let me = me(principal, "write")?;
         self.store.set_policy(me, policy, self.clock.now()).await?;
         Ok(policy)
+    }
+
+    async fn preferences(&self, principal: &Principal) -> Result<Preferences> {
+        let me = me(principal, "read")?;
+        let prefs = self.store.preferences(&[me]).await?;
+        Ok(prefs.into_iter().next().unwrap_or_default())
+    }
+
+    async fn set_preferences(
+        &self,
+        principal: &Principal,
+        preferences: Preferences,
+    ) -> Result<Preferences> {
+        let me = me(principal, "write")?;
+        preferences.validate()?;
+        self.store
+            .set_preferences(me, &preferences, self.clock.now())
+            .await?;
+        Ok(preferences)
     }
 
     async fn subscribe(&self, principal: &Principal) -> Result<BoxStream<'static, Notification>> {

@@ -19,7 +19,9 @@ use nova_auth::Authenticator;
 use nova_content::ContentApi;
 use nova_core::{Error, ErrorKind, Principal, SessionId, UserId};
 use nova_notification::grpc::{NotificationGrpcClient, NotificationGrpcServer};
-use nova_notification::{Folder, MarkRead, NotificationApi, NotificationKind, Policy};
+use nova_notification::{
+    Channels, Folder, MarkRead, NotificationApi, NotificationKind, Policy, Preferences, QuietHours,
+};
 use nova_social::SocialApi;
 use serde_json::{Value, json};
 use tonic::transport::Endpoint;
@@ -204,6 +206,41 @@ async fn rest_routes_answer_for_the_caller_only() {
     assert_eq!(policy, on);
     let (_, policy) = send(&app, "GET", "/api/v1/notifications/policy", b, None).await;
     assert_eq!(policy, json!({"filter_not_following": false}));
+
+    // Channel preferences: round trip, each user their own, a bad field named.
+    let prefs = json!({
+        "kinds": {"like": {"in_app": false, "push": true, "email": true}},
+        "quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "Europe/Berlin"}
+    });
+    let uri = "/api/v1/notifications/preferences";
+    let (status, got) = send(&app, "PUT", uri, a, Some(prefs.clone())).await;
+    assert_eq!((status, &got), (StatusCode::OK, &prefs));
+    assert_eq!(send(&app, "GET", uri, a, None).await.1, prefs);
+    assert_eq!(
+        send(&app, "GET", uri, b, None).await.1,
+        json!({"kinds": {}, "quiet_hours": null})
+    );
+    for (body, field) in [
+        (
+            json!({"quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "Nowhere/Land"}}),
+            Some("quiet_hours.time_zone"),
+        ),
+        (
+            json!({"kinds": {"poke": {"in_app": true, "push": true, "email": true}}}),
+            None,
+        ),
+    ] {
+        let (status, err) = send(&app, "PUT", uri, a, Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        if let Some(field) = field {
+            assert_eq!(err["error"]["field"].as_str(), Some(field), "{err}");
+        }
+    }
+    assert_eq!(send(&app, "GET", uri, a, None).await.1, prefs);
+    assert_eq!(
+        send(&app, "GET", uri, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -281,4 +318,40 @@ async fn grpc_client_and_server_carry_the_api() {
     };
     assert_eq!(as_ann.set_policy(&me, on).await.unwrap(), on);
     assert_eq!(as_ann.policy(&me).await.unwrap(), on);
+
+    let mut prefs = Preferences {
+        quiet_hours: Some(QuietHours {
+            start: "23:00".into(),
+            end: "06:30".into(),
+            time_zone: "America/New_York".into(),
+        }),
+        ..Preferences::default()
+    };
+    prefs.kinds.insert(
+        NotificationKind::Reply,
+        Channels {
+            in_app: true,
+            push: false,
+            email: true,
+        },
+    );
+    assert_eq!(
+        as_ann.set_preferences(&me, prefs.clone()).await.unwrap(),
+        prefs
+    );
+    assert_eq!(as_ann.preferences(&me).await.unwrap(), prefs);
+    let bad = Preferences {
+        quiet_hours: Some(QuietHours {
+            start: "23:00".into(),
+            end: "23:00".into(),
+            time_zone: "UTC".into(),
+        }),
+        ..Preferences::default()
+    };
+    let err = as_ann.set_preferences(&me, bad).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+        "{err:?}"
+    );
+    assert_eq!(as_ann.preferences(&me).await.unwrap(), prefs);
 }

@@ -11,7 +11,9 @@
 //! - [`redis()`]: the Redis server named by `NOVA_TEST_REDIS_URL` with a unique key prefix,
 //!   whose keys are deleted afterwards;
 //! - [`kafka()`]: the Kafka-protocol broker named by `NOVA_TEST_KAFKA_BROKERS` with a
-//!   unique topic prefix.
+//!   unique topic prefix;
+//! - [`smtp()`]: the SMTP server named by `NOVA_TEST_SMTP_URL` and the folder it writes
+//!   each received message to (`NOVA_TEST_SMTP_MAILBOX`).
 //!
 //! When a variable is unset the backend is skipped with a message — except under
 //! `CI=true`, where a missing or unreachable backend **fails** the test and names the
@@ -34,12 +36,14 @@ mod kafka;
 mod postgres;
 pub mod process;
 mod redis_backend;
+mod smtp;
 
 use std::path::PathBuf;
 
 pub use kafka::{TestKafka, kafka};
 pub use postgres::{TestPostgres, postgres};
 pub use redis_backend::{TestRedis, redis};
+pub use smtp::{SMTP_MAILBOX_VAR, SMTP_URL_VAR, TestSmtp, smtp};
 
 use nova_db::{Db, DbOptions};
 

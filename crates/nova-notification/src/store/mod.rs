@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use nova_core::{EventId, Result, Timestamp, UserId};
 
 use crate::model::{Folder, Notification, NotificationId, NotificationKind, Policy};
+use crate::preferences::Preferences;
 
 pub use sql::SqlNotificationStore;
 
@@ -115,4 +116,13 @@ pub trait NotificationStore: Send + Sync {
     async fn policies(&self, users: &[UserId]) -> Result<Vec<Policy>>;
     /// Stores `user`'s policy.
     async fn set_policy(&self, user: UserId, policy: Policy, now: Timestamp) -> Result<()>;
+    /// The channel preferences of `users`, in order (the defaults for users without any).
+    async fn preferences(&self, users: &[UserId]) -> Result<Vec<Preferences>>;
+    /// Stores `user`'s (validated) channel preferences.
+    async fn set_preferences(
+        &self,
+        user: UserId,
+        preferences: &Preferences,
+        now: Timestamp,
+    ) -> Result<()>;
 }

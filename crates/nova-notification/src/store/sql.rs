@@ -18,6 +18,7 @@ use super::{Change, EventChanges, NotificationStore, Position, Touched};
 use crate::model::{
     Actor, Folder, LATEST_ACTORS, Notification, NotificationId, NotificationKind, Policy,
 };
+use crate::preferences::Preferences;
 
 /// The notification store.
 #[derive(Debug, Clone)]
@@ -391,6 +392,53 @@ impl NotificationStore for SqlNotificationStore {
         )
         .bind(user)
         .bind(policy.filter_not_following)
+        .bind(now.timestamp_micros())
+        .execute(c)
+        .await
+        .db()
+        .map(|_| ()))
+    }
+
+    async fn preferences(&self, users: &[UserId]) -> Result<Vec<Preferences>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(UserId, String)> = on_db!(&self.db, read, |c| {
+            let mut q = QueryBuilder::new(
+                "SELECT user_id, prefs FROM notification_preferences WHERE user_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for u in users {
+                list.push_bind(*u);
+            }
+            list.push_unseparated(")");
+            q.build_query_as().fetch_all(c).await.db()
+        })?;
+        let mut found: HashMap<UserId, Preferences> = HashMap::with_capacity(rows.len());
+        for (user, json) in rows {
+            let prefs = serde_json::from_str(&json).map_err(Error::internal)?;
+            found.insert(user, prefs);
+        }
+        Ok(users
+            .iter()
+            .map(|u| found.get(u).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    async fn set_preferences(
+        &self,
+        user: UserId,
+        preferences: &Preferences,
+        now: Timestamp,
+    ) -> Result<()> {
+        let json = serde_json::to_string(preferences).map_err(Error::internal)?;
+        on_db!(&self.db, write, |c| sqlx::query(
+            "INSERT INTO notification_preferences (user_id, prefs, updated_us) \
+             VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET \
+             prefs = excluded.prefs, updated_us = excluded.updated_us"
+        )
+        .bind(user)
+        .bind(&json)
         .bind(now.timestamp_micros())
         .execute(c)
         .await
