@@ -19,6 +19,7 @@ pub struct Urls {
     pub falkordb: String,
     pub kafka: String,
     pub s3: String,
+    pub opensearch: String,
 }
 
 impl Urls {
@@ -29,6 +30,7 @@ impl Urls {
         eprintln!("xtask: NOVA_TEST_FALKORDB_URL={}", self.falkordb);
         eprintln!("xtask: NOVA_TEST_KAFKA_BROKERS={}", self.kafka);
         eprintln!("xtask: NOVA_TEST_S3_URL={}", self.s3);
+        eprintln!("xtask: NOVA_TEST_OPENSEARCH_URL={}", self.opensearch);
     }
 }
 
@@ -178,6 +180,7 @@ pub fn up() -> Result<Urls, String> {
         falkordb: crate::falkordb::url()?,
         kafka: crate::kafka::brokers()?,
         s3: crate::s3::url()?,
+        opensearch: crate::opensearch::url()?,
     })
 }
 
@@ -188,6 +191,7 @@ pub fn down() -> Result<(), String> {
     crate::falkordb::down()?;
     crate::kafka::down()?;
     crate::s3::down()?;
+    crate::opensearch::down()?;
     crate::clickhouse::down()
 }
 
@@ -254,5 +258,11 @@ pub fn status() {
         "S3 (moto)",
         "127.0.0.1:9700",
         crate::s3::status()
+    );
+    eprintln!(
+        "{:<12} {:<16} {}",
+        "OpenSearch",
+        "127.0.0.1:9250",
+        crate::opensearch::status()
     );
 }
