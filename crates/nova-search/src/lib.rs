@@ -8,6 +8,8 @@
 //!   `engine::OpenSearchEngine` (feature `opensearch`: OpenSearch or Elasticsearch over
 //!   REST, alias-swapped rebuilds). `SEARCH_BACKEND` picks one ([`setup::engine`]); both
 //!   pass one conformance suite (`tests/relevance.rs`).
+//! - **Full rebuild** ([`reindex`]): every active account and its posts from the
+//!   [`Corpus`] into a fresh index swapped in (`nova search reindex`).
 //! - **Queries** ([`query`]): free words with BM25 times recency and engagement boosts,
 //!   typo tolerance (edit distance 1 from 4 characters, 2 from 8; a transposition is
 //!   one edit), `"phrases"`, `from:user`, `#tag`, `@mention`, `lang:xx`,
@@ -67,6 +69,7 @@ pub mod http;
 pub mod model;
 pub mod ports;
 pub mod query;
+pub mod reindex;
 pub mod service;
 pub mod setup;
 pub mod tokenizer;

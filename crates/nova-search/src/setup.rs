@@ -67,6 +67,61 @@ fn opensearch_selected(config: &NovaConfig) -> Result<bool, String> {
     }
 }
 
+/// Rebuilds the configured engine's index from `corpus` (`nova search reindex`):
+/// OpenSearch by a new index and an alias swap while serving goes on, Tantivy by a new
+/// index directory swapped in (the server must be stopped). `progress` gets the running
+/// totals.
+pub async fn reindex(
+    config: &NovaConfig,
+    corpus: &dyn Corpus,
+    progress: impl FnMut(crate::reindex::Progress),
+) -> Result<crate::reindex::Progress, String> {
+    if opensearch_selected(config)? {
+        return reindex_opensearch(config, corpus, progress).await;
+    }
+    let dir = config.data_dir.join("search");
+    crate::reindex::tantivy(&dir, corpus, progress)
+        .await
+        .map_err(|e| format!("search reindex into {}: {e}", dir.display()))
+}
+
+#[cfg(feature = "opensearch")]
+async fn reindex_opensearch(
+    config: &NovaConfig,
+    corpus: &dyn Corpus,
+    progress: impl FnMut(crate::reindex::Progress),
+) -> Result<crate::reindex::Progress, String> {
+    let engine = opensearch(config).await?;
+    let mut done = None;
+    let slot = &mut done;
+    engine
+        .rebuild(|rebuild| async move {
+            let filled = crate::reindex::fill(
+                corpus,
+                |batch| {
+                    let rebuild = rebuild.clone();
+                    async move { rebuild.apply(batch).await }
+                },
+                progress,
+            )
+            .await?;
+            *slot = Some(filled);
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("search reindex on {}: {e}", engine.alias()))?;
+    Ok(done.unwrap_or_default())
+}
+
+#[cfg(not(feature = "opensearch"))]
+async fn reindex_opensearch(
+    _: &NovaConfig,
+    _: &dyn Corpus,
+    _: impl FnMut(crate::reindex::Progress),
+) -> Result<crate::reindex::Progress, String> {
+    Err("SEARCH_BACKEND=opensearch but this binary was built without OpenSearch support".to_owned())
+}
+
 #[cfg(feature = "opensearch")]
 async fn opensearch(config: &NovaConfig) -> Result<crate::engine::OpenSearchEngine, String> {
     use crate::engine::{OpenSearchConfig, OpenSearchEngine};
