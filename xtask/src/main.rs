@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask test [args...]`: make sure the test backends run (PostgreSQL, Redis,
-//!   ClickHouse, FalkorDB, a Kafka-protocol broker, an S3-protocol server, an SMTP server), export their `NOVA_TEST_*` URLs, then
+//!   ClickHouse, FalkorDB, a Kafka-protocol broker, an S3-protocol server, an SMTP server, an OpenSearch-protocol server), export their `NOVA_TEST_*` URLs, then
 //!   run the whole workspace with cargo-nextest and the doc tests. Extra args go to
 //!   nextest (e.g. a test filter).
 //! - `cargo xtask services up|down|status`: the local backends, for development.
@@ -17,6 +17,7 @@ mod clickhouse;
 mod deploy;
 mod falkordb;
 mod kafka;
+mod opensearch;
 mod s3;
 mod schema;
 mod services;
@@ -118,7 +119,8 @@ fn test(extra: &[String]) -> Result<(), String> {
             .env("NOVA_TEST_KAFKA_BROKERS", &urls.kafka)
             .env("NOVA_TEST_S3_URL", &urls.s3)
             .env("NOVA_TEST_SMTP_URL", &urls.smtp.url)
-            .env("NOVA_TEST_SMTP_MAILBOX", &urls.smtp.mailbox);
+            .env("NOVA_TEST_SMTP_MAILBOX", &urls.smtp.mailbox)
+            .env("NOVA_TEST_OPENSEARCH_URL", &urls.opensearch);
         cmd
     };
     if !has_nextest() {

@@ -20,6 +20,7 @@ pub struct Urls {
     pub kafka: String,
     pub s3: String,
     pub smtp: crate::smtp::Smtp,
+    pub opensearch: String,
 }
 
 impl Urls {
@@ -32,6 +33,7 @@ impl Urls {
         eprintln!("xtask: NOVA_TEST_S3_URL={}", self.s3);
         eprintln!("xtask: NOVA_TEST_SMTP_URL={}", self.smtp.url);
         eprintln!("xtask: NOVA_TEST_SMTP_MAILBOX={}", self.smtp.mailbox);
+        eprintln!("xtask: NOVA_TEST_OPENSEARCH_URL={}", self.opensearch);
     }
 }
 
@@ -182,6 +184,7 @@ pub fn up() -> Result<Urls, String> {
         kafka: crate::kafka::brokers()?,
         s3: crate::s3::url()?,
         smtp: crate::smtp::up()?,
+        opensearch: crate::opensearch::url()?,
     })
 }
 
@@ -193,6 +196,7 @@ pub fn down() -> Result<(), String> {
     crate::kafka::down()?;
     crate::s3::down()?;
     crate::smtp::down()?;
+    crate::opensearch::down()?;
     crate::clickhouse::down()
 }
 
@@ -265,5 +269,11 @@ pub fn status() {
         "SMTP",
         "127.0.0.1:2525",
         crate::smtp::status()
+    );
+    eprintln!(
+        "{:<12} {:<16} {}",
+        "OpenSearch",
+        "127.0.0.1:9250",
+        crate::opensearch::status()
     );
 }

@@ -494,12 +494,13 @@ impl Builder<'_> {
                 let access =
                     crate::search::DomainAccess::new(content.clone(), users.clone(), social);
                 let corpus = crate::search::DomainCorpus::new(content, users);
-                let search = nova_search::setup::embedded(
+                let search = nova_search::setup::configured(
                     self.config,
                     Arc::new(access),
                     Arc::new(corpus),
                     self.cursors()?,
-                )?;
+                )
+                .await?;
                 self.built
                     .consumers
                     .push((nova_search::setup::CONSUMER, search.consumer));

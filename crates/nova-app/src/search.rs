@@ -8,10 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use nova_content::facets::FacetKind;
 use nova_content::{ContentApi, Post, TimelineKind, Visibility};
+use nova_core::config::NovaConfig;
 use nova_core::{ErrorKind, PostId, Principal, Result, UserId};
 use nova_search::{Access, Corpus, PostDoc, PostVisibility, UserDoc};
 use nova_social::SocialApi;
 use nova_user::UserApi;
+
+use crate::{Domains, Host, Part, Plan, Settings};
 
 /// The name search reads under (in-process `acting_for` principals).
 const SERVICE: &str = "search-service";
@@ -19,6 +22,8 @@ const SERVICE: &str = "search-service";
 const POSTS_PER_CALL: usize = 100;
 /// Posts per page when an author's posts are reindexed.
 const AUTHOR_PAGE: u32 = 100;
+/// Accounts per page of the full rebuild's walk.
+const USER_PAGE: u32 = 500;
 
 /// Viewer access from content, users and social.
 pub struct DomainAccess {
@@ -171,6 +176,10 @@ impl Corpus for DomainCorpus {
         Ok(Some(doc(post, self.private(author).await?)))
     }
 
+    async fn user_ids(&self, after: Option<UserId>) -> Result<Vec<UserId>> {
+        self.users.active_user_ids(after, USER_PAGE).await
+    }
+
     async fn user(&self, id: UserId) -> Result<Option<UserDoc>> {
         let profile = match self.users.profile(id).await {
             Ok(p) => p,
@@ -226,4 +235,44 @@ impl Corpus for DomainCorpus {
         };
         Ok((docs, next))
     }
+}
+
+/// What `nova search reindex` builds: content and users (with what they need), nothing
+/// served, no consumers run.
+const REINDEX_PLAN: Plan = Plan {
+    service: "nova",
+    spec: "search-service",
+    serves: &[],
+    local: &[Part::Content, Part::Users],
+    all_in_one: false,
+    stateless: false,
+};
+
+/// `nova search reindex`: builds the domains search reads from over `config`'s storage
+/// (nothing is served), rebuilds the configured search engine's index from them through
+/// [`DomainCorpus`] (see `nova_search::setup::reindex`), reporting running totals to
+/// `progress`, and closes the storage again.
+pub async fn reindex(
+    config: NovaConfig,
+    progress: impl FnMut(nova_search::reindex::Progress),
+) -> std::result::Result<nova_search::reindex::Progress, String> {
+    let settings = Settings::read(&REINDEX_PLAN, &config)?;
+    let mut host = Host::start(&config, settings.spec.name, REINDEX_PLAN.stateless).await?;
+    let built = match Domains::build(settings, &mut host, &config).await {
+        Ok(built) => built,
+        Err(e) => {
+            host.shutdown().await;
+            return Err(e);
+        }
+    };
+    let domains = built.domains;
+    let result = match (domains.content, domains.users) {
+        (Some(content), Some(users)) => {
+            let corpus = DomainCorpus::new(content, users);
+            nova_search::setup::reindex(&config, &corpus, progress).await
+        }
+        _ => Err("search reindex: content and users were not built".to_owned()),
+    };
+    host.shutdown().await;
+    result
 }

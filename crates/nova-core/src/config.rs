@@ -179,6 +179,31 @@ pub const ENV_VARS: &[EnvVar] = &[
         None,
     ),
     var(
+        "SEARCH_BACKEND",
+        "search engine: tantivy (an index under NOVA_DATA_DIR/search) or opensearch (ELASTICSEARCH_URL)",
+        Some("tantivy"),
+    ),
+    var(
+        "ELASTICSEARCH_URL",
+        "OpenSearch/Elasticsearch URL search uses when SEARCH_BACKEND=opensearch",
+        None,
+    ),
+    var(
+        "ELASTICSEARCH_USERNAME",
+        "OpenSearch/Elasticsearch basic-auth user (unset: no auth)",
+        None,
+    ),
+    var(
+        "ELASTICSEARCH_PASSWORD",
+        "OpenSearch/Elasticsearch basic-auth password",
+        None,
+    ),
+    var(
+        "SEARCH_INDEX",
+        "alias search reads and writes on OpenSearch/Elasticsearch (indices are ALIAS-<time>)",
+        Some("nova-search"),
+    ),
+    var(
         "SEARCH_SERVICE_URL",
         "gRPC URL of search-service (read by graphql-gateway); default http://search-service:9087",
         None,

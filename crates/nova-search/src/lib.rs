@@ -4,8 +4,12 @@
 //!
 //! - **Engine port** ([`SearchEngine`]): batches of upserts and deletes by id, post,
 //!   user and hashtag queries. The embedded default is [`TantivyEngine`], an index under
-//!   `NOVA_DATA_DIR/search` (or in memory) with no server; a scale-out adapter
-//!   (Elasticsearch) plugs in behind the same trait.
+//!   `NOVA_DATA_DIR/search` (or in memory) with no server; the scale-out engine is
+//!   `engine::OpenSearchEngine` (feature `opensearch`: OpenSearch or Elasticsearch over
+//!   REST, alias-swapped rebuilds). `SEARCH_BACKEND` picks one ([`setup::engine`]); both
+//!   pass one conformance suite (`tests/relevance.rs`).
+//! - **Full rebuild** ([`reindex`]): every active account and its posts from the
+//!   [`Corpus`] into a fresh index swapped in (`nova search reindex`).
 //! - **Queries** ([`query`]): free words with BM25 times recency and engagement boosts,
 //!   typo tolerance (edit distance 1 from 4 characters, 2 from 8; a transposition is
 //!   one edit), `"phrases"`, `from:user`, `#tag`, `@mention`, `lang:xx`,
@@ -65,6 +69,7 @@ pub mod http;
 pub mod model;
 pub mod ports;
 pub mod query;
+pub mod reindex;
 pub mod service;
 pub mod setup;
 pub mod tokenizer;

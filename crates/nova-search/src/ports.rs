@@ -32,6 +32,9 @@ pub trait Access: Send + Sync {
 pub trait Corpus: Send + Sync {
     /// The post as it is now; `None` when it is gone (deleted, or its author is).
     async fn post(&self, author: UserId, id: PostId) -> Result<Option<PostDoc>>;
+    /// A page of active accounts' ids after `after`, in id order; empty at the end (the
+    /// full rebuild walks every account with it).
+    async fn user_ids(&self, after: Option<UserId>) -> Result<Vec<UserId>>;
     /// The account as it is now; `None` when it is deactivated, deleted or unknown.
     async fn user(&self, id: UserId) -> Result<Option<UserDoc>>;
     /// One page of an author's posts (replies included), oldest cursor first; `None` as

@@ -14,6 +14,8 @@
 //!   unique topic prefix;
 //! - [`smtp()`]: the SMTP server named by `NOVA_TEST_SMTP_URL` and the folder it writes
 //!   each received message to (`NOVA_TEST_SMTP_MAILBOX`).
+//! - [`opensearch_url()`]: the OpenSearch-protocol server named by
+//!   `NOVA_TEST_OPENSEARCH_URL` (osmem-server under `cargo xtask test`).
 //!
 //! When a variable is unset the backend is skipped with a message — except under
 //! `CI=true`, where a missing or unreachable backend **fails** the test and names the
@@ -56,6 +58,9 @@ pub const KAFKA_BROKERS_VAR: &str = "NOVA_TEST_KAFKA_BROKERS";
 /// Environment variable naming the S3-protocol server for tests (`http://host:port`,
 /// path-style; `cargo xtask test` starts moto_server).
 pub const S3_URL_VAR: &str = "NOVA_TEST_S3_URL";
+/// Environment variable naming the OpenSearch/Elasticsearch server for tests
+/// (`http://host:port`; `cargo xtask test` starts osmem-server).
+pub const OPENSEARCH_URL_VAR: &str = "NOVA_TEST_OPENSEARCH_URL";
 
 /// Whether we run under CI (`CI=true`), where missing backends fail instead of skipping.
 pub fn in_ci() -> bool {
@@ -66,6 +71,13 @@ pub fn in_ci() -> bool {
 /// panic naming the variable under `CI=true`. Tests create their own bucket in it.
 pub fn s3_url() -> Option<String> {
     backend_url(S3_URL_VAR)
+}
+
+/// The test OpenSearch server's URL ([`OPENSEARCH_URL_VAR`]): `None` (skip) outside CI
+/// when unset, a panic naming the variable under `CI=true`. Tests name their own indices
+/// (a unique prefix each).
+pub fn opensearch_url() -> Option<String> {
+    backend_url(OPENSEARCH_URL_VAR)
 }
 
 /// Reads a backend URL variable. Unset: `None` (skip) outside CI, a panic naming the

@@ -36,6 +36,16 @@ pub trait UserApi: Send + Sync {
     /// Deletes the caller's account (soft: content is gone to everyone, the row remains
     /// for audit with who did it and why).
     async fn delete_account(&self, principal: &Principal, reason: &str) -> Result<()>;
+    /// Active accounts' ids after `after` in id order, at most `limit` (1..=1000): for
+    /// rebuilding derived indexes (`nova search reindex`) in-process. Not served over
+    /// gRPC: a remote client answers `Unavailable`.
+    async fn active_user_ids(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>> {
+        let _ = (after, limit);
+        Err(nova_core::Error::new(
+            nova_core::ErrorKind::Unavailable,
+            "listing accounts is only available in-process",
+        ))
+    }
     /// Deletes another user's account; needs the `moderator` scope.
     async fn moderator_delete(
         &self,

@@ -167,6 +167,13 @@ impl UserApi for UserService {
             .ok_or_else(Error::not_found)
     }
 
+    async fn active_user_ids(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>> {
+        if !(1..=1000).contains(&limit) {
+            return Err(Error::invalid("limit", "1 to 1000"));
+        }
+        self.store.active_user_ids(after, limit).await
+    }
+
     async fn profiles(&self, ids: &[UserId]) -> Result<Vec<Profile>> {
         nova_core::error::cap("user_ids", ids.len(), MAX_BATCH)?;
         let mut rows = self.store.profiles(ids).await?;

@@ -312,6 +312,34 @@ mod suite {
         );
     }
 
+    pub async fn active_ids_page_in_id_order_without_inactive_accounts(db: Db) {
+        let w = world(db);
+        let mut ids = Vec::new();
+        for name in ["ann", "bob", "cid", "dee", "eve"] {
+            ids.push(w.account(name).await.unwrap());
+        }
+        w.users.deactivate(&ids[1]).await.unwrap();
+        w.users.delete_account(&ids[3], "leaving").await.unwrap();
+        let mut expected: Vec<UserId> = [0, 2, 4].iter().map(|&i| ids[i].user_id).collect();
+        expected.sort();
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = w.users.active_user_ids(after, 2).await.unwrap();
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = Some(*last);
+            walked.extend(page);
+        }
+        // Other tests' accounts may share the database: only ours are compared.
+        walked.retain(|id| ids.iter().any(|p| p.user_id == *id));
+        assert_eq!(walked, expected);
+        assert_eq!(
+            w.users.active_user_ids(None, 0).await.unwrap_err().field(),
+            Some("limit")
+        );
+    }
+
     pub async fn settings_default_update_and_batch_privacy(db: Db) {
         let w = world(db);
         let a = w.account("dora").await.unwrap();
@@ -464,6 +492,7 @@ nova_testkit::db_conformance_suite!(suite:
     profiles_update_with_grapheme_limits_and_bad_input_changes_nothing,
     profile_pictures_are_claimed_in_media,
     batch_lookup_keeps_order_and_hides_inactive_accounts,
+    active_ids_page_in_id_order_without_inactive_accounts,
     settings_default_update_and_batch_privacy,
     old_usernames_stay_reserved_for_their_owner,
     deletion_records_who_and_why_and_announces_it,

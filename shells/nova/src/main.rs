@@ -8,6 +8,10 @@
 //!
 //! `nova demo` does the same after seeding a small network (users, follows, posts with
 //! hashtags, likes) so GraphiQL shows a home feed and trending tags at once.
+//!
+//! `nova search reindex` rebuilds the search index from the domains' storage (a new
+//! index swapped in: on OpenSearch while serving goes on, on Tantivy with the server
+//! stopped), printing its progress, then exits.
 
 mod demo;
 
@@ -31,13 +35,29 @@ async fn main() -> ExitCode {
         .subcommand(
             clap::Command::new("check-config")
                 .about("Read and check the configuration, then exit (0: it would start)"),
+        )
+        .subcommand(
+            clap::Command::new("search")
+                .about("Search index maintenance")
+                .subcommand_required(true)
+                .subcommand(clap::Command::new("reindex").about(
+                    "Rebuild the search index from the database into a new index and swap it in \
+                     (OpenSearch: while serving; Tantivy: stop the server first)",
+                )),
         );
     let matches = match nova_app::cli::parse(SERVICE, command) {
         Ok(matches) => matches,
         Err(exit) => return exit,
     };
-    let subcommand = matches.subcommand_name().unwrap_or("serve").to_owned();
+    let subcommand = match matches.subcommand() {
+        Some(("search", sub)) => format!("search {}", sub.subcommand_name().unwrap_or("")),
+        Some((name, _)) => name.to_owned(),
+        None => "serve".to_owned(),
+    };
     nova_runtime::shell::main(SERVICE, move |config| async move {
+        if subcommand == "search reindex" {
+            return reindex(config).await;
+        }
         if subcommand == "check-config" {
             nova_app::Settings::read(nova_app::Plan::of(SERVICE)?, &config)?;
             println!("{SERVICE}: configuration is valid");
@@ -52,4 +72,30 @@ async fn main() -> ExitCode {
         app.serve().await
     })
     .await
+}
+
+/// `nova search reindex`: the rebuild with a progress line on stderr and a summary.
+async fn reindex(config: nova_core::config::NovaConfig) -> Result<(), String> {
+    use std::io::Write;
+    let started = std::time::Instant::now();
+    let done = nova_app::search::reindex(config, |p| {
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "\rsearch reindex: {} accounts, {} posts ({:.0?})",
+            p.users,
+            p.posts,
+            started.elapsed()
+        );
+        let _ = err.flush();
+    })
+    .await?;
+    eprintln!();
+    println!(
+        "{SERVICE}: search index rebuilt: {} accounts, {} posts in {:.1?}",
+        done.users,
+        done.posts,
+        started.elapsed()
+    );
+    Ok(())
 }

@@ -1,12 +1,15 @@
 //! The engine port: what the search service needs from an index, so the embedded
-//! Tantivy index ([`TantivyEngine`]) and a scale-out engine (an Elasticsearch adapter:
-//! bulk writes, `search_after` paging) are interchangeable behind it.
+//! Tantivy index ([`TantivyEngine`]) and the scale-out engine (`OpenSearchEngine`, feature
+//! `opensearch`: OpenSearch or Elasticsearch, bulk writes, alias-swapped reindex,
+//! `search_after` paging) are interchangeable behind it.
 //!
 //! Writes come in batches of [`Change`]s and are visible to searches once
 //! [`SearchEngine::apply`] returns (Tantivy: one commit and a reader reload per batch).
 //! Every change is an upsert or a delete by id, so applying a batch twice leaves the
 //! same index (at-least-once delivery is harmless).
 
+#[cfg(feature = "opensearch")]
+pub mod opensearch;
 pub mod tantivy;
 
 use async_trait::async_trait;
@@ -15,6 +18,8 @@ use nova_core::{PostId, Result, Timestamp, UserId};
 use crate::model::{HashtagHit, PostDoc, PostHit, UserDoc, UserHit};
 use crate::query::ParsedQuery;
 
+#[cfg(feature = "opensearch")]
+pub use self::opensearch::{OpenSearchConfig, OpenSearchEngine};
 pub use self::tantivy::TantivyEngine;
 
 /// One index change.

@@ -50,6 +50,10 @@ impl CachedUserStore {
 
 #[async_trait]
 impl UserStore for CachedUserStore {
+    async fn active_user_ids(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>> {
+        self.inner.active_user_ids(after, limit).await
+    }
+
     async fn profiles(&self, ids: &[UserId]) -> Result<Vec<ProfileRow>> {
         let mut out = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();

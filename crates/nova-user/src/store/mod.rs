@@ -64,6 +64,8 @@ pub struct ProfileFields {
 pub trait UserStore: Send + Sync {
     /// Active profiles of `ids` (deactivated and deleted ones left out), one query.
     async fn profiles(&self, ids: &[UserId]) -> Result<Vec<ProfileRow>>;
+    /// Active accounts' ids after `after` in id order, at most `limit`.
+    async fn active_user_ids(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>>;
     /// The active profile with this username.
     async fn profile_by_username(&self, username_key: &str) -> Result<Option<ProfileRow>>;
     /// Writes profile fields.

@@ -58,6 +58,20 @@ fn taken() -> Error {
 
 #[async_trait]
 impl UserStore for SqlUserStore {
+    async fn active_user_ids(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>> {
+        let rows: Vec<(UserId,)> = on_db!(&self.db, read, |c| {
+            let mut q = QueryBuilder::new(
+                "SELECT id FROM users WHERE deleted_at IS NULL AND deactivated_at IS NULL",
+            );
+            if let Some(after) = after {
+                q.push(" AND id > ").push_bind(after);
+            }
+            q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+            q.build_query_as().fetch_all(c).await.db()
+        })?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     async fn profiles(&self, ids: &[UserId]) -> Result<Vec<ProfileRow>> {
         if ids.is_empty() {
             return Ok(Vec::new());
