@@ -6,6 +6,7 @@
 //! target directory (`cargo xtask test` builds every binary before the tests run).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // the REST and login helpers are for the moderation tests
 #[path = "../../nova/tests/common/mod.rs"]
 mod common;
 

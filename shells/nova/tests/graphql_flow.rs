@@ -1,6 +1,7 @@
 //! The whole loop over GraphQL against the real `nova` binary on embedded storage.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // the REST and login helpers are for the moderation tests
 mod common;
 
 use std::process::{Command, Stdio};

@@ -12,46 +12,9 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{account, eventually, graphql, ok};
-use nova_testkit::process::{Running, free_port, http, wait_for_http};
+use common::{account, eventually, graphql, login, ok, rest, rest_ok};
+use nova_testkit::process::{Running, free_port, wait_for_http};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery";
-
-/// A REST call: `(status, body)`.
-fn rest(port: u16, method: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, String) {
-    let headers = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    http(port, method, path, &headers, &body).unwrap_or_else(|| panic!("{method} {path}"))
-}
-
-/// A REST call that must answer 2xx with JSON.
-fn rest_ok(port: u16, method: &str, path: &str, token: &str, body: &Value) -> Value {
-    let (status, text) = rest(port, method, path, Some(token), body);
-    assert!(
-        (200..300).contains(&status),
-        "{method} {path}: {status} {text}"
-    );
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-/// Logs in; the access token or the GraphQL error.
-fn login(port: u16, username: &str) -> Result<String, Value> {
-    let answer = graphql(
-        port,
-        None,
-        "mutation($u: String!, $p: String!) { login(identifier: $u, password: $p) { tokens { accessToken } } }",
-        json!({ "u": username, "p": PASSWORD }),
-    );
-    match answer["data"]["login"]["tokens"]["accessToken"].as_str() {
-        Some(token) => Ok(token.to_owned()),
-        None => Err(answer["errors"].clone()),
-    }
-}
 
 fn create_post(port: u16, token: &str, text: &str) -> String {
     ok(

@@ -23,6 +23,50 @@ pub fn ok(port: u16, token: Option<&str>, query: &str, variables: Value) -> Valu
     answer["data"].clone()
 }
 
+/// The password [`account`] registers with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A REST call: `(status, body)`.
+pub fn rest(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, String) {
+    let headers = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    http(port, method, path, &headers, &body).unwrap_or_else(|| panic!("{method} {path}"))
+}
+
+/// A REST call that must answer 2xx with JSON.
+pub fn rest_ok(port: u16, method: &str, path: &str, token: &str, body: &Value) -> Value {
+    let (status, text) = rest(port, method, path, Some(token), body);
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {text}"
+    );
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Logs in an [`account`]; the access token or the GraphQL errors.
+pub fn login(port: u16, username: &str) -> Result<String, Value> {
+    let answer = graphql(
+        port,
+        None,
+        "mutation($u: String!, $p: String!) { login(identifier: $u, password: $p) { tokens { accessToken } } }",
+        json!({ "u": username, "p": PASSWORD }),
+    );
+    match answer["data"]["login"]["tokens"]["accessToken"].as_str() {
+        Some(token) => Ok(token.to_owned()),
+        None => Err(answer["errors"].clone()),
+    }
+}
+
 /// Polls `check` until it holds (events travel asynchronously to feed and trending).
 pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -38,14 +82,14 @@ pub fn account(port: u16, username: &str) -> (String, String) {
         port,
         None,
         "mutation($e: String!, $u: String!, $p: String!) { register(email: $e, username: $u, password: $p) { id } }",
-        json!({ "e": format!("{username}@example.com"), "u": username, "p": "correct horse battery" }),
+        json!({ "e": format!("{username}@example.com"), "u": username, "p": PASSWORD }),
     );
     let id = data["register"]["id"].as_str().unwrap().to_owned();
     let data = ok(
         port,
         None,
         "mutation($u: String!, $p: String!) { login(identifier: $u, password: $p) { tokens { accessToken } } }",
-        json!({ "u": username, "p": "correct horse battery" }),
+        json!({ "u": username, "p": PASSWORD }),
     );
     let token = data["login"]["tokens"]["accessToken"]
         .as_str()
