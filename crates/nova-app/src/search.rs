@@ -276,3 +276,33 @@ pub async fn reindex(
     host.shutdown().await;
     result
 }
+
+/// `nova search reindex` for a binary named `binary`: [`reindex`] with a running progress
+/// line on stderr and a one-line summary on stdout.
+pub async fn reindex_reporting(
+    binary: &str,
+    config: NovaConfig,
+) -> std::result::Result<(), String> {
+    use std::io::Write;
+    let started = std::time::Instant::now();
+    let done = reindex(config, |p| {
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "\rsearch reindex: {} accounts, {} posts ({:.0?})",
+            p.users,
+            p.posts,
+            started.elapsed()
+        );
+        let _ = err.flush();
+    })
+    .await?;
+    eprintln!();
+    println!(
+        "{binary}: search index rebuilt: {} accounts, {} posts in {:.1?}",
+        done.users,
+        done.posts,
+        started.elapsed()
+    );
+    Ok(())
+}

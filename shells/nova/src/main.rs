@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
     };
     nova_runtime::shell::main(SERVICE, move |config| async move {
         if subcommand == "search reindex" {
-            return reindex(config).await;
+            return nova_app::search::reindex_reporting(SERVICE, config).await;
         }
         if subcommand == "check-config" {
             nova_app::Settings::read(nova_app::Plan::of(SERVICE)?, &config)?;
@@ -72,30 +72,4 @@ async fn main() -> ExitCode {
         app.serve().await
     })
     .await
-}
-
-/// `nova search reindex`: the rebuild with a progress line on stderr and a summary.
-async fn reindex(config: nova_core::config::NovaConfig) -> Result<(), String> {
-    use std::io::Write;
-    let started = std::time::Instant::now();
-    let done = nova_app::search::reindex(config, |p| {
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\rsearch reindex: {} accounts, {} posts ({:.0?})",
-            p.users,
-            p.posts,
-            started.elapsed()
-        );
-        let _ = err.flush();
-    })
-    .await?;
-    eprintln!();
-    println!(
-        "{SERVICE}: search index rebuilt: {} accounts, {} posts in {:.1?}",
-        done.users,
-        done.posts,
-        started.elapsed()
-    );
-    Ok(())
 }
